@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import PCITopology
+
+/// `dmabuf-explorer`: with no subcommand, the interactive explorer; subcommands are headless.
+public struct DMABufExplorerCommand: AsyncParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "dmabuf-explorer",
+    abstract: "See how Linux shares a buffer between PCI devices: P2PDMA verdicts, dma-buf steps, sg tables.",
+    discussion: """
+      Without a subcommand, opens the interactive explorer on the built-in default topology
+      (or --topology SPEC). SPEC is a file (lspci -x/-xxx/-xxxx dump, lspci -vvv text,
+      lspci -tv tree, scenario JSON), 'sysfs', 'sysfs:ROOT', or a built-in scenario name
+      (see 'dmabuf-explorer scenarios').
+      """,
+    subcommands: [
+      TreeCommand.self, MatrixCommand.self, ExplainCommand.self, SimulateCommand.self,
+      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self,
+    ]
+  )
+
+  @OptionGroup public var topology: TopologyOptions
+  @Flag(name: .customLong("no-color"), help: "Monochrome: no colours (NO_COLOR is honoured too).")
+  public var noColor = false
+  @Flag(name: .customLong("ascii"), help: "ASCII rails and boxes instead of UTF-8 line drawing.")
+  public var ascii = false
+
+  public init() {}
+
+  public mutating func run() async throws {
+    try await InteractiveLauncher.launch(topology: topology, noColor: noColor, ascii: ascii)
+  }
+}
+
+/// A failure to report as one line on stderr with exit status 2 (bad input, unknown BDF...).
+public struct CLIFailure: Error, CustomStringConvertible {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+/// Entry point used by `main.swift`: parses, runs, and turns input errors into one line + exit 2.
+public enum CommandLineEntry {
+  public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Int32 {
+    do {
+      var command = try DMABufExplorerCommand.parseAsRoot(arguments)
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+      return 0
+    } catch let failure as CLIFailure {
+      printError(failure.message)
+      return 2
+    } catch let error as UserFacingError {
+      printError(error.description)
+      return 2
+    } catch {
+      let code = DMABufExplorerCommand.exitCode(for: error)
+      let message = DMABufExplorerCommand.fullMessage(for: error)
+      if !message.isEmpty {
+        if code == .success { print(message) } else { printError(message) }
+      }
+      // Usage errors (bad option values) are bad input too: exit 2 like other input errors.
+      return code == .validationFailure ? 2 : code.rawValue
+    }
+  }
+
+  public static func printError(_ message: String) {
+    FileHandle.standardError.write(Data("dmabuf-explorer: \(message)\n".utf8))
+  }
+}
+
+/// Output format shared by the headless subcommands.
+public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case text, json, summary
+}
+
+/// `--topology` and the what-if knobs shared by every subcommand.
+public struct TopologyOptions: ParsableArguments, Sendable {
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "File, 'sysfs', 'sysfs:ROOT' or built-in scenario name.", valueName: "SPEC"))
+  public var topology: String?
+
+  @Option(name: .long, help: "CPU rule for cpu_supports_p2pdma(): amd-zen, intel or other (default: from the input).")
+  public var cpu: String?
+
+  @Option(name: .long, help: "IOMMU mode: on, off or pt (default: from the input, else off).")
+  public var iommu: String?
+
+  @Option(
+    name: .customLong("disable-acs-redir"),
+    help: ArgumentHelp("What-if: clear RR/CR/EC on these devices, as pci=disable_acs_redir=.", valueName: "'BDF;BDF'"))
+  public var disableACSRedir: String?
+
+  public init() {}
+}

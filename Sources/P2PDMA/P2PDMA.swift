@@ -1,0 +1,59 @@
+import PCITopology
+
+/// `enum pci_p2pdma_map_type` (include/linux/pci-p2pdma.h), mainline values.
+public enum MapType: Int, Sendable, Codable, CaseIterable {
+  case unknown = 0
+  case none = 1
+  case notSupported = 2
+  case busAddress = 3
+  case thruHostBridge = 4
+
+  /// `BUS_ADDR`, `THRU_HOST_BRIDGE`, `NOT_SUPPORTED` — the JSON and short form.
+  public var shortName: String {
+    switch self {
+    case .unknown: return "UNKNOWN"
+    case .none: return "NONE"
+    case .notSupported: return "NOT_SUPPORTED"
+    case .busAddress: return "BUS_ADDR"
+    case .thruHostBridge: return "THRU_HOST_BRIDGE"
+    }
+  }
+  /// `PCI_P2PDMA_MAP_BUS_ADDR` as in the kernel source.
+  public var kernelName: String { "PCI_P2PDMA_MAP_" + shortName }
+}
+
+/// Which `cpu_supports_p2pdma()` answer to use.
+public enum CPURule: String, Sendable, Codable, CaseIterable {
+  /// AMD, family >= 0x17: any host-bridge path is allowed.
+  case amdZen = "amd-zen"
+  case intel
+  case other
+}
+
+/// Knobs of the decision: platform facts and what-ifs. Build one with `P2PConfiguration(for:)`
+/// to get the values inferred from a topology, then override.
+public struct P2PConfiguration: Sendable, Equatable {
+  public var cpu: CPURule
+  /// True when `cpu` was guessed from the host bridge vendor, not given.
+  public var cpuWasInferred: Bool
+  /// Plain words on where `cpu` came from ("given by the scenario", "inferred from host bridge
+  /// 1022:14d8 (AMD)").
+  public var cpuSource: String
+  public var iommu: IOMMUMode
+  /// `pci=disable_acs_redir=` devices: RR, CR and EC are cleared on them.
+  public var disableACSRedirect: [BDF]
+  /// What-if ACS Control values per device (UI toggles), applied before `disableACSRedirect`.
+  public var acsControlOverrides: [BDF: ACSBits]
+
+  public init(
+    cpu: CPURule, cpuWasInferred: Bool = false, cpuSource: String = "given", iommu: IOMMUMode = .off,
+    disableACSRedirect: [BDF] = [], acsControlOverrides: [BDF: ACSBits] = [:]
+  ) {
+    self.cpu = cpu
+    self.cpuWasInferred = cpuWasInferred
+    self.cpuSource = cpuSource
+    self.iommu = iommu
+    self.disableACSRedirect = disableACSRedirect
+    self.acsControlOverrides = acsControlOverrides
+  }
+}

@@ -1,0 +1,4 @@
+import ExplorerCLI
+import Foundation
+
+exit(await CommandLineEntry.main())
