@@ -28,9 +28,12 @@ public enum CPURule: String, Sendable, Codable, CaseIterable {
   case amdZen = "amd-zen"
   case intel
   case other
+
+  /// `cpu_supports_p2pdma()`: true only for AMD CPUs of family >= 0x17 (Zen and newer).
+  public var supportsHostBridgeP2P: Bool { self == .amdZen }
 }
 
-/// Knobs of the decision: platform facts and what-ifs. Build one with `P2PConfiguration(for:)`
+/// Knobs of the decision: platform facts and what-ifs. Build one with `P2PConfiguration(inferringFrom:)`
 /// to get the values inferred from a topology, then override.
 public struct P2PConfiguration: Sendable, Equatable {
   public var cpu: CPURule
@@ -44,10 +47,14 @@ public struct P2PConfiguration: Sendable, Equatable {
   public var disableACSRedirect: [BDF]
   /// What-if ACS Control values per device (UI toggles), applied before `disableACSRedirect`.
   public var acsControlOverrides: [BDF: ACSBits]
+  /// Whether allowlist entries that are only queued (Zhaoxin, after v7.3-rc1) count. Default
+  /// true: the model follows the newest PCI tree; turn off to see a v7.3 release kernel.
+  public var allowlistIncludesQueuedEntries: Bool
 
   public init(
     cpu: CPURule, cpuWasInferred: Bool = false, cpuSource: String = "given", iommu: IOMMUMode = .off,
-    disableACSRedirect: [BDF] = [], acsControlOverrides: [BDF: ACSBits] = [:]
+    disableACSRedirect: [BDF] = [], acsControlOverrides: [BDF: ACSBits] = [:],
+    allowlistIncludesQueuedEntries: Bool = true
   ) {
     self.cpu = cpu
     self.cpuWasInferred = cpuWasInferred
@@ -55,5 +62,6 @@ public struct P2PConfiguration: Sendable, Equatable {
     self.iommu = iommu
     self.disableACSRedirect = disableACSRedirect
     self.acsControlOverrides = acsControlOverrides
+    self.allowlistIncludesQueuedEntries = allowlistIncludesQueuedEntries
   }
 }

@@ -1,0 +1,252 @@
+import Dispatch
+import PCITopology
+import Synchronization
+
+/// Per-function facts precomputed once so that a pair is answered by walking to the nearest
+/// common ancestor, with no allocation.
+final class FastPathTables: Sendable {
+  struct Node: Sendable {
+    /// Upstream bridge index, -1 on a root bus.
+    var parent: Int32
+    /// Number of bridges above the function (0 on a root bus).
+    var depth: Int32
+    /// Devices with ACS redirect from this function up to the root bus, both ends included.
+    var redirectsToRoot: Int32
+    /// 1 when this function itself has ACS redirect.
+    var redirectsHere: Int32
+    /// Index into `Topology.rootBuses`.
+    var rootBus: Int32
+  }
+
+  /// What the allowlist says about one root bus, without the warning.
+  enum HostBridgeStatus: UInt8 {
+    case refused = 0
+    /// Matched an entry with REQ_SAME_HOST_BRIDGE: allowed only when both devices are under it.
+    case allowedWithinOnly = 1
+    case allowed = 2
+  }
+
+  let nodes: [Node]
+  let hostBridgeStatus: [UInt8]
+  /// `cpu_supports_p2pdma()`.
+  let cpuAllows: Bool
+
+  init(topology: Topology, configuration: P2PConfiguration) {
+    let count = topology.count
+    let engineForACS = ACSReader(topology: topology, configuration: configuration)
+    var nodes = [Node](repeating: Node(parent: -1, depth: -1, redirectsToRoot: 0, redirectsHere: 0, rootBus: 0), count: count)
+    for index in 0..<count {
+      nodes[index].parent = topology.parentIndex[index]
+      nodes[index].rootBus = topology.rootBusIndex[index]
+      nodes[index].redirectsHere = engineForACS.redirects(index) ? 1 : 0
+    }
+    // Depth and cumulative redirect counts, filled top-down along each chain.
+    var chain: [Int] = []
+    for start in 0..<count where nodes[start].depth < 0 {
+      chain.removeAll(keepingCapacity: true)
+      var current = start
+      while current >= 0 && nodes[current].depth < 0 {
+        chain.append(current)
+        current = Int(nodes[current].parent)
+      }
+      var depth: Int32 = current >= 0 ? nodes[current].depth : -1
+      var redirects: Int32 = current >= 0 ? nodes[current].redirectsToRoot : 0
+      for member in chain.reversed() {
+        depth += 1
+        redirects += nodes[member].redirectsHere
+        nodes[member].depth = depth
+        nodes[member].redirectsToRoot = redirects
+      }
+    }
+    self.nodes = nodes
+    cpuAllows = configuration.cpu.supportsHostBridgeP2P
+    hostBridgeStatus = topology.rootBuses.map { bus in
+      guard let device = topology.hostBridgeDevice(forRootBus: bus) else { return HostBridgeStatus.refused.rawValue }
+      let function = topology[device]
+      guard
+        let entry = P2PAllowlist.firstMatch(
+          vendorID: function.vendorID, deviceID: function.deviceID,
+          includeQueued: configuration.allowlistIncludesQueuedEntries)
+      else { return HostBridgeStatus.refused.rawValue }
+      return (entry.requiresSameHostBridge ? HostBridgeStatus.allowedWithinOnly : .allowed).rawValue
+    }
+  }
+
+  /// The map type and `pci_p2pdma_distance()` (-1 when NOT_SUPPORTED) of one pair.
+  ///
+  /// Same answer as `calc_map_type_and_dist()`: the nearest common ancestor is found by lifting
+  /// the deeper device to the other's depth and then both together; the redirect count of the
+  /// kernel's walk (provider side with the common device, client side without it) is a
+  /// difference of the cumulative counts.
+  @inline(__always)
+  static func classify(
+    provider: Int, client: Int, nodes: UnsafeBufferPointer<Node>, hostBridgeStatus: UnsafeBufferPointer<UInt8>,
+    cpuAllows: Bool
+  ) -> (MapType, Int) {
+    let providerNode = nodes[provider]
+    let clientNode = nodes[client]
+    var a = provider
+    var b = client
+    var depthA = Int(providerNode.depth)
+    var depthB = Int(clientNode.depth)
+    while depthA > depthB {
+      a = Int(nodes[a].parent)
+      depthA -= 1
+    }
+    while depthB > depthA {
+      b = Int(nodes[b].parent)
+      depthB -= 1
+    }
+    var common = -1
+    while true {
+      if a == b {
+        common = a
+        break
+      }
+      if depthA == 0 { break }
+      a = Int(nodes[a].parent)
+      b = Int(nodes[b].parent)
+      depthA -= 1
+    }
+    let distance: Int
+    if common >= 0 {
+      let commonNode = nodes[common]
+      distance = Int(providerNode.depth) + Int(clientNode.depth) - 2 * Int(commonNode.depth)
+      let redirects =
+        providerNode.redirectsToRoot + clientNode.redirectsToRoot - 2 * commonNode.redirectsToRoot
+        + commonNode.redirectsHere
+      if redirects == 0 { return (.busAddress, distance) }
+    } else {
+      // Every device on both paths counted: (depth + 1) each.
+      distance = Int(providerNode.depth) + Int(clientNode.depth) + 2
+    }
+    if cpuAllows { return (.thruHostBridge, distance) }
+    let providerRoot = Int(providerNode.rootBus)
+    let clientRoot = Int(clientNode.rootBus)
+    let allowed: Bool
+    if providerRoot == clientRoot {
+      allowed = hostBridgeStatus[providerRoot] != HostBridgeStatus.refused.rawValue
+    } else {
+      allowed =
+        hostBridgeStatus[providerRoot] == HostBridgeStatus.allowed.rawValue
+        && hostBridgeStatus[clientRoot] == HostBridgeStatus.allowed.rawValue
+    }
+    return allowed ? (.thruHostBridge, distance) : (.notSupported, -1)
+  }
+}
+
+/// Reads ACS through the engine's what-if rules without needing a whole engine.
+struct ACSReader {
+  let topology: Topology
+  let configuration: P2PConfiguration
+  private let disabled: Set<BDF>
+
+  init(topology: Topology, configuration: P2PConfiguration) {
+    self.topology = topology
+    self.configuration = configuration
+    disabled = Set(configuration.disableACSRedirect)
+  }
+
+  /// `pci_bridge_has_acs_redir()` after the what-ifs; unknown ACS reads as no redirect.
+  func redirects(_ index: Int) -> Bool {
+    let function = topology[index]
+    if disabled.contains(function.bdf) { return false }
+    let control = configuration.acsControlOverrides[function.bdf] ?? function.acs.control
+    guard let control else { return false }
+    return !control.isDisjoint(with: .p2pRedirect)
+  }
+}
+
+/// Counts per map type over every ordered pair of matrix endpoints.
+public struct MatrixSummary: Sendable, Equatable {
+  /// Number of `isEndpointForMatrix` functions.
+  public var endpointCount: Int
+  /// Whether provider == client pairs were counted.
+  public var includesSelfPairs: Bool
+  public var busAddress: Int
+  public var thruHostBridge: Int
+  public var notSupported: Int
+
+  public init(endpointCount: Int, includesSelfPairs: Bool, busAddress: Int = 0, thruHostBridge: Int = 0, notSupported: Int = 0) {
+    self.endpointCount = endpointCount
+    self.includesSelfPairs = includesSelfPairs
+    self.busAddress = busAddress
+    self.thruHostBridge = thruHostBridge
+    self.notSupported = notSupported
+  }
+
+  /// All ordered pairs counted.
+  public var pairCount: Int { busAddress + thruHostBridge + notSupported }
+
+  /// The count for one map type (0 for types the decision never returns).
+  public func count(of mapType: MapType) -> Int {
+    switch mapType {
+    case .busAddress: return busAddress
+    case .thruHostBridge: return thruHostBridge
+    case .notSupported: return notSupported
+    default: return 0
+    }
+  }
+
+  mutating func add(_ other: MatrixSummary) {
+    busAddress += other.busAddress
+    thruHostBridge += other.thruHostBridge
+    notSupported += other.notSupported
+  }
+}
+
+extension P2PEngine {
+  /// Map type and `pci_p2pdma_distance()` of one pair from the precomputed tables; equals
+  /// `verdict(providerIndex:clientIndex:)`'s `mapType` and `distance`.
+  public func mapTypeAndDistance(providerIndex: Int, clientIndex: Int) -> (MapType, Int) {
+    tables.nodes.withUnsafeBufferPointer { nodes in
+      tables.hostBridgeStatus.withUnsafeBufferPointer { status in
+        FastPathTables.classify(
+          provider: providerIndex, client: clientIndex, nodes: nodes, hostBridgeStatus: status,
+          cpuAllows: tables.cpuAllows)
+      }
+    }
+  }
+
+  /// Counts per map type over every ordered pair of distinct matrix endpoints (and the
+  /// provider == client pairs when `includeSelfPairs`). Runs on all cores.
+  public func summary(includeSelfPairs: Bool = false) -> MatrixSummary {
+    let endpoints = endpointIndices.map(Int32.init)
+    let total = Mutex(MatrixSummary(endpointCount: endpoints.count, includesSelfPairs: includeSelfPairs))
+    guard !endpoints.isEmpty else { return total.withLock { $0 } }
+    let tables = self.tables
+    // More chunks than cores so that an unlucky chunk does not leave a core idle.
+    let chunkCount = min(endpoints.count, 64)
+    DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+      let start = endpoints.count * chunk / chunkCount
+      let end = endpoints.count * (chunk + 1) / chunkCount
+      var counts = (0, 0, 0)
+      endpoints.withUnsafeBufferPointer { endpointBuffer in
+        tables.nodes.withUnsafeBufferPointer { nodes in
+          tables.hostBridgeStatus.withUnsafeBufferPointer { status in
+            for providerSlot in start..<end {
+              let provider = Int(endpointBuffer[providerSlot])
+              for client32 in endpointBuffer {
+                let client = Int(client32)
+                if client == provider && !includeSelfPairs { continue }
+                let (mapType, _) = FastPathTables.classify(
+                  provider: provider, client: client, nodes: nodes, hostBridgeStatus: status,
+                  cpuAllows: tables.cpuAllows)
+                switch mapType {
+                case .busAddress: counts.0 += 1
+                case .thruHostBridge: counts.1 += 1
+                default: counts.2 += 1
+                }
+              }
+            }
+          }
+        }
+      }
+      let partial = MatrixSummary(
+        endpointCount: 0, includesSelfPairs: includeSelfPairs, busAddress: counts.0, thruHostBridge: counts.1,
+        notSupported: counts.2)
+      total.withLock { $0.add(partial) }
+    }
+    return total.withLock { $0 }
+  }
+}
