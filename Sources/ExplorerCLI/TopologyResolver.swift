@@ -1,9 +1,51 @@
+import Assets
+import Foundation
 import PCITopology
 
-/// Turns a `--topology SPEC` (or none: the default built-in scenario) into a topology.
-/// (Stub: built-in names are resolved by the scenarios work; files and sysfs by the loaders.)
+/// Turns a `--topology SPEC` (or none) into a topology.
+///
+/// Order of lookup: no SPEC → the default built-in scenario; a built-in scenario name → that
+/// scenario; anything else → a file or `sysfs[:ROOT]`. A name that is neither a built-in nor an
+/// existing path gets the list of built-ins, since a typo in a name is the likely cause.
 public enum TopologyResolver {
   public static func resolve(_ spec: String?) throws -> Topology {
-    throw CLIFailure("topology loading is not implemented yet")
+    try resolveScenario(spec).topology
   }
+
+  /// Like `resolve`, but keeps a scenario's name and description when the input is one.
+  public static func resolveScenario(_ spec: String?) throws -> ResolvedTopology {
+    let name = spec ?? BuiltinAssets.defaultScenarioName
+    if let data = BuiltinAssets.scenarioData(named: name) {
+      let scenario = try ScenarioLoader.loadScenario(data: data, path: ScenarioLoader.builtinPathPrefix + name)
+      return ResolvedTopology(topology: scenario.topology, scenario: scenario)
+    }
+    guard let spec else {
+      throw CLIFailure("the default built-in scenario '\(name)' is missing from the program's resources")
+    }
+    if spec == "sysfs" || spec.hasPrefix("sysfs:") || FileManager.default.fileExists(atPath: spec) {
+      return ResolvedTopology(topology: try loadFileOrSysfs(spec), scenario: nil)
+    }
+    let builtinSpelling = spec.hasPrefix(ScenarioLoader.builtinPathPrefix) ? String(spec.dropFirst(8)) : spec
+    if builtinSpelling != spec, let data = BuiltinAssets.scenarioData(named: builtinSpelling) {
+      let scenario = try ScenarioLoader.loadScenario(data: data, path: spec)
+      return ResolvedTopology(topology: scenario.topology, scenario: scenario)
+    }
+    throw TopologyError.unknownScenario(name: spec, known: BuiltinAssets.scenarioNames)
+  }
+
+  /// Files and sysfs go to the loaders' format detection.
+  private static func loadFileOrSysfs(_ spec: String) throws -> Topology {
+    // DISPATCH: switch to `TopologyLoader.load(spec:)` once Sources/PCITopology/Loaders is
+    // committed; until then only scenario files can be opened here.
+    if spec.hasPrefix("sysfs") {
+      throw CLIFailure("\(spec): sysfs loading is not available in this build yet")
+    }
+    return try ScenarioLoader.load(fileAt: spec)
+  }
+}
+
+/// A resolved `--topology`: the machine, plus the scenario's own words when it came from one.
+public struct ResolvedTopology: Sendable {
+  public var topology: Topology
+  public var scenario: Scenario?
 }
