@@ -1,1 +1,181 @@
 #include "CNcurses.h"
+#include <langinfo.h>
+#include <pthread.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const uint32_t CN_A_NORMAL = A_NORMAL;
+const uint32_t CN_A_BOLD = A_BOLD;
+const uint32_t CN_A_REVERSE = A_REVERSE;
+const uint32_t CN_A_UNDERLINE = A_UNDERLINE;
+const uint32_t CN_A_DIM = A_DIM;
+const int CN_KEY_F1 = KEY_F(1);
+const int CN_KEY_F10 = KEY_F(10);
+const unsigned long CN_BUTTON1_PRESSED = BUTTON1_PRESSED;
+const unsigned long CN_BUTTON1_CLICKED = BUTTON1_CLICKED;
+const unsigned long CN_BUTTON1_RELEASED = BUTTON1_RELEASED;
+const unsigned long CN_BUTTON4_PRESSED = BUTTON4_PRESSED;
+#ifdef BUTTON5_PRESSED
+const unsigned long CN_BUTTON5_PRESSED = BUTTON5_PRESSED;
+#else
+const unsigned long CN_BUTTON5_PRESSED = 0;
+#endif
+
+static SCREEN *active_screen = NULL;
+// Written from signal handlers: only ever read there to decide whether to call endwin().
+static volatile sig_atomic_t curses_active = 0;
+
+int cn_stdio_are_terminals(void) { return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO); }
+
+int cn_locale_is_utf8(void) {
+  const char *codeset = nl_langinfo(CODESET);
+  if (codeset == NULL) return 0;
+  return strcmp(codeset, "UTF-8") == 0 || strcmp(codeset, "utf8") == 0 || strcmp(codeset, "UTF8") == 0;
+}
+
+int cn_setup_locale(void) {
+  setlocale(LC_ALL, "");
+  if (cn_locale_is_utf8()) return 1;
+  // Only LC_CTYPE decides how wide characters are encoded; try the always-present C.UTF-8 so
+  // box glyphs work even when LANG is unset. The caller still falls back to ASCII if this fails.
+  if (setlocale(LC_CTYPE, "C.UTF-8") != NULL && cn_locale_is_utf8()) return 1;
+  return 0;
+}
+
+static void restore_and_exit(int signal_number) {
+  if (curses_active) {
+    // endwin() is not formally async-signal-safe, but it is what every curses program does on
+    // the way out; leaving the terminal in raw mode is the worse failure.
+    endwin();
+    curses_active = 0;
+  }
+  _exit(128 + signal_number);
+}
+
+// Crash signals: restore the terminal, then hand the signal to whoever had it before (the Swift
+// runtime's backtracer prints to a usable terminal that way).
+static const int crash_signals[] = {SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGABRT};
+#define CRASH_SIGNAL_COUNT (sizeof crash_signals / sizeof crash_signals[0])
+static struct sigaction previous_crash_actions[CRASH_SIGNAL_COUNT];
+
+static void restore_on_crash(int signal_number) {
+  if (curses_active) {
+    endwin();
+    curses_active = 0;
+  }
+  for (size_t index = 0; index < CRASH_SIGNAL_COUNT; index++) {
+    if (crash_signals[index] == signal_number) {
+      sigaction(signal_number, &previous_crash_actions[index], NULL);
+      return;  // A fault re-executes and reaches the previous handler; abort() re-raises itself.
+    }
+  }
+  signal(signal_number, SIG_DFL);
+}
+
+void cn_install_signal_handlers(void) {
+  sigset_t wanted;
+  sigemptyset(&wanted);
+  sigaddset(&wanted, SIGINT);
+  sigaddset(&wanted, SIGTERM);
+  sigaddset(&wanted, SIGHUP);
+  sigaddset(&wanted, SIGWINCH);
+  sigaddset(&wanted, SIGTSTP);
+  sigaddset(&wanted, SIGCONT);
+  pthread_sigmask(SIG_UNBLOCK, &wanted, NULL);
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = restore_and_exit;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, NULL);
+  sigaction(SIGTERM, &action, NULL);
+  sigaction(SIGHUP, &action, NULL);
+  struct sigaction crash;
+  memset(&crash, 0, sizeof crash);
+  crash.sa_handler = restore_on_crash;
+  sigemptyset(&crash.sa_mask);
+  crash.sa_flags = SA_NODEFER;
+  for (size_t index = 0; index < CRASH_SIGNAL_COUNT; index++) {
+    sigaction(crash_signals[index], &crash, &previous_crash_actions[index]);
+  }
+  // A parent may have left these ignored; ncurses needs the defaults to install its own.
+  signal(SIGTSTP, SIG_DFL);
+  signal(SIGWINCH, SIG_DFL);
+}
+
+int cn_start(void) {
+  if (active_screen != NULL) return 1;
+  if (getenv("ESCDELAY") == NULL) set_escdelay(25);
+  active_screen = newterm(NULL, stdout, stdin);
+  if (active_screen == NULL) return 0;
+  set_term(active_screen);
+  curses_active = 1;
+  cbreak();
+  noecho();
+  nonl();
+  keypad(stdscr, TRUE);
+  intrflush(stdscr, FALSE);
+  curs_set(0);
+  mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+            | BUTTON5_PRESSED
+#endif
+            , NULL);
+  mouseinterval(0);
+  return 1;
+}
+
+void cn_stop(void) {
+  if (active_screen == NULL) return;
+  curses_active = 0;
+  endwin();
+  delscreen(active_screen);
+  active_screen = NULL;
+}
+
+int cn_is_active(void) { return active_screen != NULL; }
+
+int cn_start_colors(void) {
+  if (!has_colors()) return 0;
+  if (start_color() != OK) return 0;
+  use_default_colors();
+  return COLORS;
+}
+
+void cn_init_pair(short pair, short foreground, short background) { init_pair(pair, foreground, background); }
+
+int cn_lines(void) { return LINES; }
+int cn_columns(void) { return COLS; }
+
+int cn_read_key(int milliseconds, unsigned int *key) {
+  timeout(milliseconds);
+  wint_t value = 0;
+  int status = get_wch(&value);
+  *key = (unsigned int)value;
+  return status;
+}
+
+int cn_read_mouse(int *x, int *y, unsigned long *buttons) {
+  MEVENT event;
+  if (getmouse(&event) != OK) return 0;
+  *x = event.x;
+  *y = event.y;
+  *buttons = (unsigned long)event.bstate;
+  return 1;
+}
+
+void cn_put(int row, int column, const wchar_t *text, int count, uint32_t attributes, short pair) {
+  attr_set((attr_t)attributes, pair, NULL);
+  mvaddnwstr(row, column, text, count);
+}
+
+void cn_clear_all(void) { clearok(curscr, TRUE); }
+
+void cn_refresh(void) { refresh(); }
+
+void cn_emergency_restore(void) {
+  if (active_screen != NULL) cn_stop();
+}

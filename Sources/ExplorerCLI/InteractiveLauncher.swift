@@ -1,7 +1,76 @@
-/// Starts the ncurses explorer (not implemented yet).
+import CNcurses
+import ExplorerUI
+import Foundation
+import P2PDMA
+import PCITopology
+
+/// Starts the ncurses explorer: checks for a terminal, loads the topology, runs the event loop,
+/// and always restores the terminal.
 enum InteractiveLauncher {
+  /// Environment variable: when set, render-time statistics (p50/p99 per frame, first frame) are
+  /// printed on exit: to stderr for `1`, else appended to the file it names.
+  static let statsVariable = "DMABUF_EXPLORER_STATS"
+
   @MainActor
-  static func launch(topology: TopologyOptions, noColor: Bool, ascii: Bool) async throws {
-    throw CLIFailure("the interactive explorer is not implemented yet; try 'dmabuf-explorer --help'")
+  static func launch(topology options: TopologyOptions, noColor: Bool, ascii: Bool) async throws {
+    let launchedAt = ContinuousClock.now
+    guard cn_stdio_are_terminals() != 0 else {
+      throw CLIFailure(
+        "the interactive explorer needs a terminal on stdin and stdout; for scripts and pipes use "
+          + "the headless subcommands: 'dmabuf-explorer tree', 'matrix', 'explain', 'simulate' (see --help)")
+    }
+    // Load before touching the terminal, so load errors print as plain lines.
+    let topology = try TopologyResolver.resolve(options.topology)
+    let configuration = try makeConfiguration(options, topology: topology)
+    let utf8 = cn_setup_locale() != 0
+    let environment = ProcessInfo.processInfo.environment
+    let colorWanted = !noColor && (environment["NO_COLOR"] ?? "").isEmpty
+    let glyphs: Glyphs = ascii || !utf8 ? .ascii : .unicode
+    let terminal = try TerminalBackend(useColor: colorWanted)
+    let (width, height) = terminal.size
+    let state = ExplorerState(
+      topology: topology, configuration: configuration, width: width, height: height,
+      display: DisplayOptions(glyphs: glyphs), backendFactory: KernelBackend.factory)
+    var app = TerminalApp(state: state, launchedAt: launchedAt)
+    app.run(on: terminal)
+    terminal.stop()
+    if let target = environment[statsVariable], !target.isEmpty {
+      report(app.statsReport, to: target)
+    }
+  }
+
+  /// The P2P knobs from the command line, inferred from the topology where not given.
+  static func makeConfiguration(_ options: TopologyOptions, topology: Topology) throws -> P2PConfiguration {
+    var cpu: CPURule?
+    if let text = options.cpu {
+      guard let rule = CPURule(rawValue: text) else {
+        throw CLIFailure("--cpu '\(text)': expected one of \(CPURule.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      cpu = rule
+    }
+    var iommu: IOMMUMode?
+    if let text = options.iommu {
+      guard let mode = IOMMUMode(rawValue: text) else {
+        throw CLIFailure("--iommu '\(text)': expected on, off or pt")
+      }
+      iommu = mode
+    }
+    let disabled = try options.disableACSRedir.map { try P2PConfiguration.parseACSRedirectList($0) } ?? []
+    return P2PConfiguration(inferringFrom: topology, cpu: cpu, iommu: iommu, disableACSRedirect: disabled)
+  }
+
+  private static func report(_ text: String, to target: String) {
+    if target == "1" || target == "stderr" {
+      FileHandle.standardError.write(Data("dmabuf-explorer: \(text)\n".utf8))
+      return
+    }
+    guard let data = "\(text)\n".data(using: .utf8) else { return }
+    if let handle = FileHandle(forWritingAtPath: target) {
+      handle.seekToEndOfFile()
+      handle.write(data)
+      try? handle.close()
+    } else {
+      FileManager.default.createFile(atPath: target, contents: data)
+    }
   }
 }

@@ -1,0 +1,98 @@
+import P2PDMA
+import PCITopology
+
+/// The decision panel: per importer, what the kernel decided, and for the selected one the
+/// culprit and the fix.
+enum DecisionView {
+  /// Column widths: importer, allow_peer2peer, map type, distance, peer2peer, placement; error takes the rest.
+  static let columns = [13, 6, 17, 5, 10, 18]
+
+  static func render(_ state: ExplorerState, into screen: inout CellScreen, rect: Rect, focused: Bool) {
+    screen.box(rect, title: "Decision", focused: focused, glyphs: state.display.glyphs)
+    let inner = rect.inset(by: 1)
+    guard !inner.isEmpty else { return }
+    for (offset, line) in lines(state, width: inner.width).prefix(inner.height).enumerated() {
+      screen.draw(line.line, x: inner.x, y: inner.y + offset, width: inner.width)
+      if line.isCursor {
+        screen.restyle(Rect(x: inner.x, y: inner.y + offset, width: inner.width, height: 1)) { style in
+          style.reverse = true
+        }
+      }
+    }
+  }
+
+  static func lines(_ state: ExplorerState, width: Int) -> [(line: StyledLine, isCursor: Bool)] {
+    guard let run = state.run else {
+      return [(StyledLine("Decisions appear here once a share runs (Enter).", .role(.dim)), false)]
+    }
+    let ellipsis = state.display.glyphs.ellipsis
+    var header = StyledLine()
+    for (title, width) in zip(["importer", "allow", "P2P map type", "dist", "peer2peer", "placement"], columns) {
+      header.append(Format.fit(title, width), .role(.header, bold: true))
+    }
+    header.append("error", .role(.header, bold: true))
+    var result: [(StyledLine, Bool)] = [(header, false)]
+    // Attachments are revealed as the playback reaches them, so the verdict is not given away early.
+    let revealed = revealedAttachments(state)
+    for (position, attachment) in run.attachments.enumerated() {
+      var line = StyledLine()
+      let bdf = attachment.importer < state.topology.count ? state.topology[attachment.importer].bdf.shortDescription : "?"
+      line.append(Format.fit("\(position + 1) \(bdf)", columns[0]), .role(.importer, bold: true))
+      guard revealed.contains(attachment.importer) else {
+        line.append("(not attached yet)", .role(.dim))
+        result.append((line, position == state.decisionCursor))
+        continue
+      }
+      line.append(Format.fit(attachment.allowPeer2peer ? "yes" : "no", columns[1]))
+      let mapType = attachment.mapType
+      line.append(Format.fit(mapType?.shortName ?? "-", columns[2], ellipsis: ellipsis), style(for: mapType))
+      line.append(Format.fit(attachment.distance.map(String.init) ?? "-", columns[3]))
+      line.append(
+        Format.fit(attachment.peer2peer ? "true" : "false", columns[4]),
+        CellStyle(bold: true, underline: !attachment.peer2peer, role: attachment.peer2peer ? .good : .warning))
+      line.append(Format.fit(attachment.placement, columns[5], ellipsis: ellipsis))
+      if let error = attachment.error {
+        line.append(error, CellStyle(bold: true, role: .error))
+      } else {
+        line.append("none", .role(.dim))
+      }
+      result.append((line, position == state.decisionCursor))
+    }
+    // Culprit and fix for the selected importer.
+    if let selected = state.shownAttachment, revealed.contains(selected.importer) {
+      if let culprit = selected.culprit {
+        for (index, text) in Format.wrap("culprit: \(culprit)", width: width).enumerated() {
+          result.append((StyledLine(text, index == 0 ? CellStyle(bold: true, role: .error) : .role(.error)), false))
+        }
+      }
+      if let fix = selected.fix {
+        for text in Format.wrap("fix: \(fix)", width: width) { result.append((StyledLine(text, .role(.good)), false)) }
+      }
+    }
+    return result
+  }
+
+  /// Importers whose decision has been reached by the playback (all of them at the end).
+  static func revealedAttachments(_ state: ExplorerState) -> Set<Int> {
+    guard let run = state.run else { return [] }
+    if state.isAtEnd { return Set(run.attachments.map(\.importer)) }
+    var seen = Set<Int>()
+    let last = min(state.playback.step, run.steps.count - 1)
+    guard last >= 0 else { return seen }
+    for step in run.steps[0...last] {
+      if let importer = step.importer { seen.insert(importer) }
+    }
+    return seen
+  }
+
+  /// Map types keep their distinction in monochrome: BUS_ADDR bold, host bridge underlined,
+  /// refusals reversed.
+  static func style(for mapType: MapType?) -> CellStyle {
+    switch mapType {
+    case .busAddress: return CellStyle(bold: true, role: .good)
+    case .thruHostBridge: return CellStyle(underline: true, role: .hostBridge)
+    case .notSupported: return CellStyle(bold: true, reverse: true, role: .error)
+    default: return .role(.dim)
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import PCITopology
+
+/// The sequence pane: steps as a diagram over five lanes, the current one highlighted, and the
+/// explanation and kernel function of the current step under it.
+enum SequenceView {
+  static func render(_ state: ExplorerState, into screen: inout CellScreen, rect: Rect, focused: Bool) {
+    let glyphs = state.display.glyphs
+    var title = "Sequence"
+    if let run = state.run {
+      let status = state.isAtEnd ? "done" : (state.playback.isPlaying ? "playing" : "paused")
+      title += " — step \(min(state.playback.step + 1, run.steps.count))/\(run.steps.count), \(status), \(state.playback.interval) ms"
+    }
+    screen.box(rect, title: title, focused: focused, glyphs: glyphs)
+    let inner = rect.inset(by: 1)
+    guard !inner.isEmpty else { return }
+    guard let run = state.run, !run.steps.isEmpty else {
+      renderIntro(state, into: &screen, inner: inner)
+      return
+    }
+    let laneCount = Lane.allCases.count
+    let laneWidth = max(1, inner.width / laneCount)
+    func center(_ lane: Lane) -> Int { inner.x + lane.rawValue * laneWidth + laneWidth / 2 }
+    // Headings.
+    for lane in Lane.allCases {
+      let heading = laneWidth - 1 >= lane.title.count ? lane.title : lane.shortTitle
+      let text = Format.fit(heading, laneWidth - 1, ellipsis: glyphs.ellipsis)
+      screen.put(text, x: inner.x + lane.rawValue * laneWidth, y: inner.y, style: .role(.header, bold: true))
+    }
+    // Explanation block at the bottom: up to three lines when there is room.
+    let explanationHeight = inner.height >= 10 ? 3 : (inner.height >= 6 ? 2 : (inner.height >= 4 ? 1 : 0))
+    let diagramTop = inner.y + 1
+    let diagramHeight = max(0, inner.height - 1 - explanationHeight)
+    let current = min(max(0, state.playback.step), run.steps.count - 1)
+    // Scroll so the current step is visible, with one step of look-ahead.
+    var first = 0
+    if diagramHeight > 0, current >= diagramHeight - 1 { first = current - diagramHeight + 2 }
+    first = min(max(0, first), max(0, run.steps.count - diagramHeight))
+    for line in 0..<diagramHeight {
+      let index = first + line
+      guard index < run.steps.count else { break }
+      let step = run.steps[index]
+      let y = diagramTop + line
+      let isCurrent = index == current
+      let isFuture = index > current
+      let previousLane = index > 0 ? run.steps[index - 1].lane : .importerDriver
+      var style = CellStyle(role: step.isFailure ? .error : .normal)
+      if isFuture { style = .role(.dim) }
+      if isCurrent { style = CellStyle(bold: true, role: step.isFailure ? .error : .accent) }
+      // Lane rails.
+      for lane in Lane.allCases { screen.set(x: center(lane), y: y, glyphs.vertical, style: .role(.dim)) }
+      let from = center(previousLane)
+      let to = center(step.lane)
+      if from != to {
+        let low = min(from, to)
+        let high = max(from, to)
+        for column in low...high { screen.set(x: column, y: y, glyphs.horizontal, style: style) }
+        screen.set(x: to, y: y, to > from ? glyphs.arrowRight : glyphs.arrowLeft, style: style)
+      } else {
+        screen.set(x: to, y: y, glyphs.laneDot, style: style)
+      }
+      var label = step.function
+      if let outcome = step.outcome, !outcome.isEmpty { label += " → \(outcome)" }
+      if glyphs == .ascii { label = label.replacingOccurrencesOfArrow() }
+      let labelX = max(from, to) + 2
+      let available = inner.maxX - labelX
+      if available > 4 {
+        screen.put(Format.fit(label, available, ellipsis: glyphs.ellipsis), x: labelX, y: y, style: style)
+      } else {
+        // No room to the right of the rightmost lane: write it left of the arrow instead.
+        let width = max(0, min(from, to) - inner.x - 1)
+        screen.put(Format.fit(label, width, ellipsis: glyphs.ellipsis), x: inner.x, y: y, style: style)
+      }
+      if isCurrent {
+        screen.put(glyphs.pointer, x: inner.x, y: y, style: CellStyle(bold: true, reverse: true, role: .accent))
+      }
+    }
+    // The explanation of the current step.
+    guard explanationHeight > 0 else { return }
+    let step = run.steps[current]
+    let top = inner.maxY - explanationHeight
+    var kernelLine = StyledLine("kernel: ", .role(.header))
+    kernelLine.append("\(step.function)()", .bold)
+    if let importer = step.importer, importer < state.topology.count {
+      kernelLine.append("  importer \(state.topology[importer].bdf.shortDescription)", .role(.importer))
+    }
+    var explanation = Format.wrap(step.explanation, width: inner.width)
+    if explanation.count > explanationHeight - 1, explanationHeight > 1 {
+      explanation = Array(explanation.prefix(explanationHeight - 1))
+      if let last = explanation.popLast() {
+        explanation.append(Format.fit(last + " " + glyphs.ellipsis, inner.width, ellipsis: glyphs.ellipsis))
+      }
+    }
+    var y = top
+    for text in explanation.prefix(explanationHeight - 1) {
+      screen.put(text, x: inner.x, y: y, style: step.isFailure ? .role(.error) : .plain)
+      y += 1
+    }
+    screen.draw(kernelLine, x: inner.x, y: inner.maxY - 1, width: inner.width)
+  }
+
+  private static func renderIntro(_ state: ExplorerState, into screen: inout CellScreen, inner: Rect) {
+    var lines: [StyledLine] = [
+      StyledLine("No share yet. In the PCI tree:", .bold),
+      StyledLine("  e  mark the highlighted device as exporter and pick a buffer"),
+      StyledLine("  i  toggle it as an importer (several allowed)"),
+      StyledLine("  Enter  start the share, Space play/pause, n/p step"),
+    ]
+    if let exporter = state.exporter {
+      var line = StyledLine("exporter: ", .role(.header))
+      line.append(state.topology[exporter].bdf.description, CellStyle(bold: true, role: .exporter))
+      if state.exporterBuffers.indices.contains(state.bufferIndex) {
+        line.append("  buffer \(state.exporterBuffers[state.bufferIndex].name)")
+      }
+      lines.append(line)
+    }
+    if !state.importers.isEmpty {
+      var line = StyledLine("importers: ", .role(.header))
+      line.append(state.importers.map { state.topology[$0].bdf.shortDescription }.joined(separator: ", "), .role(.importer, bold: true))
+      lines.append(line)
+    }
+    for (offset, line) in lines.prefix(inner.height).enumerated() {
+      screen.draw(line, x: inner.x, y: inner.y + offset, width: inner.width)
+    }
+  }
+}
+
+extension String {
+  /// `→` as `->` for the ASCII glyph set.
+  func replacingOccurrencesOfArrow() -> String {
+    var result = ""
+    for character in self {
+      if character == "→" { result += "->" } else { result.append(character) }
+    }
+    return result
+  }
+}
