@@ -1,0 +1,307 @@
+import P2PDMA
+import PCITopology
+
+/// The importer's `struct device` as the DMA API sees it (`attach->dev`): mask, segment limits
+/// and, when an IOMMU translates, its own IOVA space.
+final class DMADevice {
+  let bdf: BDF
+  /// Driver name used as the dmesg prefix (`mlx5_core 0000:3b:00.0: ...`).
+  let driverName: String
+  let dmaMaskBits: Int
+  /// `dma_get_max_seg_size()`.
+  let maxSegmentSize: UInt64
+  /// `dma_get_seg_boundary()`: 4 GiB - 1 unless the driver changes it.
+  let segmentBoundaryMask: UInt64
+  let iommu: IOMMUMode
+  var domain: IOVADomain
+
+  init(
+    bdf: BDF, driverName: String, dmaMaskBits: Int, maxSegmentSize: UInt64, segmentBoundaryMask: UInt64,
+    iommu: IOMMUMode, domain: IOVADomain
+  ) {
+    self.bdf = bdf
+    self.driverName = driverName
+    self.dmaMaskBits = dmaMaskBits
+    self.maxSegmentSize = maxSegmentSize
+    self.segmentBoundaryMask = segmentBoundaryMask
+    self.iommu = iommu
+    self.domain = domain
+  }
+
+  /// `DMA_BIT_MASK(bits)`.
+  var dmaMask: UInt64 { dmaMaskBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(dmaMaskBits)) - 1 }
+
+  /// True when `dev->dma_iommu` would route mappings through dma-iommu (translating domain).
+  var usesIOMMU: Bool { iommu.translates }
+
+  /// `dev_printk` prefix.
+  var logPrefix: String { "\(driverName) \(bdf): " }
+
+  /// `dma_capable(dev, addr, size)` with no bus limit (x86): the last byte must be under the mask.
+  func isCapable(address: UInt64, size: UInt64) -> Bool {
+    let (end, overflow) = address.addingReportingOverflow(size &- 1)
+    return !overflow && end <= dmaMask
+  }
+
+  /// The line dma-direct prints when a mapping is above the mask.
+  func overflowMessage(address: UInt64, size: UInt64) -> String {
+    logPrefix + "DMA addr 0x\(hex(address, width: 16))+\(size) overflow (mask \(String(dmaMask, radix: 16)), bus limit 0)."
+  }
+}
+
+/// A failed DMA-API call, with what the kernel printed.
+struct DMAMappingFailure: Error {
+  /// The errno the caller ends up returning (`-ENOMEM` from `dma_mapping_error()`, ...).
+  var errno: String
+  var dmesg: [String]
+  var explanation: String
+}
+
+/// A successful mapping: the table plus what happened on the way.
+struct DMAMappingResult {
+  var table: SGTable
+  /// Kernel functions and facts worth a line in the trace (IOVA allocations, merging).
+  var notes: [String]
+  var dmesg: [String]
+}
+
+/// The DMA-mapping arithmetic of kernel/dma and drivers/iommu/dma-iommu.c, over our model.
+enum DMAMapper {
+  /// `AMDGPU_MAX_SG_SEGMENT_SIZE` / xe's `SZ_2G`: VRAM entries are capped at 2 GiB.
+  static let vramSegmentCap: UInt64 = 2 << 30
+  /// `MAX_SG_ENT_SZ` in dma-buf-mapping.c: `ALIGN_DOWN(UINT_MAX, PAGE_SIZE)` = 4 GiB - 4 KiB.
+  static let physVecSegmentCap: UInt64 = 0xffff_f000
+
+  /// `amdgpu_vram_mgr_alloc_sgt()` / `xe_ttm_vram_mgr_alloc_sgt()`: one `dma_map_resource()`
+  /// per buddy block piece (at most 2 GiB), NULL page, `phys = BAR CPU start + offset`.
+  static func mapVRAM(
+    blocks: [VRAMBlock], exporter: BDF, bar: Int, barCPUStart: UInt64, device: DMADevice
+  ) -> Result<DMAMappingResult, DMAMappingFailure> {
+    var entries: [SGEntry] = []
+    var notes: [String] = []
+    var dmesg: [String] = []
+    for block in blocks {
+      var offset = block.offset
+      let end = block.offset + block.size
+      while offset < end {
+        let size = min(vramSegmentCap, end - offset)
+        let phys = barCPUStart &+ offset
+        switch mapResource(phys: phys, size: size, device: device) {
+        case .failure(let failure):
+          return .failure(
+            DMAMappingFailure(
+              errno: failure.errno, dmesg: dmesg + failure.dmesg,
+              explanation: failure.explanation
+                + " The entries mapped so far are unmapped again (dma_unmap_resource) and the map fails."))
+        case .success(let mapped):
+          if let notice = mapped.notice { dmesg.append(device.logPrefix + notice) }
+          notes.append(mapped.note)
+          let target = SGTarget.bar(device: exporter, bar: bar, offset: offset)
+          entries.append(
+            SGEntry(
+              dmaAddress: mapped.address, dmaLength: size, pagePFN: nil, isBusAddress: false,
+              addressKind: device.usesIOMMU ? .iova : .cpuPhysical,
+              target: device.usesIOMMU ? .iova(target) : target, cpuEntries: entries.count..<(entries.count + 1)))
+        }
+        offset += size
+      }
+    }
+    return .success(DMAMappingResult(table: SGTable(explicit: entries, origNents: entries.count), notes: notes, dmesg: dmesg))
+  }
+
+  struct MappedResource {
+    var address: UInt64
+    var note: String
+    var notice: String?
+  }
+
+  /// `dma_map_resource(dev, phys, size, dir, attrs)`: dma-direct returns `phys` after the mask
+  /// check; dma-iommu allocates an IOVA below the mask and maps it onto `phys`
+  /// (`iommu_dma_map_resource` → `__iommu_dma_map`). Newest kernels route it through
+  /// `dma_map_phys(..., DMA_ATTR_MMIO)` with the same addresses.
+  static func mapResource(phys: UInt64, size: UInt64, device: DMADevice) -> Result<MappedResource, DMAMappingFailure> {
+    if device.usesIOMMU {
+      let granuleOffset = phys & (simPageSize - 1)
+      let (iova, notice) = device.domain.allocate(size: size + granuleOffset, dmaMask: device.dmaMask)
+      guard let iova else {
+        return .failure(
+          DMAMappingFailure(
+            errno: "-ENOMEM", dmesg: notice.map { [device.logPrefix + $0] } ?? [],
+            explanation: "The importer's IOVA space below its DMA mask has no room for \(size) bytes."))
+      }
+      let address = iova + granuleOffset
+      return .success(
+        MappedResource(
+          address: address,
+          note: "iommu_dma_map_resource: IOVA 0x\(hex(address, width: 1)) -> phys 0x\(hex(phys, width: 1)) (\(size) bytes, IOMMU_MMIO)",
+          notice: notice))
+    }
+    guard device.isCapable(address: phys, size: size) else {
+      return .failure(
+        DMAMappingFailure(
+          errno: "-ENOMEM", dmesg: [device.overflowMessage(address: phys, size: size)],
+          explanation:
+            "dma_direct_map_resource hands out the physical address unchanged, and 0x\(hex(phys, width: 1)) + \(size) "
+            + "does not fit under the importer's \(device.dmaMaskBits)-bit DMA mask, so it returns DMA_MAPPING_ERROR "
+            + "(with a WARN)."))
+    }
+    return .success(
+      MappedResource(
+        address: phys,
+        note: "dma_direct_map_resource: 0x\(hex(phys, width: 1)) unchanged (\(size) bytes, under the \(device.dmaMaskBits)-bit mask)",
+        notice: nil))
+  }
+
+  /// `dma_buf_phys_vec_to_sgt()` (drivers/dma-buf/dma-buf-mapping.c, ≈v6.19, UNVERIFIED release)
+  /// for one BAR range: bus addresses for BUS_ADDR, one IOVA range for THRU_HOST_BRIDGE under a
+  /// translating IOMMU, `dma_map_phys` per range otherwise; entries capped at 4 GiB - 4 KiB and
+  /// `orig_nents = 0`.
+  static func physVecToSGT(
+    provider: BDF, bar: BAR, rangeOffset: UInt64, size: UInt64, mapType: MapType, device: DMADevice
+  ) -> Result<DMAMappingResult, DMAMappingFailure> {
+    let paddr = bar.address &+ rangeOffset
+    var entries: [SGEntry] = []
+    var notes: [String] = []
+    var dmesg: [String] = []
+    func chunks(_ body: (UInt64, UInt64) -> Void) {
+      var done: UInt64 = 0
+      while done < size {
+        let length = min(physVecSegmentCap, size - done)
+        body(done, length)
+        done += length
+      }
+    }
+    switch mapType {
+    case .busAddress:
+      chunks { done, length in
+        let busAddress = UInt64(bitPattern: Int64(bitPattern: paddr &+ done) &+ bar.busOffset)
+        entries.append(
+          SGEntry(
+            dmaAddress: busAddress, dmaLength: length, pagePFN: nil, isBusAddress: true, addressKind: .pciBus,
+            target: .bar(device: provider, bar: bar.index, offset: rangeOffset + done), cpuEntries: 0..<0))
+      }
+      notes.append(
+        "pci_p2pdma_bus_addr_map: bus address = CPU 0x\(hex(paddr, width: 1)) + bus_offset \(bar.busOffset) "
+          + "= 0x\(hex(UInt64(bitPattern: Int64(bitPattern: paddr) &+ bar.busOffset), width: 1)); no IOVA, SG_DMA_BUS_ADDRESS set")
+    case .thruHostBridge where device.usesIOMMU:
+      let (iova, notice) = device.domain.allocate(size: size + (paddr & (simPageSize - 1)), dmaMask: device.dmaMask)
+      if let notice { dmesg.append(device.logPrefix + notice) }
+      guard let iova else {
+        return .failure(
+          DMAMappingFailure(
+            errno: "-ENOMEM", dmesg: dmesg,
+            explanation: "dma_iova_try_alloc found no room for \(size) bytes below the importer's DMA mask."))
+      }
+      let base = iova + (paddr & (simPageSize - 1))
+      chunks { done, length in
+        entries.append(
+          SGEntry(
+            dmaAddress: base + done, dmaLength: length, pagePFN: nil, isBusAddress: false, addressKind: .iova,
+            target: .iova(.bar(device: provider, bar: bar.index, offset: rangeOffset + done)), cpuEntries: 0..<0))
+      }
+      notes.append(
+        "dma_iova_try_alloc + dma_iova_link(DMA_ATTR_MMIO): one IOVA range 0x\(hex(base, width: 1)) for \(size) bytes, "
+          + "then dma_iova_sync")
+    case .thruHostBridge:
+      guard device.isCapable(address: paddr, size: size) else {
+        return .failure(
+          DMAMappingFailure(
+            errno: "-EIO", dmesg: [device.overflowMessage(address: paddr, size: size)],
+            explanation:
+              "dma_map_phys(DMA_ATTR_MMIO) under dma-direct returns the physical address 0x\(hex(paddr, width: 1)), "
+              + "which is above the importer's \(device.dmaMaskBits)-bit DMA mask."))
+      }
+      chunks { done, length in
+        entries.append(
+          SGEntry(
+            dmaAddress: paddr + done, dmaLength: length, pagePFN: nil, isBusAddress: false, addressKind: .cpuPhysical,
+            target: .bar(device: provider, bar: bar.index, offset: rangeOffset + done), cpuEntries: 0..<0))
+      }
+      notes.append("dma_map_phys(DMA_ATTR_MMIO) under dma-direct: the CPU physical address 0x\(hex(paddr, width: 1)) unchanged")
+    default:
+      return .failure(
+        DMAMappingFailure(
+          errno: "-EINVAL", dmesg: [],
+          explanation: "pci_p2pdma_map_type() said \(mapType.kernelName), so dma_buf_phys_vec_to_sgt() refuses the mapping."))
+    }
+    return .success(DMAMappingResult(table: SGTable(explicit: entries, origNents: 0), notes: notes, dmesg: dmesg))
+  }
+
+  /// `dma_map_sgtable()` of page-backed entries: dma-direct keeps one DMA entry per CPU entry at
+  /// the physical address; dma-iommu (`iommu_dma_map_sg`) lays all entries out in one IOVA
+  /// allocation and `__finalise_sg()` merges them.
+  static func mapPages(_ runs: PageRuns, device: DMADevice) -> Result<DMAMappingResult, DMAMappingFailure> {
+    if !device.usesIOMMU {
+      for index in 0..<runs.count {
+        let phys = runs.firstPFN[index] << simPageShift
+        if !device.isCapable(address: phys, size: runs.length(index)) {
+          return .failure(
+            DMAMappingFailure(
+              errno: "-EIO", dmesg: [device.overflowMessage(address: phys, size: runs.length(index))],
+              explanation:
+                "dma_direct_map_sg: page 0x\(hex(phys, width: 1)) is above the importer's \(device.dmaMaskBits)-bit "
+                + "DMA mask. A real kernel would bounce it through swiotlb; this simulator does not model swiotlb "
+                + "and reports the overflow instead."))
+        }
+      }
+      return .success(
+        DMAMappingResult(
+          table: SGTable(directPages: runs),
+          notes: ["dma_direct_map_sg: \(runs.count) entries, each DMA address = its CPU physical address (nents = orig_nents)"],
+          dmesg: []))
+    }
+    let granuleMask = simPageSize - 1
+    let boundary = device.segmentBoundaryMask
+    // First pass (iommu_dma_map_sg): total IOVA length, padding a segment when the next one
+    // would otherwise straddle a segment boundary. Pads are rare, so keep them sparse.
+    var iovaLength: UInt64 = 0
+    var pads: [Int: UInt64] = [:]
+    for index in 0..<runs.count {
+      let length = (runs.length(index) + granuleMask) & ~granuleMask
+      let padLength = (boundary &- iovaLength &+ 1) & boundary
+      if padLength != 0 && padLength < length - 1 && index > 0 {
+        pads[index - 1, default: 0] += padLength
+        iovaLength += padLength
+      }
+      iovaLength += length
+    }
+    let (iova, notice) = device.domain.allocate(size: iovaLength, dmaMask: device.dmaMask)
+    var dmesg: [String] = []
+    if let notice { dmesg.append(device.logPrefix + notice) }
+    guard let base = iova else {
+      return .failure(
+        DMAMappingFailure(
+          errno: "-ENOMEM", dmesg: dmesg,
+          explanation: "iommu_dma_map_sg could not allocate \(iovaLength) bytes of IOVA below the importer's DMA mask."))
+    }
+    // Second pass (__finalise_sg): merge an entry into the current output segment when it starts
+    // on a granule, does not start on a segment boundary and keeps the segment within
+    // max_seg_size.
+    var merged = MergedSegments()
+    merged.dmaAddress.reserveCapacity(min(runs.count, Int(iovaLength / max(device.maxSegmentSize, simPageSize)) + 16))
+    var currentLength: UInt64 = 0
+    var dmaAddress = base
+    let maxLength = device.maxSegmentSize
+    for index in 0..<runs.count {
+      let length = runs.length(index)
+      let iovaSpan = length + (pads[index] ?? 0)
+      if currentLength != 0 && (dmaAddress & boundary) != 0 && maxLength - currentLength >= length {
+        currentLength += length
+        merged.dmaLength[merged.dmaLength.count - 1] = currentLength
+      } else {
+        merged.dmaAddress.append(dmaAddress)
+        merged.dmaLength.append(length)
+        merged.firstInput.append(UInt32(index))
+        currentLength = length
+      }
+      dmaAddress += iovaSpan
+      if length < iovaSpan { currentLength = 0 }
+    }
+    let table = SGTable(iommuPages: runs, merged: merged)
+    let notes = [
+      "iommu_dma_map_sg: one IOVA allocation of \(iovaLength) bytes at 0x\(hex(base, width: 1)) for \(runs.count) CPU entries",
+      "__finalise_sg: merged into \(table.nents) DMA entries (max_seg_size \(maxLength), seg boundary 0x\(hex(boundary, width: 1)))",
+    ]
+    return .success(DMAMappingResult(table: table, notes: notes, dmesg: dmesg))
+  }
+}
