@@ -301,14 +301,16 @@ public enum ScenarioLoader {
           guard address % size == 0 else {
             throw object.failure("address", "0x\(hex(address, width: 1)) is not aligned to the BAR size \(ScenarioNumbers.formatSize(size))")
           }
-          let (end, overflow) = address.addingReportingOverflow(size)
+          let (_, overflow) = address.addingReportingOverflow(size)
           guard !overflow else { throw object.failure("size", "address + size is beyond 2^64") }
-          if !is64Bit && end > 1 << 32 {
-            throw object.failure("address", "a 32-bit BAR must end below 4 GiB; set \"64bit\": true or move it")
-          }
         }
-      } else if !is64Bit && address >= 1 << 32 {
-        throw object.failure("address", "a 32-bit BAR cannot sit above 4 GiB; set \"64bit\": true or move it")
+      }
+      // The 4 GiB limit of a 32-bit BAR applies to the address the device decodes, i.e. the bus
+      // address; with a host-bridge offset (POWER, some ARM) the CPU address may be far higher.
+      let busAddress = UInt64(bitPattern: Int64(bitPattern: address) &+ busOffset)
+      if !is64Bit && address != 0 && busAddress &+ (size ?? 1) > 1 << 32 {
+        throw object.failure(
+          "address", "a 32-bit BAR must sit below 4 GiB on the bus (bus address 0x\(hex(busAddress, width: 1))); set \"64bit\": true, move it, or give its bus_offset")
       }
       bars.append(
         BAR(index: Int(index), address: address, size: size, is64Bit: is64Bit, isPrefetchable: isPrefetchable, isIO: isIO,
