@@ -61,10 +61,15 @@ extension P2PConfiguration {
   /// Parses the value of the kernel parameter `pci=disable_acs_redir=`: BDFs separated by `;`,
   /// each `DDDD:BB:DD.F` or `BB:DD.F`. Empty items (a trailing `;`) are skipped as the kernel
   /// does. The kernel's path form (`BB:DD.F/DD.F`) and ID form (`pci:VVVV:DDDD`) are rejected
-  /// with a message, since they cannot be resolved without a live machine here.
+  /// with a message, since they cannot be resolved without a live machine here. The whole
+  /// parameter as dmesg suggests it (`pci=disable_acs_redir=...`) is accepted too.
   public static func parseACSRedirectList(_ text: String) throws -> [BDF] {
+    var value = Substring(text).trimmingSpaces()
+    for prefix in ["pci=disable_acs_redir=", "disable_acs_redir="] where value.hasPrefix(prefix) {
+      value = value.dropFirst(prefix.count)
+    }
     var devices: [BDF] = []
-    for rawItem in text.split(separator: ";", omittingEmptySubsequences: true) {
+    for rawItem in value.split(separator: ";", omittingEmptySubsequences: true) {
       let item = rawItem.trimmingSpaces()
       if item.isEmpty { continue }
       if item.lowercased().hasPrefix("pci:") {
