@@ -229,6 +229,13 @@ public struct IOVADomain: Sendable {
   public let apertureEnd: UInt64
   /// Plain-words record of the reserved ranges, for the assumptions list.
   public private(set) var reservations: [String] = []
+  /// `cached32_node` / `cached_node`: the lowest page of the last allocation below / above 4 GiB.
+  /// The kernel starts each search there and walks down, so gaps left above it by alignment are
+  /// only reused when a search from the cached node fails (its "retry" from the top).
+  private var cached32Low: UInt64?
+  private var cachedLow: UInt64?
+  /// `dma_32bit_pfn`: the first page frame at or above 4 GiB.
+  private let dma32BitPFN: UInt64 = (1 << 32) >> simPageShift
 
   public init(apertureBits: Int = 48) {
     apertureEnd = apertureBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(apertureBits)) - 1
@@ -281,8 +288,20 @@ public struct IOVADomain: Sendable {
   /// `__alloc_and_insert_iova_range()`: highest gap below `limitPFN` that fits `pages` at the
   /// size alignment. IOVA page 0 is never used (`IOVA_START_PFN`).
   private mutating func allocateRange(pages: UInt64, limitPFN: UInt64) -> UInt64? {
+    let cached = limitPFN < dma32BitPFN ? cached32Low : cachedLow
+    let found =
+      searchDown(pages: pages, from: min(limitPFN + 1, cached ?? UInt64.max))
+      ?? (cached == nil ? nil : searchDown(pages: pages, from: limitPFN + 1))
+    if let found {
+      if found + pages - 1 < dma32BitPFN { cached32Low = found } else { cachedLow = found }
+    }
+    return found
+  }
+
+  /// Highest size-aligned gap below `start` (exclusive) that holds `pages`; inserts it.
+  private mutating func searchDown(pages: UInt64, from start: UInt64) -> UInt64? {
     let alignMask = ~(roundUpPowerOfTwo(pages) - 1)
-    var high = limitPFN + 1
+    var high = start
     var index = used.count - 1
     while true {
       // Skip ranges entirely above `high`.

@@ -527,17 +527,18 @@ struct SimulationRun {
           why: "i915 never shares LMEM peer-to-peer and this object cannot migrate to system memory.")
       }
       var changes = ["peer2peer ignored: i915 never exports LMEM peer-to-peer"]
-      if placement == .vram {
-        migrateToSystem(by: index, function: "i915_gem_object_migrate(SMEM)", reason: "i915 shares only system memory")
-        changes.append("object migrated LMEM -> SMEM")
-      }
+      let mustMove = placement == .vram
+      if mustMove { changes.append("object migrates LMEM -> SMEM") }
       if pinCount == 0 { changes.append("pages pinned (i915_gem_object_pin_pages)") }
-      pinCount += 1
       attachments[index].peer2peer = false
       record(
         .exporterDriver, "i915_gem_dmabuf_attach", inputs: inputs, changes: changes,
         explanation: "Mainline i915 has no P2P: it moves the object to system memory and pins its pages at attach.",
         note: "Intel's out-of-tree DG2/PVC trees differ; not modelled", attachment: index)
+      if mustMove {
+        migrateToSystem(by: index, function: "i915_gem_object_migrate(SMEM)", reason: "i915 shares only system memory")
+      }
+      pinCount += 1
       return true
     case .vfioPCI:
       if !attachments[index].peer2peer {
@@ -628,19 +629,11 @@ struct SimulationRun {
             why: "The buffer is already pinned in \(placement.rawValue), which this pin does not allow, and a pinned BO "
               + "cannot move.")
         }
-        pinCount += 1
-        changes.append("pin count \(pinCount) (already pinned in \(placement.rawValue))")
+        changes.append("pin count \(pinCount + 1) (already pinned in \(placement.rawValue))")
+      } else if domains.contains(.vram) && placement == .vram {
+        changes.append("pinned in VRAM (all attachments can do P2P; CPU_ACCESS_REQUIRED set)")
       } else {
-        if domains.contains(.vram) && placement == .vram {
-          changes.append("pinned in VRAM (all attachments can do P2P; CPU_ACCESS_REQUIRED set)")
-          ensureVisible(by: index)
-        } else if placement == .vram {
-          migrateToSystem(by: index, function: "amdgpu_bo_pin -> ttm_bo_validate", reason: "pinning in GTT")
-          changes.append("pinned in GTT (system memory)")
-        } else {
-          changes.append("pinned in GTT (system memory)")
-        }
-        pinCount += 1
+        changes.append("pinned in GTT (system memory)" + (placement == .vram ? ": the BO moves out of VRAM first" : ""))
       }
       record(
         .exporterDriver, "amdgpu_dma_buf_pin", inputs: inputs, changes: changes,
@@ -650,27 +643,36 @@ struct SimulationRun {
         note: "≈v6.15+ (f5e7fabd1f5c; VRAM pins need DMABUF_MOVE_NOTIFY, always built since ≈v7.1); "
           + "before 2025 amdgpu pinned only in GTT",
         attachment: index)
+      if pinCount == 0 {
+        if domains.contains(.vram) && placement == .vram {
+          ensureVisible(by: index)
+        } else {
+          migrateToSystem(by: index, function: "amdgpu_bo_pin -> ttm_bo_validate", reason: "it is pinned in GTT")
+        }
+      }
+      pinCount += 1
       if pinOnMap { attachments[index].pinnedOnMap = true }
       return true
     case .xe:
       var changes: [String] = []
-      if placement == .vram {
+      let mustMove = placement == .vram
+      if mustMove {
         guard spec.migratable, pinCount == 0 else {
           return failPin(
             index, function: "xe_dma_buf_pin", inputs: inputs, errno: "-EINVAL",
             why: "xe pins only in system memory (TT) and this BO cannot get there.")
         }
-        migrateToSystem(by: index, function: "xe_bo_migrate(XE_PL_TT)", reason: "xe pins only in TT")
-        changes.append("migrated VRAM -> TT")
+        changes.append("the BO moves VRAM -> TT first")
       }
-      pinCount += 1
-      changes.append("pinned in TT (pin count \(pinCount))")
+      changes.append("pinned in TT (pin count \(pinCount + 1))")
       record(
         .exporterDriver, "xe_dma_buf_pin", inputs: inputs, changes: changes,
         explanation:
           "xe pins dma-bufs only in system memory: the buffer might be unreachable for some importers and VRAM pin "
           + "accounting is not done yet.",
         attachment: index)
+      if mustMove { migrateToSystem(by: index, function: "xe_bo_migrate(XE_PL_TT)", reason: "xe pins only in TT") }
+      pinCount += 1
       if pinOnMap { attachments[index].pinnedOnMap = true }
       return true
     case .vfioPCI:
@@ -741,37 +743,41 @@ struct SimulationRun {
   private mutating func mapAMDGPU(_ index: Int) {
     let state = attachments[index]
     var changes: [String] = []
-    var explanation: String
+    let explanation: String
+    enum Action { case none, keepVisible, toGTT }
+    var action = Action.none
     if pinCount > 0 {
       changes.append("BO pinned in \(placement.rawValue): no validation, it stays there")
       explanation = "The buffer is pinned, so amdgpu maps it where it is."
-    } else {
-      let wantVRAM = spec.preferredPlacement == .vram && state.peer2peer
-      if wantVRAM {
-        changes.append("domains GTT | VRAM (preferred VRAM and peer2peer), CPU_ACCESS_REQUIRED")
-        if placement == .vram {
-          explanation = "The importer can reach VRAM peer-to-peer, so the buffer may stay in VRAM, but only in the "
-            + "CPU-visible part that BAR0 windows."
-          ensureVisible(by: index)
-        } else {
-          explanation = "VRAM would be allowed, but the buffer is already in GTT, which is also allowed, so "
-            + "ttm_bo_validate leaves it there."
-        }
+    } else if spec.preferredPlacement == .vram && state.peer2peer {
+      changes.append("domains GTT | VRAM (preferred VRAM and peer2peer), CPU_ACCESS_REQUIRED")
+      if placement == .vram {
+        explanation = "The importer can reach VRAM peer-to-peer, so the buffer may stay in VRAM, but only in the "
+          + "CPU-visible part that BAR0 windows."
+        action = .keepVisible
       } else {
-        changes.append(
-          "domains GTT only ("
-            + (spec.preferredPlacement == .vram ? "peer2peer is false" : "the BO does not prefer VRAM") + ")")
-        explanation = "This importer cannot take VRAM (peer2peer false), so the buffer must be in GTT (system memory)."
-        if placement == .vram {
-          migrateToSystem(by: index, function: "amdgpu_dma_buf_map -> ttm_bo_validate", reason: "GTT only for this importer")
-        }
+        explanation = "VRAM would be allowed, but the buffer is already in GTT, which is also allowed, so "
+          + "ttm_bo_validate leaves it there."
+      }
+    } else {
+      changes.append(
+        "domains GTT only ("
+          + (spec.preferredPlacement == .vram ? "peer2peer is false" : "the BO does not prefer VRAM") + ")")
+      explanation = "This importer cannot take VRAM (peer2peer false), so the buffer must be in GTT (system memory)."
+      if placement == .vram {
+        action = .toGTT
+        changes.append("ttm_bo_validate moves the BO VRAM -> GTT")
       }
     }
-    changes.append("placement now \(placement.rawValue)")
     record(
       .exporterDriver, "amdgpu_dma_buf_map", inputs: "attachment of \(importerLabel(index)), peer2peer \(state.peer2peer)",
-      changes: changes, outcome: placement == .vram ? "TTM_PL_VRAM" : "TTM_PL_TT", explanation: explanation,
-      attachment: index)
+      changes: changes, outcome: "validates, then builds the sg table", explanation: explanation, attachment: index)
+    switch action {
+    case .none: break
+    case .keepVisible: ensureVisible(by: index)
+    case .toGTT:
+      migrateToSystem(by: index, function: "amdgpu_dma_buf_map -> ttm_bo_validate", reason: "this importer needs GTT")
+    }
     buildTable(index, failureErrno: placement == .vram ? nil : "-EBUSY", exporterFunction: "amdgpu_dma_buf_map")
   }
 

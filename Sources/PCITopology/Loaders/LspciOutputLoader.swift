@@ -1,0 +1,523 @@
+import Foundation
+
+/// Loads `lspci` output in the "one block per function" layout: hex dumps (`-x`, `-xxx`,
+/// `-xxxx`) with or without interleaved `-v`/`-vv`/`-vvv` text, and text without hex (`-vvv`,
+/// `-vvvnn`, `-vv`, `-k`, even plain `lspci`). One pass over the bytes collects, per function,
+/// the config bytes and the facts the text states; then each function is built from the config
+/// when there is one and from the text otherwise, the text filling what the bytes lack (BAR
+/// sizes, IOMMU group, driver, ACS when the dump stops at 256 bytes).
+///
+/// Line rules follow what `lspci -F FILE` accepts (pciutils `dump_init`): a header is
+/// `BB:DD.F ` or `DDDD:BB:DD.F ` at the start of a line; a hex row is `OFF: xx xx ...` inside a
+/// block; a blank line ends the block; anything else is ignored. Where `dump_init` gives up on a
+/// malformed hex row ("dump: Malformed line"), this loader keeps the bytes before the junk and
+/// records a one-line `LoadWarning` naming the line: users paste such files (stderr mixed into
+/// stdout), and the rest of the dump is still good.
+enum LspciOutputLoader {
+  struct Result {
+    var functions: [PCIFunction]
+    var warnings: [LoadWarning]
+    var sawHex: Bool
+  }
+
+  /// A BAR as a `Region N:` line describes it.
+  struct RegionText {
+    var address: UInt64
+    var size: UInt64?
+    var is64Bit: Bool
+    var isPrefetchable: Bool
+    var isIO: Bool
+  }
+
+  /// Everything collected for one function block.
+  struct Record {
+    var bdf: BDF
+    var line: Int
+    var header = HeaderText()
+    var config: [UInt8] = []
+    var configLength = 0
+    var sawCapabilities = false
+    var sawExtendedCapabilities = false
+    /// `Capabilities: [xxx] Access Control Services` seen (with `-v` its registers are not printed).
+    var sawACSCapabilityLine = false
+    var accessDenied = false
+    var unknownHeaderType = false
+    var acsCapability: ACSBits?
+    var acsControl: ACSBits?
+    var portType: PCIePortType?
+    var busNumbers: (primary: UInt8, secondary: UInt8, subordinate: UInt8)?
+    var regions: [Int: RegionText] = [:]
+    var iommuGroup: Int?
+    var driver: String?
+    var subsystem: (vendor: UInt16, device: UInt16)?
+
+    init(bdf: BDF, line: Int) {
+      self.bdf = bdf
+      self.line = line
+    }
+  }
+
+  /// The parts of a header line after the address.
+  struct HeaderText {
+    var className: String?
+    var classCode: UInt16?
+    var name: String?
+    var ids: (vendor: UInt16, device: UInt16)?
+    var revision: UInt8?
+    var progIf: UInt8?
+  }
+
+  static func load(bytes: [UInt8], path: String, database: PCIIDDatabase?) -> Result {
+    var records: [Record] = []
+    var warnings: [LoadWarning] = []
+    var current: Int?  // index into records of the open block
+    var sawHex = false
+    records.reserveCapacity(256)
+
+    for line in LineSequence(bytes) {
+      if line.isEmpty {
+        current = nil
+        continue
+      }
+      let first = bytes[line.start]
+      if first == ASCII.tab || first == ASCII.space {
+        if let current { parseTextLine(bytes, line, into: &records[current]) }
+        continue
+      }
+      if let (bdf, next) = parseHeaderAddress(bytes, line) {
+        var record = Record(bdf: bdf, line: line.number)
+        record.header = parseHeaderText(bytes.text(next, line.end))
+        records.append(record)
+        current = records.count - 1
+        continue
+      }
+      guard let current, let (offset, dataStart) = parseHexRowPrefix(bytes, line) else { continue }
+      sawHex = true
+      if let problem = appendHexRow(bytes, line, offset: offset, dataStart: dataStart, into: &records[current]) {
+        warnings.append(LoadWarning(problem, file: path, line: line.number))
+      }
+    }
+
+    var functions: [PCIFunction] = []
+    functions.reserveCapacity(records.count)
+    let fileShowsExtendedCapabilities = records.contains { $0.sawExtendedCapabilities }
+    // In a `-xxxx` dump lspci prints 4096 bytes for every function that has extended space;
+    // a function with 256 bytes there has none (conventional PCI), so no ACS.
+    let fileHasExtendedDumps = records.contains { $0.configLength > 256 }
+    for record in records {
+      functions.append(
+        makeFunction(
+          record, database: database, fileShowsExtendedCapabilities: fileShowsExtendedCapabilities,
+          fileHasExtendedDumps: fileHasExtendedDumps, hexDump: sawHex, path: path, warnings: &warnings))
+    }
+    if !sawHex {
+      inferMultiFunction(&functions)
+      if !functions.isEmpty, !records.contains(where: { $0.busNumbers != nil }),
+        !records.contains(where: { $0.sawCapabilities })
+      {
+        warnings.append(
+          LoadWarning(
+            "the listing has no bridge bus numbers (plain lspci?): every bus is shown as a root bus; "
+              + "load lspci -vvv, a hex dump or lspci -tv for the real hierarchy", file: path))
+      }
+    }
+    return Result(functions: functions, warnings: warnings, sawHex: sawHex)
+  }
+
+  // MARK: Hex rows
+
+  /// Stores the byte pairs of one hex row, as `dump_init` reads them. Returns a problem to
+  /// report, or nil.
+  static func appendHexRow(
+    _ bytes: [UInt8], _ line: TextLine, offset: Int, dataStart: Int, into record: inout Record
+  ) -> String? {
+    var position = offset
+    var index = dataStart
+    let end = line.end
+    while index + 1 < end, let high = ASCII.hexValue(bytes[index]), let low = ASCII.hexValue(bytes[index + 1]),
+      index + 2 == end || bytes[index + 2] == ASCII.space
+    {
+      guard position < 4096 else {
+        return "hex row goes past 4096 bytes of config space; the rest of the row is ignored"
+      }
+      if record.config.isEmpty {
+        // Like `dump_alloc_data`: unknown bytes read as all ones until a row fills them.
+        record.config = [UInt8](repeating: 0xff, count: 256)
+      }
+      if position >= record.config.count {
+        record.config.append(contentsOf: repeatElement(0xff, count: 4096 - record.config.count))
+      }
+      record.config[position] = high << 4 | low
+      position += 1
+      if position > record.configLength { record.configLength = position }
+      index += 2
+      if index < end { index += 1 }
+    }
+    guard bytes.skipBlanks(from: index, to: end) < end else { return nil }
+    let junk = bytes.text(index, end)
+    let shown = junk.count > 60 ? String(junk.prefix(57)) + "..." : junk
+    return "malformed hex row for \(record.bdf) (kept \(position - offset) bytes, ignored \"\(shown)\")"
+  }
+
+  // MARK: Text lines
+
+  /// Header text after the address: `Class [cccc]: Name [vvvv:dddd] (rev xx) (prog-if xx [...])`.
+  static func parseHeaderText(_ text: String) -> HeaderText {
+    var header = HeaderText()
+    guard !text.isEmpty else { return header }
+    var rest = Substring(text)
+    if let colon = rest.range(of: ": ") {
+      var classPart = rest[..<colon.lowerBound]
+      rest = rest[colon.upperBound...]
+      if classPart.hasSuffix("]"), let open = classPart.lastIndex(of: "["),
+        let code = UInt16(hexDigits: classPart[classPart.index(after: open)..<classPart.index(before: classPart.endIndex)], maxLength: 4)
+      {
+        header.classCode = code
+        classPart = classPart[..<open]
+      }
+      let className = classPart.trimmed(of: " ")
+      // Unknown classes print as `Class 0403`.
+      if className.hasPrefix("Class "), let code = UInt16(hexDigits: className.dropFirst(6), maxLength: 4) {
+        header.classCode = header.classCode ?? code
+      }
+      header.className = className
+    }
+    // From the end: (prog-if ..), (rev ..), [vvvv:dddd].
+    if let range = rest.range(of: " (prog-if ", options: .backwards) {
+      let inner = rest[range.upperBound...]
+      header.progIf = UInt8(hexDigits: inner.prefix(2), maxLength: 2)
+      rest = rest[..<range.lowerBound]
+    }
+    if rest.hasSuffix(")"), let range = rest.range(of: " (rev ", options: .backwards) {
+      header.revision = UInt8(hexDigits: rest[range.upperBound...].prefix(2), maxLength: 2)
+      rest = rest[..<range.lowerBound]
+    }
+    if rest.hasSuffix("]"), rest.count >= 11 {
+      let tail = rest.suffix(11)  // " [vvvv:dddd]" minus the space
+      if tail.first == "[", let ids = PCIIDDatabase.parseIDPair(tail.dropFirst().dropLast()),
+        let device = ids.device
+      {
+        header.ids = (ids.vendor, device)
+        rest = rest.dropLast(11)
+      }
+    }
+    let name = rest.trimmed(of: " ")
+    header.name = name.isEmpty ? nil : name
+    return header
+  }
+
+  /// One indented line of `lspci -v...` text: keeps the facts the topology needs.
+  static func parseTextLine(_ bytes: [UInt8], _ line: TextLine, into record: inout Record) {
+    let start = bytes.skipBlanks(from: line.start, to: line.end)
+    let end = line.end
+    guard start < end else { return }
+    switch bytes[start] {
+    case 0x43:  // 'C'
+      if bytes.matches("Capabilities: ", at: start, end: end) {
+        record.sawCapabilities = true
+        let open = start + 14
+        guard open < end else { return }
+        if bytes[open] == ASCII.openBracket,
+          let (offset, next) = bytes.hexNumber(at: open + 1, end: end, maxDigits: 3)
+        {
+          if offset >= 0x100 {
+            record.sawExtendedCapabilities = true
+            if bytes.firstIndex(of: "] Access Control Services", from: next, to: end) != nil {
+              record.sawACSCapabilityLine = true
+            }
+          } else if let expressAt = bytes.firstIndex(of: "] Express (", from: next, to: end),
+            let close = bytes.firstIndex(of: ") ", from: expressAt + 11, to: end)
+          {
+            let words = bytes.text(close + 2, end)
+            record.portType = PCIePortType.allCases.first { type in
+              words.hasPrefix(type.lspciName)
+                && (words.count == type.lspciName.count
+                  || [" ", ","].contains(words[words.index(words.startIndex, offsetBy: type.lspciName.count)]))
+            }
+          }
+        } else if bytes.matches("<access denied>", at: open, end: end) {
+          record.accessDenied = true
+        }
+      }
+    case 0x41:  // 'A'
+      if bytes.matches("ACSCap:", at: start, end: end) {
+        record.acsCapability = parseACSBits(bytes.text(start + 7, end))
+      } else if bytes.matches("ACSCtl:", at: start, end: end) {
+        record.acsControl = parseACSBits(bytes.text(start + 7, end))
+      }
+    case 0x42:  // 'B'
+      if bytes.matches("Bus: primary=", at: start, end: end) {
+        record.busNumbers = parseBusLine(bytes, from: start + 13, to: end)
+      }
+    case 0x49:  // 'I'
+      if bytes.matches("IOMMU group: ", at: start, end: end),
+        let (group, _) = bytes.decimalNumber(at: start + 13, end: end)
+      {
+        record.iommuGroup = group
+      }
+    case 0x4b:  // 'K'
+      if bytes.matches("Kernel driver in use: ", at: start, end: end) {
+        let driver = bytes.text(start + 22, end)
+        record.driver = driver.isEmpty ? nil : driver
+      }
+    case 0x52:  // 'R'
+      if bytes.matches("Region ", at: start, end: end),
+        let (index, next) = bytes.decimalNumber(at: start + 7, end: end), index < 6,
+        next < end, bytes[next] == ASCII.colon, let region = parseRegion(bytes, from: next + 1, to: end)
+      {
+        record.regions[index] = region
+      }
+    case 0x53:  // 'S'
+      if bytes.matches("Subsystem: ", at: start, end: end), end - start > 12, bytes[end - 1] == ASCII.closeBracket,
+        let ids = PCIIDDatabase.parseIDPair(Substring(bytes.text(end - 10, end - 1))), let device = ids.device
+      {
+        record.subsystem = (ids.vendor, device)
+      }
+    case 0x21:  // '!'
+      if bytes.matches("!!! Unknown header type", at: start, end: end) { record.unknownHeaderType = true }
+    default:
+      break
+    }
+  }
+
+  /// `SrcValid+ TransBlk- ReqRedir+ ...` → the bits marked `+`.
+  static func parseACSBits(_ text: String) -> ACSBits {
+    var bits: ACSBits = []
+    for token in text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) where token.hasSuffix("+") {
+      let name = token.dropLast()
+      if let entry = ACSBits.named.first(where: { $0.lspci == name }) { bits.insert(entry.bit) }
+    }
+    return bits
+  }
+
+  /// `00, secondary=01, subordinate=01, sec-latency=0` (after `Bus: primary=`).
+  static func parseBusLine(_ bytes: [UInt8], from start: Int, to end: Int) -> (UInt8, UInt8, UInt8)? {
+    guard let (primary, afterPrimary) = bytes.hexNumber(at: start, end: end, maxDigits: 2),
+      let secondaryAt = bytes.firstIndex(of: "secondary=", from: afterPrimary, to: end),
+      let (secondary, afterSecondary) = bytes.hexNumber(at: secondaryAt + 10, end: end, maxDigits: 2),
+      let subordinateAt = bytes.firstIndex(of: "subordinate=", from: afterSecondary, to: end),
+      let (subordinate, _) = bytes.hexNumber(at: subordinateAt + 12, end: end, maxDigits: 2)
+    else { return nil }
+    return (UInt8(primary), UInt8(secondary), UInt8(subordinate))
+  }
+
+  /// ` Memory at 6000000000 (64-bit, prefetchable) [size=256M]`, ` I/O ports at 4000 [size=64]`,
+  /// with optional `[virtual]`, `[disabled]`, `<unassigned>`, `<ignored>`.
+  static func parseRegion(_ bytes: [UInt8], from start: Int, to end: Int) -> RegionText? {
+    var index = bytes.skipBlanks(from: start, to: end)
+    if bytes.matches("[virtual] ", at: index, end: end) { index += 10 }
+    if bytes.matches("[enhanced] ", at: index, end: end) { index += 11 }
+    let isIO: Bool
+    if bytes.matches("Memory at ", at: index, end: end) {
+      isIO = false
+      index += 10
+    } else if bytes.matches("I/O ports at ", at: index, end: end) {
+      isIO = true
+      index += 13
+    } else {
+      return nil
+    }
+    var address: UInt64 = 0
+    if let (value, next) = bytes.hexNumber(at: index, end: end) {
+      address = value
+      index = next
+    }
+    var region = RegionText(address: address, size: nil, is64Bit: false, isPrefetchable: false, isIO: isIO)
+    if !isIO {
+      region.is64Bit = bytes.firstIndex(of: "(64-bit", from: index, to: end) != nil
+      region.isPrefetchable =
+        bytes.firstIndex(of: ", prefetchable)", from: index, to: end) != nil
+    }
+    if let sizeAt = bytes.firstIndex(of: "[size=", from: index, to: end),
+      let (value, next) = bytes.decimalNumber(at: sizeAt + 6, end: end)
+    {
+      var size = UInt64(value)
+      if next < end {
+        switch bytes[next] {
+        case 0x4b: size <<= 10  // K
+        case 0x4d: size <<= 20  // M
+        case 0x47: size <<= 30  // G
+        case 0x54: size <<= 40  // T
+        default: break
+        }
+      }
+      region.size = size
+    }
+    return region
+  }
+
+  // MARK: Building functions
+
+  static func makeFunction(
+    _ record: Record, database: PCIIDDatabase?, fileShowsExtendedCapabilities: Bool,
+    fileHasExtendedDumps: Bool, hexDump: Bool, path: String, warnings: inout [LoadWarning]
+  ) -> PCIFunction {
+    let header = record.header
+    var function = PCIFunction(bdf: record.bdf, vendorID: 0, deviceID: 0, classCode: 0)
+    function.name = header.name
+    function.iommuGroup = record.iommuGroup
+    function.driver = record.driver
+    let config = record.configLength > 0 ? ConfigSpace(bytes: Array(record.config.prefix(record.configLength))) : nil
+
+    if let config, config.count >= 0x10 {
+      function.config = config
+      if config.count < 64 {
+        warnings.append(
+          LoadWarning(
+            "\(record.bdf) has only \(config.count) bytes of config space (truncated dump?)", file: path,
+            line: record.line))
+      }
+      function.isPoweredOff = config.readsAllOnes
+      function.vendorID = config.vendorID ?? 0
+      function.deviceID = config.deviceID ?? 0
+      function.revision = config.revision ?? 0
+      function.classCode = config.classCode24 ?? 0
+      if let (type, multiFunction) = config.headerTypeAndMultiFunction {
+        function.headerType = type
+        function.isMultiFunction = multiFunction
+      }
+      if function.isPoweredOff {
+        // All ones: IDs and class from the header text when `-nn` printed them.
+        if let ids = header.ids {
+          function.vendorID = ids.vendor
+          function.deviceID = ids.device
+        }
+        function.classCode = header.classCode.map { UInt32($0) << 8 } ?? 0xff_ffff
+        function.headerType = 0
+        function.isMultiFunction = false
+        function.acs = .unknown(reason: "config space reads all ones: the function is powered off (D3cold) or gone")
+        return finishNames(function, database: database)
+      }
+      if function.isBridge, let buses = config.bridgeBusNumbers {
+        function.primaryBus = buses.primary
+        function.secondaryBus = buses.secondary
+        function.subordinateBus = buses.subordinate
+      }
+      if function.headerType == 0, let subsystem = config.subsystemIDs, config.count >= 0x30 {
+        function.subsystemVendorID = subsystem.vendor
+        function.subsystemDeviceID = subsystem.device
+      }
+      function.bars = config.decodeBARs(headerType: function.headerType).map { bar in
+        var bar = bar
+        bar.size = record.regions[bar.index]?.size
+        return bar
+      }
+      function.portType = config.hasCapabilityArea ? config.pcieType : record.portType
+      if !config.hasExtendedSpace, fileHasExtendedDumps, record.acsCapability == nil, record.acsControl == nil {
+        function.acs = .absent
+        return finishNames(function, database: database)
+      }
+      function.acs = config.acsFromExtendedSpace ?? acsFromText(
+        record, fileShowsExtendedCapabilities: fileShowsExtendedCapabilities,
+        missing: "the dump has \(config.count) bytes of config space per function; ACS lives in the extended space (lspci -xxxx as root)")
+      return finishNames(function, database: database)
+    }
+
+    if hexDump {
+      warnings.append(LoadWarning("\(record.bdf) has no hex rows; built from its text", file: path, line: record.line))
+    }
+    // Text only.
+    if let ids = header.ids {
+      function.vendorID = ids.vendor
+      function.deviceID = ids.device
+    } else if let name = header.name, let resolved = database?.resolveIDs(fromName: name) {
+      // Names resolved back to IDs only when unambiguous; otherwise 0 and the name is kept.
+      function.vendorID = resolved.vendor
+      function.deviceID = resolved.device ?? 0
+    }
+    if let subsystem = record.subsystem {
+      function.subsystemVendorID = subsystem.vendor
+      function.subsystemDeviceID = subsystem.device
+    }
+    let classCode16 =
+      header.classCode ?? header.className.flatMap { name in
+        database?.classCode(named: name) ?? PCIClassNames.builtin[name]
+      } ?? 0
+    function.classCode = UInt32(classCode16) << 8 | UInt32(header.progIf ?? 0)
+    function.revision = header.revision ?? 0
+    if record.unknownHeaderType {
+      function.isPoweredOff = true
+      function.acs = .unknown(reason: "config space reads all ones: the function is powered off (D3cold) or gone")
+      return finishNames(function, database: database)
+    }
+    if let buses = record.busNumbers {
+      function.headerType = classCode16 == 0x0607 ? 2 : 1
+      function.primaryBus = buses.primary
+      function.secondaryBus = buses.secondary
+      function.subordinateBus = buses.subordinate
+    } else if classCode16 == 0x0604 || classCode16 == 0x0609 {
+      function.headerType = 1
+    } else if classCode16 == 0x0607 {
+      function.headerType = 2
+    }
+    function.portType = record.portType
+    function.bars = record.regions.keys.sorted().compactMap { index in
+      guard let region = record.regions[index] else { return nil }
+      return BAR(
+        index: index, address: region.address, size: region.size, is64Bit: region.is64Bit,
+        isPrefetchable: region.isPrefetchable, isIO: region.isIO)
+    }
+    function.acs = acsFromText(
+      record, fileShowsExtendedCapabilities: fileShowsExtendedCapabilities,
+      missing: record.sawCapabilities || record.accessDenied
+        ? "lspci ran without root: extended capabilities not shown"
+        : "the listing shows no capabilities (lspci -vvv as root shows ACS)")
+    return finishNames(function, database: database)
+  }
+
+  /// ACS from `ACSCap:`/`ACSCtl:` lines; absent when lspci showed the extended capability list
+  /// (it runs as root then) without ACS; unknown otherwise.
+  static func acsFromText(_ record: Record, fileShowsExtendedCapabilities: Bool, missing: String) -> ACSState {
+    if record.acsCapability != nil || record.acsControl != nil {
+      return .present(capability: record.acsCapability ?? [], control: record.acsControl ?? [])
+    }
+    if record.sawACSCapabilityLine {
+      return .unknown(reason: "lspci lists the ACS capability but not its registers (-v); lspci -vv prints ACSCap/ACSCtl")
+    }
+    if record.sawExtendedCapabilities { return .absent }
+    // A root run shows extended capabilities for some function; a function without any
+    // (conventional PCI, or PCIe with an empty list) then has no ACS either.
+    if fileShowsExtendedCapabilities && !record.accessDenied && record.sawCapabilities { return .absent }
+    return .unknown(reason: missing)
+  }
+
+  /// Fills `name`/`vendorName` from pci.ids where the input had none.
+  static func finishNames(_ function: PCIFunction, database: PCIIDDatabase?) -> PCIFunction {
+    var function = function
+    guard let database else { return function }
+    if function.vendorName == nil, function.vendorID != 0, !function.isPoweredOff || function.vendorID != 0xffff {
+      function.vendorName = database.vendorName(function.vendorID)
+    }
+    if function.name == nil, function.vendorID != 0, function.vendorID != 0xffff {
+      function.name = database.displayName(vendor: function.vendorID, device: function.deviceID)
+    }
+    return function
+  }
+
+  /// Text listings do not show the multi-function bit: a device with a function other than 0
+  /// present is multi-function.
+  static func inferMultiFunction(_ functions: inout [PCIFunction]) {
+    var slotsWithMore = Set<UInt32>()
+    for function in functions where function.bdf.function != 0 {
+      slotsWithMore.insert(slotKey(function.bdf))
+    }
+    for index in functions.indices where slotsWithMore.contains(slotKey(functions[index].bdf)) {
+      functions[index].isMultiFunction = true
+    }
+  }
+
+  private static func slotKey(_ bdf: BDF) -> UInt32 {
+    bdf.domain &* 0x2000 &+ UInt32(bdf.bus) << 5 | UInt32(bdf.device)
+  }
+}
+
+extension StringProtocol {
+  /// Trims the given characters from both ends (Foundation-free).
+  func trimmed(of set: Character) -> String {
+    var lower = startIndex
+    var upper = endIndex
+    while lower < upper, self[lower] == set { lower = index(after: lower) }
+    while upper > lower, self[index(before: upper)] == set { upper = index(before: upper) }
+    return String(self[lower..<upper])
+  }
+}

@@ -1,0 +1,200 @@
+import Foundation
+
+/// Reads the live machine (or a copied tree) from sysfs: `/sys/bus/pci/devices/DDDD:BB:DD.F/`.
+/// Only reads; never writes anything (no rescans, no `enable`).
+///
+/// Per function: `config` (64 bytes for non-root readers, 256/4096 for root), `resource`
+/// (`start end flags` per line, CPU addresses), the `iommu_group` and `driver` symlinks, and the
+/// `vendor`/`device`/`class` files when `config` is unreadable.
+public enum SysfsLoader {
+  public static let liveDevicesDirectory = "/sys/bus/pci/devices"
+
+  /// `IORESOURCE_*` flag bits of `resource` lines (`include/linux/ioport.h`).
+  enum ResourceFlag {
+    static let io: UInt64 = 0x100
+    static let memory: UInt64 = 0x200
+    static let prefetch: UInt64 = 0x2000
+    static let memory64: UInt64 = 0x10_0000
+  }
+
+  /// `root == nil`: the live `/sys/bus/pci/devices`. Otherwise `ROOT/sys/bus/pci/devices` when it
+  /// exists, else `ROOT` itself is taken as the devices directory.
+  public static func load(root: String?) throws -> Topology {
+    let fileManager = FileManager.default
+    let devicesDirectory: String
+    if let root {
+      let nested = (root as NSString).appendingPathComponent("sys/bus/pci/devices")
+      var isDirectory: ObjCBool = false
+      if fileManager.fileExists(atPath: nested, isDirectory: &isDirectory), isDirectory.boolValue {
+        devicesDirectory = nested
+      } else {
+        devicesDirectory = root
+      }
+    } else {
+      devicesDirectory = liveDevicesDirectory
+    }
+    let entries: [String]
+    do {
+      entries = try fileManager.contentsOfDirectory(atPath: devicesDirectory)
+    } catch {
+      throw TopologyError.unreadable(
+        path: devicesDirectory, reason: "cannot list the PCI devices directory (\(describe(error)))")
+    }
+    let database = PCIIDDatabase.system
+    var functions: [PCIFunction] = []
+    var warnings: [LoadWarning] = []
+    var sawShortConfig = false
+    for entry in entries.sorted() {
+      guard let bdf = BDF(entry) else { continue }
+      let directory = (devicesDirectory as NSString).appendingPathComponent(entry)
+      if let function = loadFunction(
+        bdf: bdf, directory: directory, database: database, warnings: &warnings, sawShortConfig: &sawShortConfig)
+      {
+        functions.append(function)
+      }
+    }
+    guard !functions.isEmpty else { throw TopologyError.empty(path: devicesDirectory) }
+    if sawShortConfig {
+      warnings.append(
+        LoadWarning(
+          "sysfs config is 64 bytes for non-root readers: ACS and PCIe port types are unknown; run as root or load a dump",
+          file: devicesDirectory))
+    }
+    let title = root == nil ? "this machine (sysfs)" : "sysfs copy at \(root ?? "")"
+    return Topology(
+      functions: functions, source: TopologySource(kind: .sysfs, location: devicesDirectory, title: title),
+      warnings: warnings)
+  }
+
+  static func loadFunction(
+    bdf: BDF, directory: String, database: PCIIDDatabase?, warnings: inout [LoadWarning],
+    sawShortConfig: inout Bool
+  ) -> PCIFunction? {
+    var function = PCIFunction(bdf: bdf, vendorID: 0, deviceID: 0, classCode: 0)
+    let configBytes = FileManager.default.contents(atPath: directory + "/config").map { [UInt8]($0) }
+    let config = configBytes.flatMap { $0.count >= 16 ? ConfigSpace(bytes: Array($0.prefix(4096))) : nil }
+    if let config {
+      function.config = config
+      function.vendorID = config.vendorID ?? 0
+      function.deviceID = config.deviceID ?? 0
+      function.revision = config.revision ?? 0
+      function.classCode = config.classCode24 ?? 0
+      function.isPoweredOff = config.readsAllOnes
+      if let (type, multiFunction) = config.headerTypeAndMultiFunction, !function.isPoweredOff {
+        function.headerType = type
+        function.isMultiFunction = multiFunction
+      }
+    } else {
+      // No config (unreadable): the text attribute files still say who it is.
+      guard let vendor = readHex(directory + "/vendor"), let device = readHex(directory + "/device") else {
+        warnings.append(LoadWarning("\(bdf): neither config nor vendor/device readable; skipped", file: directory))
+        return nil
+      }
+      function.vendorID = UInt16(truncatingIfNeeded: vendor)
+      function.deviceID = UInt16(truncatingIfNeeded: device)
+      function.classCode = UInt32(truncatingIfNeeded: readHex(directory + "/class") ?? 0)
+      if function.classCode >> 8 == 0x0604 { function.headerType = 1 }
+    }
+    if function.isPoweredOff {
+      function.acs = .unknown(reason: "config space reads all ones: the function is powered off (D3cold) or gone")
+    } else if let config {
+      if function.isBridge, let buses = config.bridgeBusNumbers {
+        function.primaryBus = buses.primary
+        function.secondaryBus = buses.secondary
+        function.subordinateBus = buses.subordinate
+      }
+      if function.headerType == 0, config.count >= 0x30, let subsystem = config.subsystemIDs {
+        function.subsystemVendorID = subsystem.vendor
+        function.subsystemDeviceID = subsystem.device
+      }
+      if config.hasCapabilityArea { function.portType = config.pcieType }
+      if let acs = config.acsFromExtendedSpace {
+        function.acs = acs
+      } else if config.count >= 256 {
+        // A root reader gets the whole config; 256 bytes means the function has no extended
+        // space (conventional PCI), so no ACS.
+        function.acs = .absent
+      } else {
+        sawShortConfig = true
+        function.acs = .unknown(
+          reason: "ACS unknown — run as root or load a dump (sysfs config is 64 bytes for non-root)")
+      }
+    } else {
+      function.acs = .unknown(reason: "sysfs config is unreadable")
+    }
+    if function.isBridge, function.secondaryBus == nil, let secondary = readSecondaryFromChildren(directory) {
+      function.secondaryBus = secondary
+      function.subordinateBus = secondary
+      function.primaryBus = bdf.bus
+    }
+    function.bars = readResources(directory + "/resource", headerType: function.headerType, config: config)
+    function.iommuGroup = symlinkBasename(directory + "/iommu_group").flatMap { Int($0) }
+    function.driver = symlinkBasename(directory + "/driver")
+    return LspciOutputLoader.finishNames(function, database: database)
+  }
+
+  /// BARs from the `resource` file: line N is BAR N as `start end flags` (CPU addresses). The
+  /// bus offset is the difference to the address in the config register when both are known.
+  static func readResources(_ path: String, headerType: UInt8, config: ConfigSpace?) -> [BAR] {
+    guard let data = FileManager.default.contents(atPath: path) else { return [] }
+    let bytes = [UInt8](data)
+    let slots = headerType == 0 ? 6 : headerType == 1 ? 2 : 0
+    let registerBARs = config?.decodeBARs(headerType: headerType) ?? []
+    var bars: [BAR] = []
+    for line in LineSequence(bytes) where line.number <= slots {
+      let fields = bytes.text(line.start, line.end).split(separator: " ")
+      guard fields.count >= 3, let start = parseHex(fields[0]), let end = parseHex(fields[1]),
+        let flags = parseHex(fields[2])
+      else { continue }
+      guard flags & (ResourceFlag.io | ResourceFlag.memory) != 0, end > start || start != 0 else { continue }
+      let index = line.number - 1
+      var bar = BAR(
+        index: index, address: start, size: end >= start && end != 0 ? end - start + 1 : nil,
+        is64Bit: flags & ResourceFlag.memory64 != 0, isPrefetchable: flags & ResourceFlag.prefetch != 0,
+        isIO: flags & ResourceFlag.io != 0)
+      if let register = registerBARs.first(where: { $0.index == index }), register.address != 0, start != 0 {
+        bar.busOffset = Int64(bitPattern: register.address &- start)
+      }
+      bars.append(bar)
+    }
+    return bars
+  }
+
+  /// For a bridge without readable config: the bus of its children directories (`pci_bus` links
+  /// such as `0000:01`), when present.
+  static func readSecondaryFromChildren(_ directory: String) -> UInt8? {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory + "/pci_bus") else {
+      return nil
+    }
+    for entry in entries.sorted() {
+      let parts = entry.split(separator: ":")
+      if parts.count == 2, let bus = UInt8(hexDigits: parts[1], maxLength: 2) { return bus }
+    }
+    return nil
+  }
+
+  static func symlinkBasename(_ path: String) -> String? {
+    guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: path) else { return nil }
+    let name = (destination as NSString).lastPathComponent
+    return name.isEmpty ? nil : name
+  }
+
+  static func readHex(_ path: String) -> UInt64? {
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    return parseHex(Substring(String(decoding: data, as: UTF8.self).trimmed(of: "\n")))
+  }
+
+  static func parseHex(_ text: Substring) -> UInt64? {
+    var digits = text
+    if digits.hasPrefix("0x") || digits.hasPrefix("0X") { digits = digits.dropFirst(2) }
+    return UInt64(hexDigits: digits, maxLength: 16)
+  }
+
+  static func describe(_ error: Error) -> String {
+    let nsError = error as NSError
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError {
+      return underlying.localizedDescription
+    }
+    return nsError.localizedDescription
+  }
+}
