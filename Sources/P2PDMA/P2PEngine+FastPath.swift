@@ -250,3 +250,68 @@ extension P2PEngine {
     return total.withLock { $0 }
   }
 }
+
+extension P2PEngine {
+  /// The devices `calc_map_type_and_dist()` would list in its ACS message, in its order
+  /// (provider side with the common device, then client side without it); empty when the pair
+  /// has no common upstream device. Cheaper than `verdict` (no words, no host-bridge check).
+  public func acsRedirectDevices(providerIndex: Int, clientIndex: Int) -> [BDF] {
+    let reader = ACSReader(topology: topology, configuration: configuration)
+    guard let common = nearestCommonUpstream(providerIndex, clientIndex) else { return [] }
+    var devices: [BDF] = []
+    var node = providerIndex
+    while true {
+      if reader.redirects(node) { devices.append(topology[node].bdf) }
+      if node == common { break }
+      node = Int(tables.nodes[node].parent)
+    }
+    node = clientIndex
+    while node != common {
+      if reader.redirects(node) { devices.append(topology[node].bdf) }
+      node = Int(tables.nodes[node].parent)
+    }
+    return devices
+  }
+
+  /// The `nvidia-smi topo -m` class of a pair (see `TopoClass` for what it means and its limits).
+  public func topoClass(providerIndex: Int, clientIndex: Int) -> TopoClass {
+    let common = nearestCommonUpstream(providerIndex, clientIndex)
+    var path: [Int] = []
+    if let common {
+      for start in [providerIndex, clientIndex] {
+        var node = start
+        while node != common {
+          path.append(node)
+          node = Int(tables.nodes[node].parent)
+        }
+      }
+      path.append(common)
+    }
+    return TopoClass.classify(
+      topology: topology, provider: providerIndex, client: clientIndex, common: common, path: path)
+  }
+
+  /// The nearest device both paths pass through, by depth arithmetic; nil when none.
+  func nearestCommonUpstream(_ first: Int, _ second: Int) -> Int? {
+    let nodes = tables.nodes
+    var a = first
+    var b = second
+    var depthA = Int(nodes[a].depth)
+    var depthB = Int(nodes[b].depth)
+    while depthA > depthB {
+      a = Int(nodes[a].parent)
+      depthA -= 1
+    }
+    while depthB > depthA {
+      b = Int(nodes[b].parent)
+      depthB -= 1
+    }
+    while a != b {
+      if depthA == 0 { return nil }
+      a = Int(nodes[a].parent)
+      b = Int(nodes[b].parent)
+      depthA -= 1
+    }
+    return a
+  }
+}

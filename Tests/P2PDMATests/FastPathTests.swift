@@ -77,3 +77,20 @@ import Testing
     #expect(engine.endpointIndices.map { topology[$0].bdf } == [gpu])
   }
 }
+
+/// The cheap per-pair helpers the matrix uses agree with the full verdict.
+@Suite struct PairHelperTests {
+  @Test(arguments: [UInt64(21), 22, 23])
+  func acsListAndTopoClassEqualTheVerdicts(seed: UInt64) {
+    let topology = TopologyBuilder.synthetic(seed: seed)
+    let engine = P2PEngine(topology: topology, configuration: Fixtures.config(.amdZen))
+    var random = SeededGenerator(seed: seed)
+    for _ in 0..<1000 {
+      let provider = Int.random(in: 0..<topology.count, using: &random)
+      let client = Int.random(in: 0..<topology.count, using: &random)
+      let verdict = engine.verdict(providerIndex: provider, clientIndex: client, verbose: false)
+      #expect(engine.acsRedirectDevices(providerIndex: provider, clientIndex: client) == verdict.acsRedirect)
+      #expect(engine.topoClass(providerIndex: provider, clientIndex: client) == verdict.topoClass)
+    }
+  }
+}
