@@ -43,7 +43,9 @@ let package = Package(
     .testTarget(name: "ExplorerUITests", dependencies: ["ExplorerUI", "PCITopology", "Assets", "TestSupport"]),
     .testTarget(
       name: "ExplorerCLITests",
-      dependencies: ["ExplorerCLI", "PCITopology", "Assets", "TestSupport", "dmabuf-explorer"]),
+      dependencies: [
+        "ExplorerCLI", "PCITopology", "P2PDMA", "DMABufSim", "Assets", "TestSupport", "dmabuf-explorer",
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )
