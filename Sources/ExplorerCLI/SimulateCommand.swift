@@ -1,8 +1,159 @@
 import ArgumentParser
+import DMABufSim
+import Foundation
+import P2PDMA
+import PCITopology
 
-/// `dmabuf-explorer simulate` (not implemented yet).
+/// `dmabuf-explorer simulate`: share one exporter buffer with importers and print every step of
+/// the dma-buf lifecycle plus the sg tables the importers receive.
 public struct SimulateCommand: AsyncParsableCommand {
-  public static let configuration = CommandConfiguration(commandName: "simulate", abstract: "(not implemented yet)")
+  public static let configuration = CommandConfiguration(
+    commandName: "simulate",
+    abstract: "Simulate sharing a dma-buf: attach, P2P decision, placement, sg tables, teardown.",
+    discussion: """
+      The exporter's driver profile decides the policy (amdgpu, xe, i915, vfio-pci, system-memory);
+      importers attach dynamically (amdgpu, xe, mlx5, rdma-pinned, iommufd) or statically
+      (i915, nouveau, v4l2, prime). Importers attach and map in the order given, so a static
+      importer listed after a dynamic one shows the move_notify/invalidate step.
+
+      --max-entries limits the sg entries printed per table: default \(SimulationReport.defaultTextEntryLimit)
+      in text, unlimited in JSON (JSON is streamed, so even 4,194,304-entry tables are written
+      without building the document in memory).
+      """)
+
+  @OptionGroup public var options: TopologyOptions
+
+  @Option(name: .long, help: ArgumentHelp("The exporting device.", valueName: "BDF"))
+  public var exporter: String
+
+  @Option(name: .long, help: ArgumentHelp("Buffer name (default: the exporter's first buffer).", valueName: "NAME"))
+  public var buffer: String?
+
+  @Option(name: .long, help: ArgumentHelp("An importing device; repeat for several.", valueName: "BDF"))
+  public var importer: [String] = []
+
+  @Option(
+    name: .customLong("importer-profile"),
+    help: ArgumentHelp("Override an importer's driver profile; repeatable.", valueName: "BDF=PROFILE"))
+  public var importerProfile: [String] = []
+
+  @Option(name: .customLong("exporter-profile"), help: ArgumentHelp("Override the exporter's driver profile.", valueName: "PROFILE"))
+  public var exporterProfile: String?
+
+  @Option(name: .long, help: "Output: text (a trace), json, or summary (one line per attachment).")
+  public var format: OutputFormat = .text
+
+  @Option(name: .customLong("max-entries"), help: ArgumentHelp("Sg entries shown per table.", valueName: "N"))
+  public var maxEntries: Int?
+
+  @Option(name: .long, help: "System page layout: partly-contiguous (default), scattered or contiguous.")
+  public var pages: String?
+
+  @Option(name: .long, help: ArgumentHelp("Seed for block and page layouts (decimal or 0x hex).", valueName: "N"))
+  public var seed: String?
+
   public init() {}
-  public mutating func run() async throws { throw CLIFailure("simulate: not implemented yet") }
+
+  public mutating func run() async throws {
+    let topology = try TopologyResolver.resolve(options.topology)
+    let request = try makeRequest(topology: topology)
+    let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
+    var output = StandardOutputSink()
+    switch format {
+    case .json:
+      SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { output.write($0) }
+    case .text:
+      SimulationReport.write(simulation, maxEntries: maxEntries ?? SimulationReport.defaultTextEntryLimit) {
+        output.write($0)
+      }
+    case .summary:
+      output.write(Self.summary(simulation))
+    }
+    output.flush()
+  }
+
+  /// Builds the request from the options; every bad value becomes a one-line CLIFailure.
+  func makeRequest(topology: Topology) throws -> ShareRequest {
+    guard let exporterBDF = BDF(exporter) else { throw CLIFailure("--exporter '\(exporter)' is not a PCI address like 0000:03:00.0") }
+    guard !importer.isEmpty else { throw CLIFailure("at least one --importer BDF is needed") }
+    let importers = try importer.map { text -> BDF in
+      guard let bdf = BDF(text) else { throw CLIFailure("--importer '\(text)' is not a PCI address like 0000:04:00.0") }
+      return bdf
+    }
+    var profiles: [BDF: String] = [:]
+    for item in importerProfile {
+      let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, let bdf = BDF(parts[0]) else {
+        throw CLIFailure("--importer-profile '\(item)' must look like 0000:04:00.0=mlx5")
+      }
+      guard DriverProfile.named(parts[1]) != nil else { throw DMABufSimError.unknownProfile(parts[1]) }
+      profiles[bdf] = parts[1]
+    }
+    if let exporterProfile, DriverProfile.named(exporterProfile) == nil {
+      throw DMABufSimError.unknownProfile(exporterProfile)
+    }
+    var cpu: CPURule?
+    if let text = options.cpu {
+      guard let rule = CPURule(rawValue: text) else {
+        throw CLIFailure("--cpu '\(text)' must be one of \(CPURule.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      cpu = rule
+    }
+    var iommu: IOMMUMode?
+    if let text = options.iommu {
+      guard let mode = IOMMUMode(rawValue: text) else { throw CLIFailure("--iommu '\(text)' must be on, off or pt") }
+      iommu = mode
+    }
+    let disable = try options.disableACSRedir.map { try P2PConfiguration.parseACSRedirectList($0) } ?? []
+    var layout = SystemPageLayout.partlyContiguous
+    if let pages {
+      guard let parsed = SystemPageLayout(rawValue: pages) else {
+        throw CLIFailure("--pages '\(pages)' must be partly-contiguous, scattered or contiguous")
+      }
+      layout = parsed
+    }
+    var seedValue: UInt64?
+    if let seed {
+      let parsed = seed.lowercased().hasPrefix("0x") ? UInt64(seed.dropFirst(2), radix: 16) : UInt64(seed)
+      guard let parsed else { throw CLIFailure("--seed '\(seed)' is not a number") }
+      seedValue = parsed
+    }
+    if let maxEntries, maxEntries < 0 { throw CLIFailure("--max-entries must be 0 or more") }
+    return ShareRequest(
+      exporter: exporterBDF, bufferName: buffer, importers: importers, importerProfiles: profiles,
+      exporterProfile: exporterProfile,
+      configuration: P2PConfiguration(inferringFrom: topology, cpu: cpu, iommu: iommu, disableACSRedirect: disable),
+      systemPageLayout: layout, seed: seedValue)
+  }
+
+  /// One line per attachment.
+  static func summary(_ simulation: ShareSimulation) -> String {
+    var out = "\(simulation.exporter) \(simulation.exporterProfile.name) \(simulation.buffer.name) "
+      + "(\(formatBytes(simulation.buffer.size))), IOMMU \(simulation.iommu.rawValue)\n"
+    for attachment in simulation.attachments {
+      out += "  \(attachment.importer) \(attachment.importerProfile.name): peer2peer \(attachment.peer2peer)"
+      if let mapType = attachment.mapType { out += ", \(mapType.shortName)" }
+      out += ", \(attachment.placement.rawValue)"
+      if let table = attachment.sgTable { out += ", nents \(table.nents)/orig \(table.origNents)" }
+      if let error = attachment.error { out += ", \(error)" }
+      out += "\n"
+    }
+    return out
+  }
+}
+
+/// Buffers stdout writes into large pieces (print() per entry would be slow for 4M entries).
+struct StandardOutputSink {
+  private var pending = Data()
+
+  mutating func write(_ text: String) {
+    pending.append(contentsOf: text.utf8)
+    if pending.count >= 256 * 1024 { flush() }
+  }
+
+  mutating func flush() {
+    guard !pending.isEmpty else { return }
+    FileHandle.standardOutput.write(pending)
+    pending.removeAll(keepingCapacity: true)
+  }
 }
