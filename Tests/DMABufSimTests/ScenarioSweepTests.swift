@@ -1,0 +1,61 @@
+import Assets
+import P2PDMA
+import PCITopology
+import Testing
+
+@testable import DMABufSim
+
+/// Every built-in scenario: each exporter-capable endpoint shares its default buffer with up to
+/// three other endpoints, with the IOMMU off and on. Checks the invariants every run must keep.
+@Suite struct ScenarioSweepTests {
+  @Test(arguments: BuiltinAssets.scenarioNames)
+  func everyScenarioSimulates(name: String) throws {
+    let data = try #require(BuiltinAssets.scenarioData(named: name))
+    let topology = try ScenarioLoader.loadScenario(data: data, path: "builtin:\(name)").topology
+    let endpoints = topology.functions.filter(\.isEndpointForMatrix).map(\.bdf)
+    var simulated = 0
+    for exporter in endpoints {
+      guard DMABufSimulator.profile(for: exporter, in: topology)?.exporter != nil else { continue }
+      let importers = Array(endpoints.filter { $0 != exporter }.prefix(3))
+      guard !importers.isEmpty else { continue }
+      for iommu in [IOMMUMode.off, .on] {
+        let simulation = try DMABufSimulator.simulate(
+          topology: topology,
+          request: ShareRequest(
+            exporter: exporter, importers: importers,
+            configuration: P2PConfiguration(inferringFrom: topology, iommu: iommu)))
+        simulated += 1
+        try checkInvariants(simulation)
+      }
+    }
+    #expect(simulated > 0, "scenario \(name) has no exporter to simulate")
+  }
+
+  private func checkInvariants(_ simulation: ShareSimulation) throws {
+    #expect(simulation.attachments.count >= 1)
+    #expect(simulation.steps.enumerated().allSatisfy { $0.offset == $0.element.index })
+    for attachment in simulation.attachments {
+      if attachment.error == nil, let table = attachment.sgTable {
+        #expect(table.nents > 0)
+        #expect(table.totalDMALength >= simulation.buffer.size)
+        #expect(table.totalDMALength - simulation.buffer.size < 4096)
+        for index in 0..<min(table.nents, 64) {
+          let entry = table[index]
+          #expect(entry.dmaLength > 0)
+          if entry.addressKind != .pciBus {
+            #expect(entry.dmaAddress &+ entry.dmaLength &- 1 <= maskValue(attachment.dmaMaskBits))
+          }
+        }
+        if !attachment.peer2peer { #expect(attachment.placement == .system) }
+      } else {
+        #expect(attachment.error != nil || attachment.sgTable != nil)
+      }
+      if !attachment.isDynamic { #expect(!attachment.peer2peer) }
+    }
+    // JSON renders and is framed.
+    let json = SimulationReport.json(simulation, maxEntries: 8)
+    #expect(json.hasPrefix("{\"kernel_model\"") && json.hasSuffix("}\n"))
+  }
+
+  private func maskValue(_ bits: Int) -> UInt64 { bits >= 64 ? .max : (1 << UInt64(bits)) - 1 }
+}
