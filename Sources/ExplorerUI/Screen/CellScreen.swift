@@ -84,7 +84,7 @@ public struct Rect: Equatable, Sendable, CustomStringConvertible {
 /// Views draw here (never into ncurses) so they can be tested by reading the text back; the
 /// terminal backend diffs two screens and writes only the changed cells. All writes clip to the
 /// screen and to an optional clip rectangle, so no view can write out of bounds, whatever the size.
-public struct CellScreen: Sendable, Equatable {
+public struct CellScreen: Sendable, Equatable, CustomStringConvertible {
   public private(set) var width: Int
   public private(set) var height: Int
   /// Row-major characters.
@@ -187,6 +187,9 @@ public struct CellScreen: Sendable, Equatable {
   /// The whole screen as text, one row per line.
   public var text: String { lines.joined(separator: "\n") }
 
+  /// The text, so a failed test expectation prints what the user would see.
+  public var description: String { "\n" + text }
+
   /// True when any row contains `needle`.
   public func contains(_ needle: String) -> Bool { lines.contains { $0.contains(needle) } }
 
@@ -197,8 +200,8 @@ public struct CellScreen: Sendable, Equatable {
     switch value {
     case 0x20...0x7e: return scalar
     case 0xa0...0x2ff: return scalar  // Latin-1 and Latin Extended: single-width letters in names.
-    case 0x2190...0x21ff, 0x2500...0x259f, 0x25a0...0x25ff, 0x2022, 0x2026, 0x2713, 0x2717:
-      return scalar  // arrows, box drawing, blocks, geometric shapes, bullet, ellipsis, ✓ ✗
+    case 0x2010...0x2015, 0x2018...0x201d, 0x2190...0x21ff, 0x2500...0x259f, 0x25a0...0x25ff, 0x2022, 0x2026, 0x2713, 0x2717:
+      return scalar  // dashes, quotes, arrows, box drawing, blocks, shapes, bullet, ellipsis, ✓ ✗
     default: return "?"
     }
   }

@@ -1,8 +1,117 @@
+import DMABufSim
 import P2PDMA
 import PCITopology
 
 extension KernelBackend {
+  /// Runs `DMABufSimulator` on the selection and turns its result into what the panes draw.
   public func simulate(_ selection: ShareSelection) throws -> ShareRun {
-    throw ExplorerError("the dma-buf simulator is not part of this build yet; the P2P matrix (m) works")
+    let topology = engine.topology
+    let count = topology.count
+    guard selection.exporter >= 0, selection.exporter < count,
+      selection.importers.allSatisfy({ $0 >= 0 && $0 < count })
+    else { throw ExplorerError("the selection names a device that is not in this topology") }
+    let exporter = topology[selection.exporter].bdf
+    let buffers = DMABufSimulator.buffers(for: exporter, in: topology)
+    let bufferName = buffers.indices.contains(selection.bufferIndex) ? buffers[selection.bufferIndex].name : nil
+    let request = ShareRequest(
+      exporter: exporter, bufferName: bufferName, importers: selection.importers.map { topology[$0].bdf },
+      configuration: engine.configuration)
+    let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
+    let importerIndex = simulation.attachments.map { topology.index(of: $0.importer) ?? -1 }
+    let steps = simulation.steps.map { step -> ShareStep in
+      let importer = step.attachmentIndex.flatMap { importerIndex.indices.contains($0) ? importerIndex[$0] : nil }
+      var explanation = step.explanation
+      if let note = step.kernelNote, !note.isEmpty { explanation += " (\(note))" }
+      return ShareStep(
+        lane: Self.lane(of: step.actor), function: step.function, explanation: explanation, outcome: step.outcome,
+        importer: importer.flatMap { $0 >= 0 ? $0 : nil }, walk: step.p2pVerdict.map { Self.walk(of: $0, topology: topology) },
+        sgEntriesVisible: step.sgEntriesVisible, isFailure: step.failed, dmesg: step.dmesg)
+    }
+    let attachments = simulation.attachments.enumerated().map { position, result -> AttachmentSummary in
+      var error = result.error
+      if let failing = result.failedFunction, let text = error { error = "\(text) from \(failing)" }
+      return AttachmentSummary(
+        importer: importerIndex[position], allowPeer2peer: result.allowPeer2peer, peer2peer: result.peer2peer,
+        mapType: result.mapType, distance: result.distance, placement: Self.placement(result),
+        error: error, culprit: result.verdict.flatMap { Self.culprit(of: $0) }, fix: result.verdict?.fix,
+        sgTable: result.sgTable.map(SimulatedSGRows.init))
+    }
+    return ShareRun(steps: steps, attachments: attachments)
+  }
+
+  static func lane(of actor: Actor) -> Lane {
+    switch actor {
+    case .importerDriver: return .importerDriver
+    case .dmaBufCore: return .dmaBufCore
+    case .exporterDriver: return .exporterDriver
+    case .pciP2PDMA: return .p2pdma
+    case .dmaAPI: return .dmaAPI
+    }
+  }
+
+  /// The engine's walk in lighting order: provider upwards, the common device, then down to the client.
+  static func walk(of verdict: P2PVerdict, topology: Topology) -> WalkPath {
+    let valid = verdict.walk.filter { $0.index >= 0 && $0.index < topology.count }
+    let up = valid.filter { $0.side == .provider }.sorted { $0.hop < $1.hop }
+    let common = valid.filter { $0.side == .common }
+    let down = valid.filter { $0.side == .client }.sorted { $0.hop > $1.hop }
+    let ordered = up + common + down
+    let culprits = Set(ordered.filter { $0.redirect && $0.countedByKernel }.map(\.index))
+    return WalkPath(
+      nodes: ordered.map(\.index), culprits: culprits,
+      commonUpstream: verdict.commonUpstream.flatMap { topology.index(of: $0) })
+  }
+
+  /// `VRAM`, `SYSTEM via IOMMU`...: where the importer's mapping points.
+  static func placement(_ result: AttachmentResult) -> String {
+    switch result.placement {
+    case .vram: return "VRAM"
+    case .system: return result.iommu.translates ? "system RAM (IOVA)" : "system RAM"
+    }
+  }
+
+  /// Who to blame, in words: the ACS redirect bridges with their bits, or the host bridge the
+  /// allowlist refused.
+  static func culprit(of verdict: P2PVerdict) -> String? {
+    var parts: [String] = []
+    if !verdict.acsRedirect.isEmpty {
+      let named = verdict.acsRedirect.map { bdf -> String in
+        let bits = verdict.walk.first { $0.bdf == bdf }?.effectiveControl?.intersection(.p2pRedirect)
+        return bits.map { "\(bdf) (ACS \($0.shortNames))" } ?? bdf.description
+      }
+      parts.append("ACS redirect on \(named.joined(separator: ", ")) sends TLPs to the host bridge")
+    }
+    if verdict.mapType == .notSupported, let check = verdict.hostBridge {
+      if let refused = check.lookups.first(where: { !$0.passed }) {
+        let device = refused.hostBridgeDevice ?? refused.firstDevice
+        let ids = refused.firstDeviceIDs.map { " \($0)" } ?? ""
+        let why = refused.rejectionReason ?? (refused.rejectedBySameHostBridgeRule
+          ? "its allowlist entry requires the same host bridge" : "not in the P2PDMA allowlist")
+        parts.append("host bridge \(device.map { $0.description } ?? refused.rootBus.description)\(ids): \(why)")
+      } else {
+        parts.append(check.reason)
+      }
+    }
+    if parts.isEmpty, verdict.mapType == .notSupported { parts.append(verdict.reason) }
+    return parts.isEmpty ? nil : parts.joined(separator: "; ")
+  }
+}
+
+/// The simulator's table read row by row (never materialised: 4 million entries cost nothing).
+struct SimulatedSGRows: SGRowSource {
+  let table: SGTable
+  init(_ table: SGTable) { self.table = table }
+  var nents: Int { table.nents }
+  var origNents: Int { table.origNents }
+  var count: Int { table.count }
+  func row(_ index: Int) -> SGRow {
+    let entry = table[index]
+    let page = entry.pagePFN.map { "pfn 0x" + String($0, radix: 16) } ?? "NULL"
+    let target: String
+    switch entry.addressKind {
+    case .pciBus: target = "PCI bus addr -> \(entry.target)"
+    case .iova, .cpuPhysical: target = entry.target.description
+    }
+    return SGRow(dmaAddress: entry.dmaAddress, dmaLength: entry.dmaLength, page: page, target: target)
   }
 }

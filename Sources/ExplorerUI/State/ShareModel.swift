@@ -112,11 +112,14 @@ public struct ShareStep: Sendable, Equatable {
   public var sgEntriesVisible: Int?
   /// True when this step failed (drawn as an error).
   public var isFailure: Bool
+  /// Lines the kernel prints during this step.
+  public var dmesg: [String]
 
   public init(
     lane: Lane, function: String, explanation: String, outcome: String? = nil, importer: Int? = nil,
-    walk: WalkPath? = nil, sgEntriesVisible: Int? = nil, isFailure: Bool = false
+    walk: WalkPath? = nil, sgEntriesVisible: Int? = nil, isFailure: Bool = false, dmesg: [String] = []
   ) {
+    self.dmesg = dmesg
     self.lane = lane
     self.function = function
     self.explanation = explanation

@@ -190,6 +190,10 @@ extension ExplorerState {
       message = "highlight a device first"
       return
     }
+    guard !topology[function].isBridge, !topology[function].isHostBridgeClass else {
+      message = "\(topology[function].bdf) is a bridge: exporters are endpoint devices"
+      return
+    }
     setExporter(function)
     bufferCursor = 0
     overlay = .bufferList
@@ -199,6 +203,10 @@ extension ExplorerState {
   private mutating func toggleImporterAtCursor() {
     guard let function = selectedFunction else {
       message = "highlight a device first"
+      return
+    }
+    guard !topology[function].isBridge, !topology[function].isHostBridgeClass else {
+      message = "\(topology[function].bdf) is a bridge: importers are endpoint devices"
       return
     }
     if function == exporter {
@@ -381,7 +389,7 @@ extension ExplorerState {
   }
 
   /// Keeps scroll offsets so the cursors stay on screen after any change.
-  mutating func keepCursorsVisible() {
+  public mutating func keepCursorsVisible() {
     tree.scrollToCursor(height: max(1, layout.tree.height - 2))
   }
 

@@ -4,8 +4,9 @@ import PCITopology
 /// The decision panel: per importer, what the kernel decided, and for the selected one the
 /// culprit and the fix.
 enum DecisionView {
-  /// Column widths: importer, allow_peer2peer, map type, distance, peer2peer, placement; error takes the rest.
-  static let columns = [13, 6, 17, 5, 10, 18]
+  /// Column widths: importer, allow_peer2peer, map type, distance, peer2peer, placement. An error
+  /// gets its own line under the importer's row, so long errno texts are never cut.
+  static let columns = [11, 6, 17, 5, 10, 18]
 
   static func render(_ state: ExplorerState, into screen: inout CellScreen, rect: Rect, focused: Bool) {
     screen.box(rect, title: "Decision", focused: focused, glyphs: state.display.glyphs)
@@ -30,7 +31,6 @@ enum DecisionView {
     for (title, width) in zip(["importer", "allow", "P2P map type", "dist", "peer2peer", "placement"], columns) {
       header.append(Format.fit(title, width), .role(.header, bold: true))
     }
-    header.append("error", .role(.header, bold: true))
     var result: [(StyledLine, Bool)] = [(header, false)]
     // Attachments are revealed as the playback reaches them, so the verdict is not given away early.
     let revealed = revealedAttachments(state)
@@ -51,12 +51,12 @@ enum DecisionView {
         Format.fit(attachment.peer2peer ? "true" : "false", columns[4]),
         CellStyle(bold: true, underline: !attachment.peer2peer, role: attachment.peer2peer ? .good : .warning))
       line.append(Format.fit(attachment.placement, columns[5], ellipsis: ellipsis))
-      if let error = attachment.error {
-        line.append(error, CellStyle(bold: true, role: .error))
-      } else {
-        line.append("none", .role(.dim))
-      }
       result.append((line, position == state.decisionCursor))
+      if let error = attachment.error {
+        for text in Format.wrap("  error: \(error)", width: width) {
+          result.append((StyledLine(text, CellStyle(bold: true, role: .error)), false))
+        }
+      }
     }
     // Culprit and fix for the selected importer.
     if let selected = state.shownAttachment, revealed.contains(selected.importer) {

@@ -6,7 +6,7 @@ enum DetailsView {
     screen.box(rect, title: "Details", focused: focused, glyphs: state.display.glyphs)
     let inner = rect.inset(by: 1)
     guard !inner.isEmpty else { return }
-    let lines = self.lines(state)
+    let lines = self.lines(state, width: inner.width)
     let first = min(max(0, state.detailsScroll), max(0, lines.count - inner.height))
     for (offset, line) in lines.dropFirst(first).prefix(inner.height).enumerated() {
       screen.draw(line, x: inner.x, y: inner.y + offset, width: inner.width)
@@ -17,7 +17,7 @@ enum DetailsView {
   }
 
   /// The lines of the pane for the highlighted row.
-  static func lines(_ state: ExplorerState) -> [StyledLine] {
+  static func lines(_ state: ExplorerState, width: Int = 1000) -> [StyledLine] {
     let topology = state.topology
     guard let index = state.selectedFunction, index < topology.count else {
       if let row = state.tree.rows.indices.contains(state.tree.cursor) ? state.tree.rows[state.tree.cursor] : nil,
@@ -32,10 +32,14 @@ enum DetailsView {
     var heading = StyledLine(function.bdf.description, .bold)
     heading.append("  \(function.displayName)")
     lines.append(heading)
+    // Label in a fixed column; long values wrap under the value column rather than being cut.
     func field(_ label: String, _ value: String, _ style: CellStyle = .plain) {
-      var line = StyledLine(Format.fit(label, 8), .role(.header))
-      line.append(value, style)
-      lines.append(line)
+      let wrapped = Format.wrap(value, width: max(8, width - 8))
+      for (number, text) in wrapped.enumerated() {
+        var line = StyledLine(Format.fit(number == 0 ? label : "", 8), .role(.header))
+        line.append(text, style)
+        lines.append(line)
+      }
     }
     let vendor = function.vendorName.map { " \($0)" } ?? ""
     field("IDs", "\(function.idPair)\(vendor)  rev \(hex(function.revision, width: 2))")

@@ -95,8 +95,9 @@ enum OverlayViews {
       screen.put("No endpoints to pair.", x: inner.x, y: inner.y)
       return
     }
-    let explanationHeight = 6
-    let gridHeight = inner.height - explanationHeight - 2
+    // The grid takes what it needs (up to all rows but six); the explanation gets the rest.
+    let gridHeight = max(1, min(endpoints.count, inner.height - 2 - 6))
+    let explanationHeight = inner.height - 2 - gridHeight
     let labelWidth = 9
     let cellWidth = 3
     let columnsVisible = max(1, (inner.width - labelWidth) / cellWidth)

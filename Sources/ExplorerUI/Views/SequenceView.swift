@@ -61,14 +61,18 @@ enum SequenceView {
       var label = step.function
       if let outcome = step.outcome, !outcome.isEmpty { label += " → \(outcome)" }
       if glyphs == .ascii { label = label.replacingOccurrencesOfArrow() }
-      let labelX = max(from, to) + 2
-      let available = inner.maxX - labelX
-      if available > 4 {
-        screen.put(Format.fit(label, available, ellipsis: glyphs.ellipsis), x: labelX, y: y, style: style)
+      // The label goes right of the arrow when it fits there; otherwise it is written over the
+      // arrow's line, right after the head (leftward) or after a head drawn at the start
+      // (rightward), so direction and origin stay visible and the text stays readable.
+      let rightX = max(from, to) + 2
+      let labelLength = label.unicodeScalars.count
+      if inner.maxX - rightX >= min(labelLength, 28) {
+        screen.put(Format.fit(label, inner.maxX - rightX, ellipsis: glyphs.ellipsis), x: rightX, y: y, style: style)
       } else {
-        // No room to the right of the rightmost lane: write it left of the arrow instead.
-        let width = max(0, min(from, to) - inner.x - 1)
-        screen.put(Format.fit(label, width, ellipsis: glyphs.ellipsis), x: inner.x, y: y, style: style)
+        let low = min(from, to)
+        if to > from { screen.set(x: low + 1, y: y, glyphs.arrowRight, style: style) }
+        let startX = low + 2
+        screen.put(Format.fit(label, max(0, inner.maxX - startX), ellipsis: glyphs.ellipsis), x: startX, y: y, style: style)
       }
       if isCurrent {
         screen.put(glyphs.pointer, x: inner.x, y: y, style: CellStyle(bold: true, reverse: true, role: .accent))
@@ -84,16 +88,24 @@ enum SequenceView {
       kernelLine.append("  importer \(state.topology[importer].bdf.shortDescription)", .role(.importer))
     }
     var explanation = Format.wrap(step.explanation, width: inner.width)
-    if explanation.count > explanationHeight - 1, explanationHeight > 1 {
-      explanation = Array(explanation.prefix(explanationHeight - 1))
+    // With room for three lines, what the kernel prints takes the last one before the function.
+    let dmesgLine = explanationHeight >= 3 ? step.dmesg.first : nil
+    let textLines = explanationHeight - 1 - (dmesgLine == nil ? 0 : 1)
+    if explanation.count > textLines, textLines > 0 {
+      explanation = Array(explanation.prefix(textLines))
       if let last = explanation.popLast() {
         explanation.append(Format.fit(last + " " + glyphs.ellipsis, inner.width, ellipsis: glyphs.ellipsis))
       }
     }
     var y = top
-    for text in explanation.prefix(explanationHeight - 1) {
+    for text in explanation.prefix(max(0, textLines)) {
       screen.put(text, x: inner.x, y: y, style: step.isFailure ? .role(.error) : .plain)
       y += 1
+    }
+    if let dmesgLine {
+      var line = StyledLine("dmesg: ", .role(.header))
+      line.append(dmesgLine, .role(.warning))
+      screen.draw(line, x: inner.x, y: inner.maxY - 2, width: inner.width)
     }
     screen.draw(kernelLine, x: inner.x, y: inner.maxY - 1, width: inner.width)
   }
