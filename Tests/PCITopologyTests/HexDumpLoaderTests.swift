@@ -113,6 +113,12 @@ import Testing
     guard let topology = try RealCaptures.load("server-raptor-talos2-power9_lspci-vvxxx.txt") else { return }
     #expect(topology.count == 16)
     #expect(Set(topology.functions.map(\.bdf.domain)).count == 10)
+    // POWER9 PHB: the BAR register holds the bus address, the text the CPU address (§4.4).
+    let vga = try function(topology, "0005:02:00.0")
+    let bar0 = try #require(vga.bars.first { $0.index == 0 })
+    #expect(bar0.address == 0x6_00c2_8000_0000)
+    #expect(bar0.busAddress == 0x8000_0000)
+    #expect(bar0.size == 16 << 20)
     // 256-byte dumps without ACS text: ACS cannot be known.
     #expect(topology.functions.allSatisfy { $0.isPoweredOff || $0.acs.isUnknown || $0.acs == .absent })
   }

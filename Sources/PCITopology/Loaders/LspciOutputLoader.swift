@@ -399,7 +399,15 @@ enum LspciOutputLoader {
       }
       function.bars = config.decodeBARs(headerType: function.headerType).map { bar in
         var bar = bar
-        bar.size = record.regions[bar.index]?.size
+        guard let region = record.regions[bar.index] else { return bar }
+        bar.size = region.size
+        // The register holds the PCI bus address; `Region N:` prints the CPU address
+        // (`pci_resource_start`, from sysfs). Where they differ (POWER9 PHBs, some Arm host
+        // bridges) the text is the CPU address and the difference is the window offset.
+        if region.address != 0, bar.address != 0, region.address != bar.address, region.isIO == bar.isIO {
+          bar.busOffset = Int64(bitPattern: bar.address &- region.address)
+          bar.address = region.address
+        }
         return bar
       }
       function.portType = config.hasCapabilityArea ? config.pcieType : record.portType
@@ -489,6 +497,12 @@ enum LspciOutputLoader {
       function.vendorName = database.vendorName(function.vendorID)
     }
     if function.name == nil, function.vendorID != 0, function.vendorID != 0xffff {
+      function.name = database.displayName(vendor: function.vendorID, device: function.deviceID)
+    } else if let name = function.name, function.vendorID != 0,
+      name.hasSuffix(" Device \(hex(function.deviceID, width: 4))"),
+      database.deviceName(vendor: function.vendorID, device: function.deviceID) != nil
+    {
+      // The capturing machine's pci.ids did not know the device; ours does.
       function.name = database.displayName(vendor: function.vendorID, device: function.deviceID)
     }
     return function
