@@ -1,8 +1,265 @@
 import ArgumentParser
+import DMABufSim
+import Foundation
+import P2PDMA
+import PCITopology
 
-/// `dmabuf-explorer bench` (not implemented yet).
+/// `dmabuf-explorer bench`: measures the speed targets of issue 5 on this machine and prints a
+/// table. Each figure runs in a child process of its own (this same binary) so that peak memory
+/// and start-up cost are the child's alone, the way a user would meet them.
 public struct BenchCommand: AsyncParsableCommand {
-  public static let configuration = CommandConfiguration(commandName: "bench", abstract: "(not implemented yet)")
+  public static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Measure speed: tree vs lspci, matrix summary, 16 GiB simulate, UI frame times.",
+    discussion: """
+      Generates a synthetic machine (--functions, default 4000) as an lspci -xxxx dump in a
+      temporary folder, then times `tree` against `lspci -F DUMP -tv` side by side, `matrix
+      --format summary` over every ordered endpoint pair, `simulate` of a 16 GiB system-memory
+      buffer in 4 KiB pages with the IOMMU on and off (time and peak memory), and the UI's
+      frame render times. Use a release build: swift run -c release dmabuf-explorer bench
+      """)
+
+  @Option(help: "Functions in the generated machine.") var functions = 4000
+  @Option(help: "Runs per figure; the best run is reported.") var repeats = 3
+  @Option(help: "Size of the simulated system-memory buffer in GiB.") var simulateGiB = 16
+  @Option(name: .customLong("case"), help: .hidden) var childCase: String?
+  @Option(help: .hidden) var iommu: String = "off"
+  @Option(help: .hidden) var dump: String?
+
   public init() {}
-  public mutating func run() async throws { throw CLIFailure("bench: not implemented yet") }
+
+  public mutating func run() async throws {
+    switch childCase {
+    case nil: try runAll()
+    case "simulate": try runSimulateChild()
+    case "ui": try await Self.runUIChild(dump: dump)
+    case let other?: throw CLIFailure("bench: unknown case '\(other)'")
+    }
+  }
+
+  // MARK: - Parent
+
+  struct Row {
+    var name: String
+    var value: String
+    var target: String
+    var met: Bool?
+  }
+
+  func runAll() throws {
+    guard functions > 0, functions <= MachineGenerator.maximumFunctionCount else {
+      throw CLIFailure("bench: --functions must be 1...\(MachineGenerator.maximumFunctionCount)")
+    }
+    let me = try Self.executablePath()
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "dmabuf-explorer-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let dumpPath = directory.appendingPathComponent("machine-\(functions).dump").path
+
+    let machine = MachineGenerator(options: .init(functionCount: functions, seed: 1)).generate()
+    let dumpBytes = HexDumpWriter.write(machine.functions)
+    guard FileManager.default.createFile(atPath: dumpPath, contents: Data(dumpBytes)) else {
+      throw CLIFailure("bench: cannot write \(dumpPath)")
+    }
+    let topology = machine.topology(location: dumpPath)
+    let endpoints = topology.functions.filter(\.isEndpointForMatrix).count
+    print("dmabuf-explorer bench: \(functions) functions (\(endpoints) endpoints), dump \(dumpBytes.count / 1024) KiB")
+    print("machine: \(Self.machineDescription())")
+    print("build: \(Self.buildConfiguration), best of \(repeats) runs\n")
+
+    var rows: [Row] = []
+    // tree vs lspci, interleaved so both see the same machine state.
+    var ours = Double.infinity
+    var theirs = Double.infinity
+    let lspci = Subprocess.which("lspci")
+    for _ in 0..<max(1, repeats) {
+      let run = try Subprocess.run(me, ["tree", "--topology", dumpPath])
+      guard run.status == 0 else { throw CLIFailure("bench: tree exited with \(run.status)") }
+      ours = min(ours, run.seconds)
+      if let lspci {
+        theirs = min(theirs, try Subprocess.run(lspci, ["-F", dumpPath, "-tv"]).seconds)
+      }
+    }
+    if lspci != nil {
+      let ratio = ours / theirs
+      rows.append(Row(name: "tree, \(functions) functions", value: Self.ms(ours), target: "lspci -F -tv: \(Self.ms(theirs))", met: nil))
+      rows.append(Row(name: "  ratio tree / lspci", value: String(format: "%.2f", ratio), target: "<= 1.00", met: ratio <= 1.0))
+    } else {
+      rows.append(Row(name: "tree, \(functions) functions", value: Self.ms(ours), target: "lspci not installed: no ratio", met: nil))
+    }
+
+    var matrix = Double.infinity
+    var matrixOutput = ""
+    for _ in 0..<max(1, repeats) {
+      let run = try Subprocess.run(me, ["matrix", "--topology", dumpPath, "--format", "summary"], captureOutput: true)
+      guard run.status == 0 else { throw CLIFailure("bench: matrix exited with \(run.status)") }
+      matrix = min(matrix, run.seconds)
+      matrixOutput = run.output
+    }
+    let pairs = endpoints * (endpoints - 1)
+    rows.append(Row(name: "matrix summary, \(Self.grouped(pairs)) pairs", value: Self.seconds(matrix), target: "< 3 s", met: matrix < 3))
+
+    for mode in ["off", "on"] {
+      var best = Double.infinity
+      var peak: UInt64 = 0
+      var childReport = ""
+      for _ in 0..<max(1, repeats) {
+        let run = try Subprocess.run(
+          me, ["bench", "--case", "simulate", "--iommu", mode, "--simulate-gi-b", "\(simulateGiB)"], captureOutput: true)
+        guard run.status == 0 else { throw CLIFailure("bench: simulate child exited with \(run.status)") }
+        best = min(best, run.seconds)
+        peak = max(peak, run.peakRSS)
+        childReport = run.output.trimmingCharacters(in: .whitespacesAndNewlines)
+      }
+      rows.append(Row(name: "simulate \(simulateGiB) GiB, IOMMU \(mode)", value: Self.seconds(best), target: "< 1 s", met: best < 1))
+      rows.append(Row(name: "  peak memory", value: "\(peak >> 20) MB", target: "< 600 MB", met: peak < 600 << 20))
+      if !childReport.isEmpty { rows.append(Row(name: "  sg table", value: childReport, target: "", met: nil)) }
+    }
+
+    let ui = try Subprocess.run(me, ["bench", "--case", "ui", "--dump", dumpPath], captureOutput: true)
+    if ui.status == 0 {
+      for line in ui.output.split(separator: "\n") {
+        let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count == 4 else { continue }
+        rows.append(Row(name: fields[0], value: fields[1], target: fields[2], met: fields[3] == "-" ? nil : fields[3] == "yes"))
+      }
+    } else {
+      rows.append(Row(name: "UI", value: "child failed (\(ui.status))", target: "", met: false))
+    }
+
+    if let idle = try Self.idleCPU(executable: me, directory: directory) {
+      rows.append(
+        Row(name: "UI idle CPU (paused, 3 s in tmux)", value: String(format: "%.1f %%", idle), target: "0 %", met: idle < 0.5))
+    } else {
+      rows.append(Row(name: "UI idle CPU", value: "tmux not installed", target: "0 %", met: nil))
+    }
+
+    Self.printTable(rows)
+    if !matrixOutput.isEmpty { print("\nmatrix summary output:\n" + matrixOutput) }
+  }
+
+  // MARK: - Children
+
+  /// Simulates sharing a `simulateGiB` system-memory buffer with an mlx5 importer, walks every
+  /// sg entry as an importer would, and prints what it built.
+  func runSimulateChild() throws {
+    guard let mode = IOMMUMode(rawValue: iommu) else { throw CLIFailure("bench: bad --iommu \(iommu)") }
+    var topology = try TopologyResolver.resolve("teaching-workstation")
+    guard let exporter = BDF("0000:03:00.0"), let importer = BDF("0000:05:00.0"),
+      let exporterIndex = topology.index(of: exporter)
+    else { throw CLIFailure("bench: teaching-workstation lacks its GPU or NIC") }
+    let size = UInt64(simulateGiB) << 30
+    topology.setExtras(
+      DeviceExtras(
+        driverProfile: "system-memory",
+        buffers: [BufferSpec(name: "bench-\(simulateGiB)GiB", size: size, preferredPlacement: .system)]),
+      at: exporterIndex)
+    let configuration = P2PConfiguration(inferringFrom: topology, iommu: mode)
+    let simulation = try DMABufSimulator.simulate(
+      topology: topology,
+      request: ShareRequest(exporter: exporter, importers: [importer], configuration: configuration))
+    guard let table = simulation.attachments.first?.sgTable else {
+      throw CLIFailure("bench: the share produced no sg table")
+    }
+    // for_each_sgtable_dma_sg: touch every DMA entry.
+    var total: UInt64 = 0
+    for index in 0..<table.nents { total &+= table[index].dmaLength }
+    guard total == size else { throw CLIFailure("bench: sg table covers \(total) bytes, expected \(size)") }
+    print("nents \(Self.grouped(table.nents)), orig_nents \(Self.grouped(table.origNents))")
+  }
+
+  @MainActor
+  static func runUIChild(dump: String?) async throws {
+    guard let dump else { throw CLIFailure("bench: --dump is required for the ui case") }
+    for row in try UIBenchmark.run(dumpPath: dump) {
+      print([row.name, row.value, row.target, row.met.map { $0 ? "yes" : "no" } ?? "-"].joined(separator: "\t"))
+    }
+  }
+
+  /// Starts the explorer in a private tmux server, lets it settle, then measures the CPU time it
+  /// uses over three idle seconds (utime + stime from /proc/PID/stat).
+  static func idleCPU(executable: String, directory: URL) throws -> Double? {
+    guard let tmux = Subprocess.which("tmux") else { return nil }
+    let socket = directory.appendingPathComponent("tmux.sock").path
+    let base = ["-S", socket, "-f", "/dev/null"]
+    defer { _ = try? Subprocess.run(tmux, base + ["kill-server"]) }
+    let command = "env TERM=tmux-256color LANG=C.UTF-8 '\(executable)'"
+    guard try Subprocess.run(tmux, base + ["new-session", "-d", "-x", "120", "-y", "40", command]).status == 0 else {
+      return nil
+    }
+    usleep(1_500_000)
+    let panes = try Subprocess.run(tmux, base + ["list-panes", "-F", "#{pane_pid}"], captureOutput: true)
+    guard let pid = Int(panes.output.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+    func cpuTicks() -> Int? {
+      guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { return nil }
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      // After the command name: state is field 3, utime 14 and stime 15 (1-based overall).
+      guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+      return user + system
+    }
+    guard let before = cpuTicks() else { return nil }
+    let start = monotonicSeconds()
+    usleep(3_000_000)
+    guard let after = cpuTicks() else { return nil }
+    let elapsed = monotonicSeconds() - start
+    let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return Double(after - before) / ticksPerSecond / elapsed * 100
+  }
+
+  // MARK: - Formatting
+
+  static func printTable(_ rows: [Row]) {
+    let nameWidth = max(12, rows.map(\.name.count).max() ?? 0)
+    let valueWidth = max(8, rows.map(\.value.count).max() ?? 0)
+    let targetWidth = max(8, rows.map(\.target.count).max() ?? 0)
+    func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+    print("\(pad("measurement", nameWidth))  \(pad("value", valueWidth))  \(pad("target", targetWidth))  met")
+    print(String(repeating: "-", count: nameWidth + valueWidth + targetWidth + 11))
+    for row in rows {
+      let met = row.met.map { $0 ? "yes" : "NO" } ?? ""
+      print("\(pad(row.name, nameWidth))  \(pad(row.value, valueWidth))  \(pad(row.target, targetWidth))  \(met)")
+    }
+  }
+
+  static func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
+  static func seconds(_ seconds: Double) -> String { String(format: "%.3f s", seconds) }
+  static func grouped(_ value: Int) -> String {
+    let digits = String(value)
+    var out = ""
+    for (offset, character) in digits.enumerated() {
+      if offset > 0 && (digits.count - offset) % 3 == 0 { out.append(",") }
+      out.append(character)
+    }
+    return out
+  }
+
+  static func executablePath() throws -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard count > 0 else { throw CLIFailure("bench: cannot find this program's path (/proc/self/exe)") }
+    return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  static func machineDescription() -> String {
+    var model = "unknown CPU"
+    if let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+      let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+      let colon = line.firstIndex(of: ":")
+    {
+      model = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    let memory = ProcessInfo.processInfo.physicalMemory >> 30
+    return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(model), \(memory) GiB RAM"
+  }
+
+  static var buildConfiguration: String {
+    #if DEBUG
+      return "debug (numbers are not representative: use -c release)"
+    #else
+      return "release"
+    #endif
+  }
 }
