@@ -55,6 +55,9 @@ import Testing
     // iGPU on the root bus.
     let igpu = try function(topology, "00:02.0")
     #expect(igpu.isDisplay && igpu.vendorID == 0x8086)
+    // Its SR-IOV capability lists VF BARs as nested "Region" lines: they must not replace the PF's.
+    let igpuBAR0 = try #require(igpu.bars.first { $0.index == 0 })
+    #expect(igpuBAR0.address == 0x62_2c00_0000 && igpuBAR0.size == 16 << 20 && igpuBAR0.busOffset == 0)
     #expect(topology.upstreamBridge(of: try indexOf(topology, "00:02.0")) == nil)
   }
 

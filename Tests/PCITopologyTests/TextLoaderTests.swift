@@ -123,6 +123,30 @@ import Testing
     #expect(try function(topology, "0000:01:00.0").acs == .absent)
   }
 
+  /// `lspci -v` (one v) as nvidia-bug-report ran it: old `Express Downstream Port` wording and
+  /// the ACS capability listed without its registers.
+  @Test func singleVerboseListsACSWithoutRegisters() throws {
+    let text = """
+      03:08.0 PCI bridge: PLX Technology, Inc. PEX 8747 48-Lane, 5-Port PCI Express Gen 3 (8.0 GT/s) Switch (rev ca) (prog-if 00 [Normal decode])
+      \tFlags: bus master, fast devsel, latency 0, IRQ 33
+      \tBus: primary=03, secondary=04, subordinate=04, sec-latency=0
+      \tCapabilities: [68] Express Downstream Port (Slot+), MSI 00
+      \tCapabilities: [100] Device Serial Number ca-87-00-10-b5-df-0e-00
+      \tCapabilities: [f24] Access Control Services
+      \tKernel driver in use: pcieport
+
+      """
+    let topology = try TopologyLoader.load(data: Data(text.utf8), path: "v.txt")
+    let port = try function(topology, "03:08.0")
+    #expect(port.portType == .downstreamPort)
+    #expect(port.driver == "pcieport")
+    guard case .unknown(let reason) = port.acs else {
+      Issue.record("ACS should be unknown, is \(port.acs)")
+      return
+    }
+    #expect(reason.contains("-vv"))
+  }
+
   @Test func plainLspciLoadsWithAWarning() throws {
     let text = """
       00:00.0 Host bridge: Intel Corporation Device 4641 (rev 02)

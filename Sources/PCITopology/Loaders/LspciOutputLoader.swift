@@ -225,10 +225,15 @@ enum LspciOutputLoader {
             if bytes.firstIndex(of: "] Access Control Services", from: next, to: end) != nil {
               record.sawACSCapabilityLine = true
             }
-          } else if let expressAt = bytes.firstIndex(of: "] Express (", from: next, to: end),
-            let close = bytes.firstIndex(of: ") ", from: expressAt + 11, to: end)
-          {
-            let words = bytes.text(close + 2, end)
+          } else if let expressAt = bytes.firstIndex(of: "] Express ", from: next, to: end) {
+            // `Express (v2) Root Port (Slot+), MSI 00`; older lspci: `Express Upstream Port, MSI 00`.
+            var typeAt = expressAt + 10
+            if bytes.matches("(v", at: typeAt, end: end),
+              let close = bytes.firstIndex(of: ") ", from: typeAt, to: end)
+            {
+              typeAt = close + 2
+            }
+            let words = bytes.text(typeAt, end)
             record.portType = PCIePortType.allCases.first { type in
               words.hasPrefix(type.lspciName)
                 && (words.count == type.lspciName.count
@@ -261,7 +266,10 @@ enum LspciOutputLoader {
         record.driver = driver.isEmpty ? nil : driver
       }
     case 0x52:  // 'R'
-      if bytes.matches("Region ", at: start, end: end),
+      // Only the function's own regions (one indent level): the SR-IOV capability lists the
+      // VF BARs as nested `Region N:` lines, which must not replace the PF's.
+      let isTopLevel = bytes[line.start] == ASCII.tab ? start - line.start == 1 : start - line.start < 8
+      if isTopLevel, bytes.matches("Region ", at: start, end: end),
         let (index, next) = bytes.decimalNumber(at: start + 7, end: end), index < 6,
         next < end, bytes[next] == ASCII.colon, let region = parseRegion(bytes, from: next + 1, to: end)
       {
@@ -410,7 +418,7 @@ enum LspciOutputLoader {
         }
         return bar
       }
-      function.portType = config.hasCapabilityArea ? config.pcieType : record.portType
+      function.portType = (config.hasCapabilityArea ? config.pcieType : nil) ?? record.portType
       if !config.hasExtendedSpace, fileHasExtendedDumps, record.acsCapability == nil, record.acsControl == nil {
         function.acs = .absent
         return finishNames(function, database: database)
