@@ -33,14 +33,9 @@ public enum TopologyResolver {
     throw TopologyError.unknownScenario(name: spec, known: BuiltinAssets.scenarioNames)
   }
 
-  /// Files and sysfs go to the loaders' format detection.
+  /// Files and sysfs go to the loaders, which detect the format from the content.
   private static func loadFileOrSysfs(_ spec: String) throws -> Topology {
-    // DISPATCH: switch to `TopologyLoader.load(spec:)` once Sources/PCITopology/Loaders is
-    // committed; until then only scenario files can be opened here.
-    if spec.hasPrefix("sysfs") {
-      throw CLIFailure("\(spec): sysfs loading is not available in this build yet")
-    }
-    return try ScenarioLoader.load(fileAt: spec)
+    try TopologyLoader.load(spec: spec)
   }
 }
 

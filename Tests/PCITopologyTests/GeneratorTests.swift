@@ -177,3 +177,33 @@ struct GeneratorTests {
     #expect(ours == lspciLines, "first differences: \(Array(ours.symmetricDifference(lspciLines).sorted().prefix(4)))")
   }
 }
+
+/// The generator's dump read back by our own hex loader: the same functions, relations and ACS.
+@Suite("Generator dump round trip")
+struct GeneratorRoundTripTests {
+  @Test(arguments: [(UInt64(4), 50), (UInt64(5), 900)])
+  func hexLoaderReadsBackTheSameMachine(seed: UInt64, count: Int) throws {
+    let machine = MachineGenerator(options: .init(functionCount: count, seed: seed)).generate()
+    let expected = machine.topology(location: "generated")
+    let dump = Data(HexDumpWriter.write(machine.functions))
+    let loaded = try TopologyLoader.load(data: dump, path: "generated.txt")
+    #expect(loaded.source.kind == .hexDump)
+    #expect(loaded.warnings.isEmpty, "\(loaded.warnings.prefix(3))")
+    #expect(loaded.count == expected.count)
+    for index in 0..<min(loaded.count, expected.count) {
+      let got = loaded[index]
+      let want = expected[index]
+      #expect(got.bdf == want.bdf)
+      #expect(got.vendorID == want.vendorID && got.deviceID == want.deviceID && got.classCode == want.classCode)
+      #expect(got.headerType == want.headerType && got.isMultiFunction == want.isMultiFunction, "\(want.bdf)")
+      #expect(got.portType == want.portType, "\(want.bdf)")
+      #expect(got.secondaryBus == want.secondaryBus && got.subordinateBus == want.subordinateBus, "\(want.bdf)")
+      #expect(got.acs == want.acs, "\(want.bdf)")
+      #expect(got.bars.map(\.address) == want.bars.map(\.address), "\(want.bdf)")
+      #expect(got.bars.map(\.is64Bit) == want.bars.map(\.is64Bit), "\(want.bdf)")
+      #expect(got.bars.map(\.isPrefetchable) == want.bars.map(\.isPrefetchable), "\(want.bdf)")
+      #expect(loaded.upstreamBridge(of: index) == expected.upstreamBridge(of: index), "\(want.bdf)")
+    }
+    #expect(loaded.rootBuses == expected.rootBuses)
+  }
+}

@@ -65,6 +65,20 @@ struct ScenarioBuiltinTests {
     #expect(topology.functions.contains { $0.extras.driverProfile == "amdgpu" || $0.extras.driverProfile == "xe" })
   }
 
+  /// The schema documentation's complete example must itself be a valid scenario.
+  @Test func readmeExampleLoads() throws {
+    let directory = try #require(BuiltinAssets.topologiesDirectory)
+    let readme = try String(contentsOf: directory.appendingPathComponent("README.md"), encoding: .utf8)
+    let parts = readme.components(separatedBy: "```json\n")
+    try #require(parts.count == 2, "README should hold exactly one json example")
+    let example = try #require(parts[1].components(separatedBy: "```").first)
+    let scenario = try ScenarioLoader.loadScenario(data: Data(example.utf8), path: "README.md")
+    #expect(scenario.name == "example")
+    #expect(scenario.topology.warnings.isEmpty, "\(scenario.topology.warnings)")
+    let gpu = try #require(scenario.topology.function(BDF("0000:03:00.0")!))
+    #expect(gpu.extras.buffers.count == 3 && gpu.subsystemDeviceID == 0x0e0d)
+  }
+
   @Test func everyImporterKindAppearsSomewhere() throws {
     var profiles = Set<String>()
     var vendorClasses = Set<String>()
