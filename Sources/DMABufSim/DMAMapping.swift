@@ -255,12 +255,13 @@ enum DMAMapper {
     // First pass (iommu_dma_map_sg): total IOVA length, padding a segment when the next one
     // would otherwise straddle a segment boundary. Pads are rare, so keep them sparse.
     var iovaLength: UInt64 = 0
-    var pads: [Int: UInt64] = [:]
+    // (entry index, padding after it), in index order.
+    var pads: [(index: Int, length: UInt64)] = []
     for index in 0..<runs.count {
       let length = (runs.length(index) + granuleMask) & ~granuleMask
       let padLength = (boundary &- iovaLength &+ 1) & boundary
       if padLength != 0 && padLength < length - 1 && index > 0 {
-        pads[index - 1, default: 0] += padLength
+        pads.append((index - 1, padLength))
         iovaLength += padLength
       }
       iovaLength += length
@@ -282,9 +283,14 @@ enum DMAMapper {
     var currentLength: UInt64 = 0
     var dmaAddress = base
     let maxLength = device.maxSegmentSize
+    var nextPad = 0
     for index in 0..<runs.count {
       let length = runs.length(index)
-      let iovaSpan = length + (pads[index] ?? 0)
+      var iovaSpan = length
+      if nextPad < pads.count && pads[nextPad].index == index {
+        iovaSpan += pads[nextPad].length
+        nextPad += 1
+      }
       if currentLength != 0 && (dmaAddress & boundary) != 0 && maxLength - currentLength >= length {
         currentLength += length
         merged.dmaLength[merged.dmaLength.count - 1] = currentLength

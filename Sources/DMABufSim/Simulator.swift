@@ -630,9 +630,12 @@ struct SimulationRun {
               + "cannot move.")
         }
         changes.append("pin count \(pinCount + 1) (already pinned in \(placement.rawValue))")
-      } else if domains.contains(.vram) && placement == .vram {
+      } else if domains.contains(.vram) && placement == .vram && spec.size <= (visibleVRAM ?? spec.size) {
         changes.append("pinned in VRAM (all attachments can do P2P; CPU_ACCESS_REQUIRED set)")
       } else {
+        if domains.contains(.vram) && placement == .vram {
+          changes.append("VRAM impossible: the buffer is larger than the CPU-visible VRAM window")
+        }
         changes.append("pinned in GTT (system memory)" + (placement == .vram ? ": the BO moves out of VRAM first" : ""))
       }
       record(
@@ -644,7 +647,7 @@ struct SimulationRun {
           + "before 2025 amdgpu pinned only in GTT",
         attachment: index)
       if pinCount == 0 {
-        if domains.contains(.vram) && placement == .vram {
+        if domains.contains(.vram) && placement == .vram && spec.size <= (visibleVRAM ?? spec.size) {
           ensureVisible(by: index)
         } else {
           migrateToSystem(by: index, function: "amdgpu_bo_pin -> ttm_bo_validate", reason: "it is pinned in GTT")

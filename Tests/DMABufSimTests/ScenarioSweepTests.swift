@@ -1,3 +1,4 @@
+import Foundation
 import Assets
 import P2PDMA
 import PCITopology
@@ -58,4 +59,48 @@ import Testing
   }
 
   private func maskValue(_ bits: Int) -> UInt64 { bits >= 64 ? .max : (1 << UInt64(bits)) - 1 }
+}
+
+/// Every capture in `../shared/data/real/` that the loaders read: each exporter-capable endpoint
+/// (at most six per capture) shares its default buffer with up to three others, IOMMU off and on.
+/// Files that are not topologies (nccl XML, reports) are skipped; so is the whole suite when the
+/// data set is not next to the package.
+@Suite struct CaptureSweepTests {
+  static let directory: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }
+    return url.appendingPathComponent("shared/data/real").path
+  }()
+
+  static var captures: [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+      .filter { $0.hasSuffix(".txt") }.sorted()
+  }
+
+  @Test func everyCaptureSimulates() throws {
+    var loaded = 0
+    for name in Self.captures {
+      guard let topology = try? TopologyLoader.load(spec: Self.directory + "/" + name) else { continue }
+      loaded += 1
+      let endpoints = topology.functions.filter(\.isEndpointForMatrix).map(\.bdf)
+      let exporters = endpoints.filter { DMABufSimulator.profile(for: $0, in: topology)?.exporter != nil }.prefix(6)
+      for exporter in exporters {
+        let importers = Array(endpoints.filter { $0 != exporter }.prefix(3))
+        guard !importers.isEmpty else { continue }
+        for iommu in [IOMMUMode.off, .on] {
+          let simulation = try DMABufSimulator.simulate(
+            topology: topology,
+            request: ShareRequest(
+              exporter: exporter, importers: importers,
+              configuration: P2PConfiguration(inferringFrom: topology, iommu: iommu)))
+          #expect(simulation.attachments.count == importers.count, "\(name) \(exporter)")
+          for attachment in simulation.attachments where attachment.error == nil {
+            #expect(attachment.sgTable != nil, "\(name) \(exporter) -> \(attachment.importer)")
+          }
+        }
+      }
+    }
+    if Self.captures.isEmpty { print("note: no captures at \(Self.directory); skipped") }
+    else { #expect(loaded > 0) }
+  }
 }
