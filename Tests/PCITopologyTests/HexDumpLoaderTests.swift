@@ -26,6 +26,31 @@ import Testing
     #expect(topology.count == lines)
   }
 
+  /// Our register decoding against lspci's own: `lspci -F FILE -nn -vvv` text, read by the text
+  /// loader, must agree with the hex loader on IDs, class, bridge buses, port type and ACS.
+  @Test(arguments: RealCaptures.hexDumps)
+  func decodingMatchesLspciVerbose(_ name: String) throws {
+    guard let path = RealCaptures.require(name) else { return }
+    guard let verbose = RealCaptures.lspci(path, ["-nn", "-vvv"]) else { return }
+    let ours = try TopologyLoader.load(spec: path)
+    let theirs = try TopologyLoader.load(data: Data(verbose.utf8), path: "lspci -vvv of \(name)")
+    #expect(theirs.count == ours.count)
+    for mine in ours.functions where !mine.isPoweredOff {
+      guard let other = theirs.function(mine.bdf) else {
+        Issue.record("\(mine.bdf) missing from lspci -vvv")
+        continue
+      }
+      // lspci cuts names (and the -nn IDs after them) at 128 bytes; compare what it printed.
+      if other.deviceID != 0 { #expect(mine.idPair == other.idPair, "\(mine.bdf)") }
+      #expect(mine.vendorID == other.vendorID, "\(mine.bdf)")
+      #expect(mine.classCode >> 8 == other.classCode >> 8, "\(mine.bdf)")
+      #expect(mine.secondaryBus == other.secondaryBus && mine.subordinateBus == other.subordinateBus, "\(mine.bdf)")
+      if other.portType != nil { #expect(mine.portType == other.portType, "\(mine.bdf)") }
+      if case .present = other.acs { #expect(mine.acs == other.acs, "\(mine.bdf)") }
+      if mine.config?.hasExtendedSpace == true { #expect(mine.acs == other.acs, "\(mine.bdf)") }
+    }
+  }
+
   @Test func alderLakeRootPortsHaveRedirectOn() throws {
     guard let topology = try RealCaptures.load("laptop-asus-alderlake-irisxe+rtx3070ti_lspci-vvvxxxx.txt") else { return }
     let rootPorts = topology.functions.filter { $0.portType == .rootPort }

@@ -201,6 +201,10 @@ enum LspciOutputLoader {
         rest = rest.dropLast(11)
       }
     }
+    // lspci cuts long names at 128 bytes: `... Registers [8086...`. Drop the cut ID fragment.
+    if rest.hasSuffix("..."), let open = rest.lastIndex(of: "["), rest.distance(from: open, to: rest.endIndex) <= 13 {
+      rest = rest[..<open]
+    }
     let name = rest.trimmed(of: " ")
     header.name = name.isEmpty ? nil : name
     return header
