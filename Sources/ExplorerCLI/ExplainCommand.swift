@@ -1,8 +1,310 @@
 import ArgumentParser
+import Foundation
+import P2PDMA
+import PCITopology
 
-/// `dmabuf-explorer explain` (not implemented yet).
+/// `dmabuf-explorer explain`: why the kernel allows, reroutes or refuses P2P between a provider
+/// and one or more clients, step by step.
 public struct ExplainCommand: AsyncParsableCommand {
-  public static let configuration = CommandConfiguration(commandName: "explain", abstract: "(not implemented yet)")
+  public static let configuration = CommandConfiguration(
+    commandName: "explain",
+    abstract: "Walk calc_map_type_and_dist() for a provider and client(s): ACS per device, verdict, dmesg, fix.",
+    discussion: """
+      Shows every device the kernel's walk visits with its ACS Control bits, where the two
+      paths meet, the host-bridge check (CPU rule and allowlist), the map type and distance,
+      the dmesg lines for verbose callers (VFIO map, habanalabs) and for quiet ones (amdgpu, xe),
+      and what would change the answer. With several --client options it also shows what
+      pci_p2pdma_distance_many() returns for them together.
+      """)
+
+  @OptionGroup public var options: TopologyOptions
+
+  @Option(name: .long, help: ArgumentHelp("The device whose memory is shared (exporter side).", valueName: "BDF"))
+  public var provider: String
+
+  @Option(name: .long, help: ArgumentHelp("A device that does the DMA; repeat for several.", valueName: "BDF"))
+  public var client: [String] = []
+
+  @Option(name: .long, help: "Output format: text, json or summary (one line per client).")
+  public var format: OutputFormat = .text
+
   public init() {}
-  public mutating func run() async throws { throw CLIFailure("explain: not implemented yet") }
+
+  public mutating func validate() throws {
+    if client.isEmpty { throw ValidationError("give at least one --client BDF") }
+  }
+
+  public mutating func run() async throws {
+    let topology = try TopologyResolver.resolve(options.topology)
+    let engine = P2PEngine(topology: topology, configuration: try options.p2pConfiguration(for: topology))
+    for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
+    let providerBDF = try ExplainRenderer.parseBDF(provider, option: "--provider")
+    let clientBDFs = try client.map { try ExplainRenderer.parseBDF($0, option: "--client") }
+    print(try ExplainRenderer.render(engine, provider: providerBDF, clients: clientBDFs, format: format), terminator: "")
+  }
+}
+
+/// Text, summary and JSON renderings of `explain`; public so tests can render without a process.
+public enum ExplainRenderer {
+  /// A BDF from an option value, or a one-line error naming the option.
+  public static func parseBDF(_ text: String, option: String) throws -> BDF {
+    guard let bdf = BDF(text.trimmingCharacters(in: .whitespaces)) else {
+      throw CLIFailure("\(option): '\(text)' is not a PCI address like 0000:01:00.0 or 01:00.0")
+    }
+    return bdf
+  }
+
+  /// The whole output. Throws `P2PError.unknownDevice` for addresses not in the topology.
+  public static func render(_ engine: P2PEngine, provider: BDF, clients: [BDF], format: OutputFormat) throws -> String {
+    // Verbose verdicts carry the warnings a VFIO map prints; quiet ones what amdgpu/xe get.
+    let loud = try clients.map { try engine.verdict(provider: provider, client: $0, verbose: true) }
+    let quiet = try clients.map { try engine.verdict(provider: provider, client: $0, verbose: false) }
+    let manyLoud = try engine.distanceMany(provider: provider, clients: clients, verbose: true)
+    let manyQuiet = try engine.distanceMany(provider: provider, clients: clients, verbose: false)
+    switch format {
+    case .summary:
+      return loud.map(summaryLine).joined(separator: "\n") + "\n"
+        + (clients.count > 1 ? "pci_p2pdma_distance_many: \(manyLoud.distance)\n" : "")
+    case .json:
+      return json(engine, loud: loud, quiet: quiet, manyLoud: manyLoud, manyQuiet: manyQuiet)
+    case .text:
+      var text = header(engine)
+      for (verdict, quietVerdict) in zip(loud, quiet) {
+        text += explanation(engine, verdict, quiet: quietVerdict)
+      }
+      if clients.count > 1 { text += distanceManyText(manyLoud, manyQuiet) }
+      return text
+    }
+  }
+
+  static func summaryLine(_ verdict: P2PVerdict) -> String {
+    var line = "\(verdict.provider) -> \(verdict.client): \(verdict.mapType.shortName) distance \(verdict.distance)"
+    if !verdict.acsRedirect.isEmpty {
+      line += " (ACS redirect: \(verdict.acsRedirect.map(\.description).joined(separator: ", ")))"
+    }
+    if let alternative = verdict.alternativeIfUnknownACSRedirects {
+      line += " (\(alternative.shortName) if unreadable ACS redirects)"
+    }
+    return line
+  }
+
+  static func header(_ engine: P2PEngine) -> String {
+    let configuration = engine.configuration
+    var text = "topology: \(engine.topology.source.title)\n"
+    text += "cpu rule: \(configuration.cpu.rawValue) (\(configuration.cpuSource))\n"
+    if configuration.cpuWasInferred {
+      text += "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
+    }
+    text += "iommu: \(configuration.iommu.rawValue)\n"
+    if !configuration.disableACSRedirect.isEmpty {
+      text += "what-if: pci=disable_acs_redir=\(configuration.disableACSRedirect.map(\.description).joined(separator: ";"))\n"
+    }
+    return text
+  }
+
+  /// `downstream port 10b5:8747` or `Radeon PRO W7900 1002:7448`.
+  static func role(_ function: PCIFunction) -> String {
+    switch function.portType {
+    case .rootPort: return "root port \(function.idPair)"
+    case .upstreamPort: return "switch upstream port \(function.idPair)"
+    case .downstreamPort: return "switch downstream port \(function.idPair)"
+    default:
+      return function.isBridge ? "bridge \(function.idPair)" : "\(function.displayName) \(function.idPair)"
+    }
+  }
+
+  /// The ACS column of one walk step.
+  static func acsText(_ step: P2PWalkStep) -> String {
+    var text: String
+    if let control = step.effectiveControl {
+      text = "ACSCtl 0x\(hex(control.rawValue, width: 4)) (\(control.shortNames))"
+      if step.redirect { text += "  REDIRECT (RR/CR/EC)" }
+    } else if step.acsUnknown {
+      if case .unknown(let reason) = step.acs {
+        text = "ACS unknown (\(reason)); treated as no redirect"
+      } else {
+        text = "ACS unknown; treated as no redirect"
+      }
+    } else {
+      text = "no ACS capability"
+    }
+    if !step.countedByKernel { text += "  [ignored: no common upstream device]" }
+    if let whatIf = step.whatIf { text += "  [what-if: \(whatIf)]" }
+    return text
+  }
+
+  static func explanation(_ engine: P2PEngine, _ verdict: P2PVerdict, quiet: P2PVerdict) -> String {
+    let topology = engine.topology
+    var text = "\n== provider \(verdict.provider) -> client \(verdict.client) ==\n"
+    if let provider = topology.function(verdict.provider), let client = topology.function(verdict.client) {
+      text += "provider: \(role(provider))\nclient:   \(role(client))\n"
+    }
+    text += "\nWalk (pci_upstream_bridge from each end; every device is tested with pci_bridge_has_acs_redir):\n"
+    var lastSide: P2PWalkStep.Side?
+    for step in verdict.walk {
+      if step.side != lastSide {
+        switch step.side {
+        case .provider: text += "  provider side\n"
+        case .common: text += "  common upstream device (the paths meet here)\n"
+        case .client: text += "  client side\n"
+        }
+        lastSide = step.side
+      }
+      let function = topology[step.index]
+      text += "    hop \(step.hop)  \(step.bdf)  \(role(function))  \(acsText(step))\n"
+    }
+    if verdict.commonUpstream == nil {
+      text += "  no common upstream device: the paths meet only at the host bridge, and ACS is not looked at\n"
+    }
+    if let gate = verdict.hostBridge {
+      text += "\nHost-bridge gate (cpu_supports_p2pdma() || host_bridge_whitelist(warn=\(gate.warn))):\n"
+      text += "  cpu_supports_p2pdma(): \(gate.cpuSupportsP2PDMA) (rule \(gate.cpuRule.rawValue))\n"
+      for lookup in gate.lookups {
+        let device = lookup.hostBridgeDevice.map { "\($0) (\(lookup.firstDeviceIDs ?? "?"))" } ?? "none"
+        let entry = lookup.matchedEntry.map { "matches \($0.label)" } ?? "no allowlist entry"
+        let outcome = lookup.passed ? "allowed" : "refused"
+        text += "  root bus \(lookup.rootBus): host-bridge device \(device): \(entry)"
+        if lookup.rejectedBySameHostBridgeRule { text += ", but REQ_SAME_HOST_BRIDGE and the devices are under different host bridges" }
+        if let rejection = lookup.rejectionReason { text += ": \(rejection)" }
+        text += " -> \(outcome)\n"
+      }
+      text += "  result: \(gate.allowed ? "allowed" : "refused")\n"
+    }
+    text += "\nVerdict: \(verdict.mapType.kernelName), pci_p2pdma_distance() = \(verdict.distance)"
+    if verdict.distance != verdict.pathDistance { text += " (the walk counted \(verdict.pathDistance) hops)" }
+    text += "\n"
+    text += "nvidia-smi topo -m class: \(verdict.topoClass.rawValue) (\(verdict.topoClass.meaning)); "
+      + "it describes the wires, not the kernel's permission\n"
+    text += "\nWhy: \(verdict.reason)\n"
+    text += "\ndmesg, verbose caller (VFIO dma-buf map, habanalabs):\n"
+    text += verdict.dmesg.isEmpty ? "  (nothing)\n" : verdict.dmesg.map { "  \($0)\n" }.joined()
+    text += "dmesg, quiet caller (amdgpu, xe attach: verbose=false):\n"
+    text += quiet.dmesg.isEmpty ? "  (nothing)\n" : quiet.dmesg.map { "  \($0)\n" }.joined()
+    if let fix = verdict.fix {
+      text += "\nFix: \(fix)\n"
+      if fix.hasPrefix("pci=disable_acs_redir=") {
+        text += "  Clears RR/CR/EC on those devices at boot. It removes ACS isolation, so IOMMU groups may merge "
+          + "(matters for VFIO). At runtime 'setpci -s BDF ECAP_ACS+6.w=0000' does the same until the next boot or reset; "
+          + "a map type the kernel has already cached is not recomputed.\n"
+      }
+    }
+    if !verdict.unknownACS.isEmpty {
+      text += "\nUnreadable ACS on: \(verdict.unknownACS.map(\.description).joined(separator: ", "))"
+      if let alternative = verdict.alternativeIfUnknownACSRedirects {
+        text += " -> if they redirect, the verdict is \(alternative.kernelName)\n"
+      } else {
+        text += " (the verdict does not depend on them)\n"
+      }
+    }
+    return text
+  }
+
+  static func distanceManyText(_ loud: DistanceManyResult, _ quiet: DistanceManyResult) -> String {
+    var text = "\n== pci_p2pdma_distance_many(\(loud.provider), \(loud.clients.count) clients) ==\n"
+    text += "verbose=true:  \(loud.distance)  (\(loud.reason))\n"
+    text += "verbose=false: \(quiet.distance)  (\(quiet.reason))\n"
+    return text
+  }
+
+  // MARK: - JSON
+
+  static func json(
+    _ engine: P2PEngine, loud: [P2PVerdict], quiet: [P2PVerdict], manyLoud: DistanceManyResult,
+    manyQuiet: DistanceManyResult
+  ) -> String {
+    let null = NSNull()
+    let configuration = engine.configuration
+    let verdicts: [[String: Any]] = zip(loud, quiet).map { verdict, quietVerdict in
+      [
+        "provider": verdict.provider.description,
+        "client": verdict.client.description,
+        "map_type": verdict.mapType.shortName,
+        "distance": verdict.distance,
+        "path_distance": verdict.pathDistance,
+        "common_upstream": verdict.commonUpstream?.description ?? null,
+        "acs_redirect": verdict.acsRedirect.map(\.description),
+        "walk": verdict.walk.map(stepObject),
+        "host_bridge": verdict.hostBridge.map(gateObject) ?? null,
+        "dmesg_verbose": verdict.dmesg,
+        "dmesg_quiet": quietVerdict.dmesg,
+        "reason": verdict.reason,
+        "fix": verdict.fix ?? null,
+        "kernel_parameter": verdict.kernelParameter ?? null,
+        "acs_list_truncated_in_dmesg": verdict.acsListTruncatedInDmesg,
+        "unknown_acs": verdict.unknownACS.map(\.description),
+        "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
+        "topo": verdict.topoClass.rawValue,
+      ]
+    }
+    func manyObject(_ result: DistanceManyResult) -> [String: Any] {
+      [
+        "distance": result.distance, "stopped_at": result.stoppedAt?.description ?? null, "dmesg": result.dmesg,
+        "reason": result.reason,
+      ]
+    }
+    let object: [String: Any] = [
+      "topology": engine.topology.source.title,
+      "cpu": [
+        "rule": configuration.cpu.rawValue, "inferred": configuration.cpuWasInferred, "source": configuration.cpuSource,
+      ],
+      "iommu": configuration.iommu.rawValue,
+      "disable_acs_redir": configuration.disableACSRedirect.map(\.description),
+      "provider": manyLoud.provider.description,
+      "verdicts": verdicts,
+      "distance_many": ["verbose": manyObject(manyLoud), "quiet": manyObject(manyQuiet)],
+    ]
+    guard
+      let data = try? JSONSerialization.data(
+        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    else { return "{}\n" }
+    return String(decoding: data, as: UTF8.self) + "\n"
+  }
+
+  static func stepObject(_ step: P2PWalkStep) -> [String: Any] {
+    let null = NSNull()
+    let acs: Any
+    switch step.acs {
+    case .absent: acs = "absent"
+    case .unknown: acs = "unknown"
+    case .present(let capability, let control):
+      acs = ["capability": "0x" + hex(capability.rawValue, width: 4), "control": "0x" + hex(control.rawValue, width: 4)]
+    }
+    return [
+      "bdf": step.bdf.description,
+      "side": step.side.rawValue,
+      "hop": step.hop,
+      "acs": acs,
+      "effective_control": step.effectiveControl.map { "0x" + hex($0.rawValue, width: 4) } ?? null,
+      "redirect": step.redirect,
+      "acs_unknown": step.acsUnknown,
+      "counted_by_kernel": step.countedByKernel,
+      "what_if": step.whatIf ?? null,
+    ]
+  }
+
+  static func gateObject(_ gate: HostBridgeCheck) -> [String: Any] {
+    let null = NSNull()
+    return [
+      "cpu_rule": gate.cpuRule.rawValue,
+      "cpu_supports_p2pdma": gate.cpuSupportsP2PDMA,
+      "warn": gate.warn,
+      "same_host_bridge": gate.sameHostBridge,
+      "allowlist_consulted": gate.allowlistConsulted,
+      "allowed": gate.allowed,
+      "reason": gate.reason,
+      "lookups": gate.lookups.map { lookup -> [String: Any] in
+        [
+          "root_bus": lookup.rootBus.description,
+          "first_device": lookup.firstDevice?.description ?? null,
+          "first_device_ids": lookup.firstDeviceIDs ?? null,
+          "host_bridge_device": lookup.hostBridgeDevice?.description ?? null,
+          "rejection_reason": lookup.rejectionReason ?? null,
+          "matched_entry": lookup.matchedEntry?.label ?? null,
+          "rejected_by_same_host_bridge_rule": lookup.rejectedBySameHostBridgeRule,
+          "passed": lookup.passed,
+          "warning_printed": lookup.warningPrinted,
+        ]
+      },
+    ]
+  }
 }

@@ -1,8 +1,336 @@
 import ArgumentParser
+import Foundation
+import P2PDMA
+import PCITopology
 
-/// `dmabuf-explorer matrix` (not implemented yet).
+/// `dmabuf-explorer matrix`: the kernel's P2PDMA verdict for every ordered pair of endpoints.
 public struct MatrixCommand: AsyncParsableCommand {
-  public static let configuration = CommandConfiguration(commandName: "matrix", abstract: "(not implemented yet)")
+  public static let configuration = CommandConfiguration(
+    commandName: "matrix",
+    abstract: "The P2PDMA verdict (map type and distance) for every ordered pair of endpoints.",
+    discussion: """
+      Rows are providers (the device whose memory is shared), columns are clients (the device
+      that does the DMA). Endpoints are all functions except bridges, host bridges and
+      powered-off devices. A device paired with itself is left out unless --include-self is
+      given: it is never a peer-to-peer case, but the kernel does answer it (distance 0,
+      BUS_ADDR, or through the host bridge when the device itself has ACS redirect on).
+
+      text: a compact grid like 'nvidia-smi topo -m' (up to 40 endpoints), plus the
+      nvidia-smi-style connection class of each pair. summary: counts per map type; fast
+      enough for machines with thousands of functions. json: every pair.
+      """)
+
+  @OptionGroup public var options: TopologyOptions
+
+  @Option(name: .long, help: "Output format: text, json or summary.")
+  public var format: OutputFormat = .text
+
+  @Flag(name: .customLong("include-self"), help: "Also compute provider == client pairs.")
+  public var includeSelf = false
+
   public init() {}
-  public mutating func run() async throws { throw CLIFailure("matrix: not implemented yet") }
+
+  public mutating func run() async throws {
+    let topology = try TopologyResolver.resolve(options.topology)
+    let engine = P2PEngine(topology: topology, configuration: try options.p2pConfiguration(for: topology))
+    for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
+    var output = P2POutputBuffer()
+    MatrixRenderer.write(engine, format: format, includeSelf: includeSelf, to: &output)
+    output.flush()
+  }
+}
+
+extension TopologyOptions {
+  /// The P2P configuration from `--cpu`, `--iommu` and `--disable-acs-redir`, with everything
+  /// not given taken from the topology's platform facts or inferred (and marked as inferred).
+  public func p2pConfiguration(for topology: Topology) throws -> P2PConfiguration {
+    var cpuRule: CPURule?
+    if let cpu {
+      guard let parsed = CPURule(rawValue: cpu.lowercased()) else {
+        throw CLIFailure("--cpu: '\(cpu)' is not one of \(CPURule.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      cpuRule = parsed
+    }
+    var iommuMode: IOMMUMode?
+    if let iommu {
+      guard let parsed = IOMMUMode(rawValue: iommu.lowercased()) else {
+        throw CLIFailure("--iommu: '\(iommu)' is not one of on, off, pt")
+      }
+      iommuMode = parsed
+    }
+    var disabled: [BDF] = []
+    if let disableACSRedir {
+      do {
+        disabled = try P2PConfiguration.parseACSRedirectList(disableACSRedir)
+      } catch let error as P2PError {
+        throw CLIFailure("--disable-acs-redir: \(error.description)")
+      }
+    }
+    var configuration = P2PConfiguration(
+      inferringFrom: topology, cpu: cpuRule, iommu: iommuMode, disableACSRedirect: disabled)
+    if cpuRule != nil { configuration.cpuSource = "given with --cpu" }
+    return configuration
+  }
+}
+
+/// Collects output and writes it to stdout in large blocks (a JSON matrix can be huge).
+struct P2POutputBuffer: TextOutputStream {
+  private var pending = ""
+  private let blockSize = 1 << 16
+
+  mutating func write(_ string: String) {
+    pending += string
+    if pending.utf8.count >= blockSize { flush() }
+  }
+
+  mutating func flush() {
+    guard !pending.isEmpty else { return }
+    FileHandle.standardOutput.write(Data(pending.utf8))
+    pending = ""
+  }
+}
+
+/// Text, summary and JSON renderings of the pair matrix; public so tests can render without a
+/// process.
+public enum MatrixRenderer {
+  /// Largest endpoint count drawn as a grid; beyond it the text format shows the summary.
+  public static let maxGridEndpoints = 40
+
+  /// Notes for stderr: inferred CPU rule and what-if devices that are not in the topology.
+  public static func stderrNotes(_ engine: P2PEngine) -> [String] {
+    var notes: [String] = []
+    if !engine.unmatchedWhatIfDevices.isEmpty {
+      notes.append(
+        "note: --disable-acs-redir names devices not in this topology (ignored, as the kernel would): "
+          + engine.unmatchedWhatIfDevices.map(\.description).joined(separator: ", "))
+    }
+    return notes
+  }
+
+  /// The whole output as a string (for tests and small machines).
+  public static func render(_ engine: P2PEngine, format: OutputFormat, includeSelf: Bool = false) -> String {
+    var output = ""
+    write(engine, format: format, includeSelf: includeSelf, to: &output)
+    return output
+  }
+
+  public static func write(
+    _ engine: P2PEngine, format: OutputFormat, includeSelf: Bool, to output: inout some TextOutputStream
+  ) {
+    switch format {
+    case .summary:
+      writeHeader(engine, to: &output)
+      writeSummary(engine.summary(includeSelfPairs: includeSelf), to: &output)
+    case .text:
+      writeHeader(engine, to: &output)
+      if engine.endpointIndices.count > maxGridEndpoints {
+        output.write(
+          "\(engine.endpointIndices.count) endpoints are too many for a readable grid (limit \(maxGridEndpoints)); "
+            + "here are the counts. Use --format json for every pair, or 'explain' for one.\n\n")
+        writeSummary(engine.summary(includeSelfPairs: includeSelf), to: &output)
+      } else {
+        writeGrid(engine, includeSelf: includeSelf, to: &output)
+      }
+    case .json:
+      writeJSON(engine, includeSelf: includeSelf, to: &output)
+    }
+  }
+
+  /// One line per setting, and a note when the CPU rule was guessed.
+  static func writeHeader(_ engine: P2PEngine, to output: inout some TextOutputStream) {
+    let configuration = engine.configuration
+    output.write("P2PDMA matrix: \(engine.topology.source.title)\n")
+    output.write("cpu rule: \(configuration.cpu.rawValue) (\(configuration.cpuSource))\n")
+    if configuration.cpuWasInferred {
+      output.write("note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n")
+    }
+    output.write("iommu: \(configuration.iommu.rawValue)\n")
+    if !configuration.disableACSRedirect.isEmpty {
+      output.write(
+        "what-if: pci=disable_acs_redir=\(configuration.disableACSRedirect.map(\.description).joined(separator: ";"))\n")
+    }
+    output.write("\n")
+  }
+
+  static func writeSummary(_ summary: MatrixSummary, to output: inout some TextOutputStream) {
+    let pairs = summary.pairCount
+    output.write(
+      "endpoints: \(summary.endpointCount)   ordered pairs: \(pairs)"
+        + (summary.includesSelfPairs ? " (provider == client included)" : " (provider != client)") + "\n")
+    for type in [MapType.busAddress, .thruHostBridge, .notSupported] {
+      let count = summary.count(of: type)
+      let share = pairs == 0 ? 0 : Double(count) * 100 / Double(pairs)
+      let name = type.shortName.padding(toLength: 17, withPad: " ", startingAt: 0)
+      output.write("\(name) \(P2PText.rightAligned(String(count), 12))  \(String(format: "%5.1f", share))%\n")
+    }
+  }
+
+  /// `BUS4`, `HB4`, `NO`, `X`, with `*` when ACS redirect was involved and `?` when unreadable
+  /// ACS could change the answer.
+  static func cell(_ verdict: P2PVerdict) -> String {
+    var text: String
+    switch verdict.mapType {
+    case .busAddress: text = "BUS\(verdict.distance)"
+    case .thruHostBridge: text = "HB\(verdict.distance)"
+    default: text = "NO"
+    }
+    if !verdict.acsRedirect.isEmpty { text += "*" }
+    if verdict.alternativeIfUnknownACSRedirects != nil { text += "?" }
+    return text
+  }
+
+  static func writeGrid(_ engine: P2PEngine, includeSelf: Bool, to output: inout some TextOutputStream) {
+    let topology = engine.topology
+    let endpoints = engine.endpointIndices
+    guard !endpoints.isEmpty else {
+      output.write("no endpoints (every function is a bridge, a host bridge or powered off)\n")
+      return
+    }
+    let labels = endpoints.indices.map { "D\($0)" }
+    var kernelRows: [[String]] = []
+    var classRows: [[String]] = []
+    for provider in endpoints {
+      var kernelRow: [String] = []
+      var classRow: [String] = []
+      for client in endpoints {
+        classRow.append(engine.topoClass(providerIndex: provider, clientIndex: client).rawValue)
+        if provider == client && !includeSelf {
+          kernelRow.append("X")
+        } else {
+          kernelRow.append(cell(engine.verdict(providerIndex: provider, clientIndex: client, verbose: false)))
+        }
+      }
+      kernelRows.append(kernelRow)
+      classRows.append(classRow)
+    }
+    output.write("Kernel verdict (rows: provider, columns: client; calc_map_type_and_dist):\n")
+    writeTable(labels: labels, rows: kernelRows, to: &output)
+    output.write(
+      """
+
+      BUSn  BUS_ADDR at distance n: direct through a switch, PCI bus addresses
+      HBn   THRU_HOST_BRIDGE at distance n: through the root complex, normal DMA addresses
+      NO    NOT_SUPPORTED: pci_p2pdma_distance() is -1, mapping fails
+      X     same function (use --include-self to compute it)
+      *     ACS redirect (RR/CR/EC) on the path forced the host-bridge route
+      ?     a device on the path has unreadable ACS; the answer may differ (see 'explain')
+
+
+      """)
+    output.write("Connection class as nvidia-smi topo -m would name it (a different question: what the path crosses, not whether the kernel allows P2P):\n")
+    writeTable(labels: labels, rows: classRows, to: &output)
+    output.write(
+      """
+
+      X same device   PIX at most one PCIe switch   PXB several switches   PHB through the host bridge
+      NODE between host bridges (socket information is not in config space, so SYS is never shown)
+
+
+      """)
+    output.write("Devices:\n")
+    for (label, index) in zip(labels, endpoints) {
+      let function = topology[index]
+      let driver = function.driver.map { "  [\($0)]" } ?? ""
+      output.write(
+        "\(label.padding(toLength: 5, withPad: " ", startingAt: 0))\(function.bdf)  \(function.idPair)  \(function.displayName)\(driver)\n")
+    }
+  }
+
+  static func writeTable(labels: [String], rows: [[String]], to output: inout some TextOutputStream) {
+    let width = max(labels.map(\.count).max() ?? 2, rows.flatMap { $0 }.map(\.count).max() ?? 2) + 1
+    var header = P2PText.rightAligned("", 5)
+    for label in labels { header += P2PText.rightAligned(label, width) }
+    output.write(header + "\n")
+    for (label, row) in zip(labels, rows) {
+      var line = label.padding(toLength: 5, withPad: " ", startingAt: 0)
+      for cell in row { line += P2PText.rightAligned(cell, width) }
+      output.write(line + "\n")
+    }
+  }
+
+  /// Streams the JSON document: settings, endpoints, every pair, summary.
+  static func writeJSON(_ engine: P2PEngine, includeSelf: Bool, to output: inout some TextOutputStream) {
+    let topology = engine.topology
+    let configuration = engine.configuration
+    output.write("{\n")
+    output.write("  \"topology\": {\"title\": \(P2PText.jsonString(topology.source.title)), \"source\": \(P2PText.jsonString(topology.source.kind.rawValue)), \"location\": \(P2PText.jsonString(topology.source.location))},\n")
+    output.write("  \"cpu\": \(cpuJSON(configuration)),\n")
+    output.write("  \"iommu\": \(P2PText.jsonString(configuration.iommu.rawValue)),\n")
+    output.write("  \"disable_acs_redir\": \(P2PText.jsonArray(configuration.disableACSRedirect.map(\.description))),\n")
+    output.write("  \"include_self\": \(includeSelf),\n")
+    output.write("  \"endpoints\": [")
+    for (position, index) in engine.endpointIndices.enumerated() {
+      let function = topology[index]
+      output.write(position == 0 ? "\n" : ",\n")
+      output.write(
+        "    {\"bdf\": \"\(function.bdf)\", \"id\": \"\(function.idPair)\", \"name\": \(P2PText.jsonString(function.displayName)), \"driver\": \(function.driver.map(P2PText.jsonString) ?? "null")}")
+    }
+    output.write(engine.endpointIndices.isEmpty ? "],\n" : "\n  ],\n")
+    output.write("  \"pairs\": [")
+    var first = true
+    var summary = MatrixSummary(endpointCount: engine.endpointIndices.count, includesSelfPairs: includeSelf)
+    for provider in engine.endpointIndices {
+      let providerName = topology[provider].bdf.description
+      for client in engine.endpointIndices where includeSelf || provider != client {
+        let (mapType, distance) = engine.mapTypeAndDistance(providerIndex: provider, clientIndex: client)
+        switch mapType {
+        case .busAddress: summary.busAddress += 1
+        case .thruHostBridge: summary.thruHostBridge += 1
+        default: summary.notSupported += 1
+        }
+        let redirect = engine.acsRedirectDevices(providerIndex: provider, clientIndex: client).map(\.description)
+        let topoClass = engine.topoClass(providerIndex: provider, clientIndex: client)
+        output.write(first ? "\n" : ",\n")
+        first = false
+        output.write(
+          "    {\"provider\": \"\(providerName)\", \"client\": \"\(topology[client].bdf)\", \"map_type\": \"\(mapType.shortName)\", \"distance\": \(distance), \"acs_redirect\": \(P2PText.jsonArray(redirect)), \"topo\": \"\(topoClass.rawValue)\"}"
+        )
+      }
+    }
+    output.write(first ? "],\n" : "\n  ],\n")
+    output.write(
+      "  \"summary\": {\"endpoints\": \(summary.endpointCount), \"pairs\": \(summary.pairCount), \"BUS_ADDR\": \(summary.busAddress), \"THRU_HOST_BRIDGE\": \(summary.thruHostBridge), \"NOT_SUPPORTED\": \(summary.notSupported)}\n"
+    )
+    output.write("}\n")
+  }
+
+  /// `{"rule": "intel", "inferred": true, "source": "..."}`.
+  static func cpuJSON(_ configuration: P2PConfiguration) -> String {
+    "{\"rule\": \(P2PText.jsonString(configuration.cpu.rawValue)), \"inferred\": \(configuration.cpuWasInferred), \"source\": \(P2PText.jsonString(configuration.cpuSource))}"
+  }
+}
+
+/// Small text helpers shared by `matrix` and `explain` (namespaced so they cannot collide with
+/// other commands' helpers).
+enum P2PText {
+  /// A JSON string literal with the escapes JSON requires.
+  static func jsonString(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": result += "\\\""
+      case "\\": result += "\\\\"
+      case "\n": result += "\\n"
+      case "\r": result += "\\r"
+      case "\t": result += "\\t"
+      default:
+        if scalar.value < 0x20 {
+          result += "\\u" + hex(scalar.value, width: 4)
+        } else {
+          result.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return result + "\""
+  }
+
+  /// A JSON array of strings.
+  static func jsonArray(_ items: [String]) -> String {
+    "[" + items.map(P2PText.jsonString).joined(separator: ", ") + "]"
+  }
+
+  /// Right-aligned in a field of `width` characters (never cut).
+  static func rightAligned(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+  }
 }

@@ -30,7 +30,7 @@ public enum TopoClass: String, Sendable, Codable, CaseIterable {
     case .same: return "the same device"
     case .pix: return "through at most one PCIe switch"
     case .pxb: return "through several PCIe switches, not through the host bridge"
-    case .phb: return "through a PCIe host bridge (the CPU's root complex)"
+    case .phb: return "through a PCIe host bridge, i.e. the CPU's root complex"
     case .node: return "between PCIe host bridges (assumed to be on one NUMA node)"
     case .sys: return "across the link between CPU sockets"
     }
