@@ -69,6 +69,18 @@ import Testing
     #expect(TreeRenderer.render(topology) == text)
   }
 
+  /// A whole markdown report (tree in a code fence, nvidia-smi tables and other text around it)
+  /// reads as its tree, without warnings about the tables.
+  @Test(arguments: [
+    ("server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_report.md", "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt"),
+    ("workstation-puget-wrx90-tr-pro-2x-rtx6000ada_report.md", "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt"),
+  ])
+  func treeInsideAReport(_ report: String, _ tree: String) throws {
+    guard let fromReport = try RealCaptures.load(report), let fromTree = try RealCaptures.load(tree) else { return }
+    #expect(RealCaptures.parentMap(fromReport) == RealCaptures.parentMap(fromTree))
+    #expect(fromReport.warnings.count == 1, "\(fromReport.warnings)")
+  }
+
   @Test func lenovoH100BehindConnectX7Switch() throws {
     guard let topology = try RealCaptures.load("server-lenovo-sd665n-v3-2s-genoa-4x-h100sxm5-cx7switch_lspci-tvvv.txt") else { return }
     #expect(topology.rootBuses.count == 8)

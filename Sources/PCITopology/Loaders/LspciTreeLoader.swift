@@ -52,17 +52,22 @@ enum LspciTreeLoader {
     var nodes: [Node] = []
     var warnings: [LoadWarning] = []
     var contextByColumn: [Int: ListContext] = [:]
-    var sawTree = false
+    // True while consecutive lines belong to one tree; any other line (a blank line, a shell
+    // prompt, a table in a pasted report) ends it, and only a new first line starts another.
+    var inTree = false
 
     for line in LineSequence(bytes) {
       var index = line.start
       while index < line.end, bytes[index] == ASCII.space || bytes[index] == ASCII.pipe { index += 1 }
-      guard index + 1 < line.end else { continue }
+      guard index + 1 < line.end else {
+        inTree = false
+        continue
+      }
       let column = index - line.start
       var parser = LineParser(bytes: bytes, line: line, nodes: [], contexts: [:])
       let ok: Bool
-      if !sawTree || bytes[index] == ASCII.dash {
-        // The first line: `-` then the host's buses. (An excerpt may start directly with `+-[`.)
+      if !inTree || bytes[index] == ASCII.dash {
+        // A first line: `-` then the host's buses. (An excerpt may start directly with `+-[`.)
         if bytes[index] == ASCII.dash {
           ok = parser.parseBuses(at: index + 1, bridgeBus: nil)
         } else if bytes[index] == ASCII.plus || bytes[index] == ASCII.backslash,
@@ -71,26 +76,41 @@ enum LspciTreeLoader {
           parser.contexts[column] = .buses
           ok = parser.parseBusLabel(at: index + 2)
         } else {
+          inTree = false
           continue
         }
+        guard ok || !parser.nodes.isEmpty else {
+          inTree = false
+          continue
+        }
+        contextByColumn = [:]
+        inTree = true
       } else if bytes[index] == ASCII.plus || bytes[index] == ASCII.backslash, bytes[index + 1] == ASCII.dash {
         if index + 2 < line.end, bytes[index + 2] == ASCII.openBracket {
           ok = parser.parseBusLabel(at: index + 2)
         } else if case .devices(let bus)? = contextByColumn[column] {
           ok = parser.parseDevice(at: index + 2, bus: bus)
         } else {
-          warnings.append(
-            LoadWarning("tree line does not continue any list at column \(column + 1); ignored", file: path, line: line.number))
+          if Self.hasSlotToken(bytes, line) {
+            warnings.append(
+              LoadWarning(
+                "tree line does not continue any list at column \(column + 1); ignored", file: path, line: line.number))
+          }
+          inTree = false
           continue
         }
       } else {
+        inTree = false
         continue
       }
       if !ok {
-        if !sawTree { continue }
-        warnings.append(LoadWarning("unreadable tree line; kept what was parsed before the problem", file: path, line: line.number))
+        if parser.nodes.isEmpty && !Self.hasSlotToken(bytes, line) {
+          inTree = false
+          continue
+        }
+        warnings.append(
+          LoadWarning("unreadable tree line; kept what was parsed before the problem", file: path, line: line.number))
       }
-      sawTree = sawTree || ok || !parser.nodes.isEmpty
       nodes.append(contentsOf: parser.nodes)
       for (column, context) in parser.contexts { contextByColumn[column] = context }
     }
@@ -131,6 +151,20 @@ enum LspciTreeLoader {
           file: path))
     }
     return Result(functions: functions, warnings: warnings)
+  }
+
+  /// True when the line has a `-DD.F` slot after a connector (so it was meant as a tree line).
+  static func hasSlotToken(_ bytes: [UInt8], _ line: TextLine) -> Bool {
+    var index = line.start + 1
+    while index + 4 <= line.end {
+      if bytes[index - 1] == ASCII.dash, ASCII.isHex(bytes[index]), ASCII.isHex(bytes[index + 1]),
+        bytes[index + 2] == ASCII.dot, ASCII.isDigit(bytes[index + 3])
+      {
+        return true
+      }
+      index += 1
+    }
+    return false
   }
 
   /// Parses `[DDDD:BB]` at `index`; returns the bus and the index after `]`.
