@@ -300,9 +300,12 @@ struct SimulationRun {
           ]
         }
       }
-      let device = DMADevice(
-        bdf: importer, driverName: profile.driverName, dmaMaskBits: maskBits, maxSegmentSize: profile.maxSegmentSize,
-        segmentBoundaryMask: profile.segmentBoundaryMask, iommu: request.configuration.iommu, domain: domain)
+      // One device has one IOMMU domain: an importer listed twice shares its IOVA space.
+      let device =
+        attachments.first { $0.importer == importer }?.device
+        ?? DMADevice(
+          bdf: importer, driverName: profile.driverName, dmaMaskBits: maskBits, maxSegmentSize: profile.maxSegmentSize,
+          segmentBoundaryMask: profile.segmentBoundaryMask, iommu: request.configuration.iommu, domain: domain)
       attachments.append(AttachmentState(importer: importer, profile: profile, device: device, lane: 4 + position))
     }
     assumptions += reservedSummary ?? []
