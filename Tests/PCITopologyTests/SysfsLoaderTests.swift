@@ -115,5 +115,18 @@ import Testing
     }
     let topology = try TopologyLoader.load(spec: "sysfs")
     #expect(topology.count == entries.filter { BDF($0) != nil }.count)
+    // lspci itself reads the same sysfs: the trees must be identical.
+    guard RealCaptures.lspciAvailable else { return }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: RealCaptures.lspciPath)
+    process.arguments = ["-t"]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = Pipe()
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return }
+    #expect(TreeRenderer.render(topology, names: false) == String(decoding: data, as: UTF8.self))
   }
 }
