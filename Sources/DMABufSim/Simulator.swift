@@ -166,7 +166,7 @@ struct SimulationRun {
     placement = .system
     self.assumptions = assumptions
     setUpMemory()
-    setUpAttachments()
+    try setUpAttachments()
   }
 
   // MARK: - Setup
@@ -203,7 +203,17 @@ struct SimulationRun {
           "BAR\(barIndex) size unknown (hex dumps do not carry sizes); visible VRAM \(formatBytes(visible)) assumed")
       }
       visibleVRAM = min(visible, total)
-      if spec.preferredPlacement == .vram && spec.size <= total {
+      if behaviour == .amdgpu && visible < total {
+        assumptions.append(
+          "small BAR: at driver load amdgpu would print \"Detected VRAM RAM=\(total >> 20)M, BAR=\(visible >> 20)M\"; "
+            + "only that window can be shared peer-to-peer (resizable BAR / Above 4G decoding would widen it)")
+      }
+      let integrated =
+        behaviour == .i915 && topology.index(of: request.exporter).map { topology.upstreamBridge(of: $0) == nil } == true
+      if integrated {
+        assumptions.append("integrated Intel GPU (on the root bus): no LMEM, so the object lives in system memory")
+        placement = .system
+      } else if spec.preferredPlacement == .vram && spec.size <= total {
         placement = .vram
         if let offset = spec.vramOffset {
           blocks = VRAMBuddyAllocator.alignedDecomposition(offset: offset & ~(simPageSize - 1), size: pageAligned(spec.size))
@@ -255,12 +265,13 @@ struct SimulationRun {
     }
   }
 
-  private mutating func setUpAttachments() {
+  private mutating func setUpAttachments() throws {
     var reservedSummary: [String]?
     for (position, importer) in request.importers.enumerated() {
       let function = topology.function(importer)!
       var profile: DriverProfile
-      if let name = request.importerProfiles[importer], let named = DriverProfile.named(name) {
+      if let name = request.importerProfiles[importer] {
+        guard let named = DriverProfile.named(name) else { throw DMABufSimError.unknownProfile(name) }
         profile = named
         profile.chosenBecause = "chosen by the user (\(name))"
       } else {
@@ -708,7 +719,9 @@ struct SimulationRun {
     let pinOnMap = isDynamicExporter && !state.profile.isDynamicImporter
     record(
       .dmaBufCore, "dma_buf_map_attachment", inputs: "attachment of \(importerLabel(index)), DMA_BIDIRECTIONAL, resv held",
-      changes: pinOnMap ? ["pin-on-map: static importer of a dynamic exporter, so the core pins first"] : [],
+      changes: (pinOnMap ? ["pin-on-map: static importer of a dynamic exporter, so the core pins first"] : [])
+        + (state.profile.isDynamicImporter
+          ? [] : ["after the exporter maps, the core waits for the kernel fences (DMA_RESV_USAGE_KERNEL) for this static importer"]),
       outcome: "calls exporter map_dma_buf",
       explanation:
         "The importer asks for an sg table it can program into its DMA engine. "
