@@ -185,7 +185,7 @@ public enum ExplainRenderer {
       if fix.hasPrefix("pci=disable_acs_redir=") {
         text += "  Clears RR/CR/EC on those devices at boot. It removes ACS isolation, so IOMMU groups may merge "
           + "(matters for VFIO). At runtime 'setpci -s BDF ECAP_ACS+6.w=0000' does the same until the next boot or reset; "
-          + "a map type the kernel has already cached is not recomputed.\n"
+          + "a map type the kernel has already cached is not recomputed. Some firmware setups also have an ACS switch.\n"
       }
     }
     if !verdict.unknownACS.isEmpty {

@@ -96,9 +96,9 @@ public enum MatrixRenderer {
   /// Largest endpoint count drawn as a grid; beyond it the text format shows the summary.
   public static let maxGridEndpoints = 40
 
-  /// Notes for stderr: inferred CPU rule and what-if devices that are not in the topology.
+  /// Notes for stderr: load warnings and what-if devices that are not in the topology.
   public static func stderrNotes(_ engine: P2PEngine) -> [String] {
-    var notes: [String] = []
+    var notes = engine.topology.warnings.map { "warning: \($0)" }
     if !engine.unmatchedWhatIfDevices.isEmpty {
       notes.append(
         "note: --disable-acs-redir names devices not in this topology (ignored, as the kernel would): "
