@@ -182,4 +182,29 @@ struct ScenarioBuiltinTests {
     #expect(topology[second].portType == .rootPort && topology[second].idPair == "8086:6f04")
     #expect(try Self.nearestCommonUpstream(topology, "02:00.0", "03:00.0") == nil)
   }
+
+  /// Lessons are short, titled, and their "Try it" commands name built-ins and BDFs that exist.
+  @Test func lessonsPointAtRealScenariosAndDevices() throws {
+    let names = BuiltinAssets.lessonNames
+    #expect(names.count >= 6, "\(names)")
+    for name in names {
+      let text = try #require(BuiltinAssets.lesson(named: name))
+      let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+      #expect(lines.first?.hasPrefix("# ") == true, "\(name) needs a title line")
+      #expect(lines.count <= 60, "\(name) is not short")
+      let commands = lines.filter { $0.hasPrefix("    dmabuf-explorer ") }
+      #expect(!commands.isEmpty, "\(name) has no 'Try it' command")
+      for command in commands {
+        let words = command.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        let topologyName = try #require(words.firstIndex(of: "--topology").map { words[$0 + 1] }, "\(command)")
+        let topology = try Self.load(topologyName).topology
+        for (offset, word) in words.enumerated()
+        where ["--provider", "--client", "--exporter", "--importer"].contains(word) {
+          let bdf = try #require(BDF(words[offset + 1]), "\(command)")
+          #expect(topology.function(bdf) != nil, "\(name): \(bdf) is not in \(topologyName)")
+        }
+      }
+    }
+    #expect(BuiltinAssets.lesson(named: "../topologies/small-bar") == nil, "names must not escape the folder")
+  }
 }
