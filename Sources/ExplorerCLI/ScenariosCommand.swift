@@ -8,7 +8,13 @@ public struct ScenariosCommand: AsyncParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "scenarios",
     abstract: "List the built-in topologies (use a name with --topology).",
-    discussion: "The first one is the default the explorer opens without --topology.")
+    discussion: """
+      The first one is the default the explorer opens without --topology. With a NAME, shows that
+      scenario's description: what the machine is and what it teaches.
+      """)
+
+  @Argument(help: "Show the description of this built-in scenario.")
+  public var name: String?
 
   @Option(name: .long, help: "Output format: text or json.")
   public var format: OutputFormat = .text
@@ -16,7 +22,57 @@ public struct ScenariosCommand: AsyncParsableCommand {
   public init() {}
 
   public mutating func run() async throws {
-    print(try Self.render(format: format), terminator: "")
+    if let name {
+      print(try Self.renderDetails(name: name, format: format), terminator: "")
+    } else {
+      print(try Self.render(format: format), terminator: "")
+    }
+  }
+
+  /// One scenario's name, title, platform and description.
+  public static func renderDetails(name: String, format: OutputFormat) throws -> String {
+    guard let data = BuiltinAssets.scenarioData(named: name) else {
+      throw TopologyError.unknownScenario(name: name, known: BuiltinAssets.scenarioNames)
+    }
+    let scenario = try ScenarioLoader.loadScenario(data: data, path: ScenarioLoader.builtinPathPrefix + name)
+    let platform = scenario.topology.platform
+    var platformWords: [String] = []
+    if let model = platform.cpuModelName { platformWords.append(model) }
+    if let family = platform.cpuFamily { platformWords.append("family 0x\(String(family, radix: 16))") }
+    if let iommu = platform.iommu { platformWords.append("IOMMU \(iommu.rawValue)") }
+    if let kernel = platform.kernel { platformWords.append("kernel \(kernel)") }
+    switch format {
+    case .json:
+      let object: [String: Any] = [
+        "name": scenario.name, "title": scenario.title, "description": scenario.description,
+        "functions": scenario.topology.count, "platform": platformWords.joined(separator: ", "),
+      ]
+      let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+      return String(decoding: data, as: UTF8.self) + "\n"
+    case .text, .summary:
+      var text = "\(scenario.name): \(scenario.title)\n"
+      text += "platform: \(platformWords.joined(separator: ", "))\n"
+      text += "functions: \(scenario.topology.count)\n\n"
+      text += wrap(scenario.description, width: 96) + "\n"
+      return text
+    }
+  }
+
+  /// Wraps each paragraph at word boundaries for a terminal; long words stay whole.
+  static func wrap(_ text: String, width: Int) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { paragraph in
+      var lines: [String] = []
+      var line = ""
+      for word in paragraph.split(separator: " ") {
+        if !line.isEmpty && line.count + 1 + word.count > width {
+          lines.append(line)
+          line = ""
+        }
+        line += line.isEmpty ? String(word) : " " + word
+      }
+      lines.append(line)
+      return lines.joined(separator: "\n")
+    }.joined(separator: "\n")
   }
 
   /// One built-in as the listing shows it.
@@ -46,7 +102,7 @@ public struct ScenariosCommand: AsyncParsableCommand {
     switch format {
     case .json:
       let objects: [[String: Any]] = entries.map {
-        ["name": $0.name, "title": $0.title, "functions": $0.functionCount, "default": $0.isDefault]
+        ["name": $0.name, "title": $0.title, "functions": $0.functionCount, "default": $0.isDefault] as [String: Any]
       }
       let data = try JSONSerialization.data(
         withJSONObject: ["scenarios": objects], options: [.prettyPrinted, .sortedKeys])

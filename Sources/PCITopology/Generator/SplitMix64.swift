@@ -22,7 +22,4 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
   /// True with probability `percent`/100.
   public mutating func chance(_ percent: Int) -> Bool { int(in: 0...99) < percent }
-
-  /// One element of a non-empty array.
-  public mutating func pick<T>(_ choices: [T]) -> T { choices[int(in: 0...(choices.count - 1))] }
 }
