@@ -28,6 +28,8 @@ public struct ExplainCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Output format: text, json or summary (one line per client).")
   public var format: OutputFormat = .text
 
+  @OptionGroup public var whatIf: P2PWhatIfOptions
+
   public init() {}
 
   public mutating func validate() throws {
@@ -36,7 +38,7 @@ public struct ExplainCommand: AsyncParsableCommand {
 
   public mutating func run() async throws {
     let topology = try TopologyResolver.resolve(options.topology)
-    let engine = P2PEngine(topology: topology, configuration: try options.p2pConfiguration(for: topology))
+    let engine = P2PEngine(topology: topology, configuration: try whatIf.configuration(options, for: topology))
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
     let providerBDF = try ExplainRenderer.parseBDF(provider, option: "--provider")
     let clientBDFs = try client.map { try ExplainRenderer.parseBDF($0, option: "--client") }
@@ -96,6 +98,9 @@ public enum ExplainRenderer {
       text += "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
     }
     text += "iommu: \(configuration.iommu.rawValue)\n"
+    if configuration.simulateKernelACSEnable {
+      text += "what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n"
+    }
     if !configuration.disableACSRedirect.isEmpty {
       text += "what-if: pci=disable_acs_redir=\(configuration.disableACSRedirect.map(\.description).joined(separator: ";"))\n"
     }
@@ -249,6 +254,7 @@ public enum ExplainRenderer {
       ],
       "iommu": configuration.iommu.rawValue,
       "disable_acs_redir": configuration.disableACSRedirect.map(\.description),
+      "kernel_acs_enable": configuration.simulateKernelACSEnable,
       "provider": manyLoud.provider.description,
       "verdicts": verdicts,
       "distance_many": ["verbose": manyObject(manyLoud), "quiet": manyObject(manyQuiet)],

@@ -28,15 +28,34 @@ public struct MatrixCommand: AsyncParsableCommand {
   @Flag(name: .customLong("include-self"), help: "Also compute provider == client pairs.")
   public var includeSelf = false
 
+  @OptionGroup public var whatIf: P2PWhatIfOptions
+
   public init() {}
 
   public mutating func run() async throws {
     let topology = try TopologyResolver.resolve(options.topology)
-    let engine = P2PEngine(topology: topology, configuration: try options.p2pConfiguration(for: topology))
+    let engine = P2PEngine(topology: topology, configuration: try whatIf.configuration(options, for: topology))
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
     var output = P2POutputBuffer()
     MatrixRenderer.write(engine, format: format, includeSelf: includeSelf, to: &output)
     output.flush()
+  }
+}
+
+/// What-ifs only the P2P commands take.
+public struct P2PWhatIfOptions: ParsableArguments, Sendable {
+  @Flag(
+    name: .customLong("kernel-acs-enable"),
+    help: "What-if: turn on SV/RR/CR/UF wherever the ACS capability offers them, as pci_enable_acs() does when an IOMMU driver requests ACS.")
+  public var kernelACSEnable = false
+
+  public init() {}
+
+  /// The configuration from the shared options plus these what-ifs.
+  public func configuration(_ options: TopologyOptions, for topology: Topology) throws -> P2PConfiguration {
+    var configuration = try options.p2pConfiguration(for: topology)
+    configuration.simulateKernelACSEnable = kernelACSEnable
+    return configuration
   }
 }
 
@@ -145,6 +164,9 @@ public enum MatrixRenderer {
       output.write("note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n")
     }
     output.write("iommu: \(configuration.iommu.rawValue)\n")
+    if configuration.simulateKernelACSEnable {
+      output.write("what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n")
+    }
     if !configuration.disableACSRedirect.isEmpty {
       output.write(
         "what-if: pci=disable_acs_redir=\(configuration.disableACSRedirect.map(\.description).joined(separator: ";"))\n")
@@ -257,6 +279,7 @@ public enum MatrixRenderer {
     output.write("  \"cpu\": \(cpuJSON(configuration)),\n")
     output.write("  \"iommu\": \(P2PText.jsonString(configuration.iommu.rawValue)),\n")
     output.write("  \"disable_acs_redir\": \(P2PText.jsonArray(configuration.disableACSRedirect.map(\.description))),\n")
+    output.write("  \"kernel_acs_enable\": \(configuration.simulateKernelACSEnable),\n")
     output.write("  \"include_self\": \(includeSelf),\n")
     output.write("  \"endpoints\": [")
     for (position, index) in engine.endpointIndices.enumerated() {

@@ -50,11 +50,22 @@ public struct P2PConfiguration: Sendable, Equatable {
   /// Whether allowlist entries that are only queued (Zhaoxin, after v7.3-rc1) count. Default
   /// true: the model follows the newest PCI tree; turn off to see a v7.3 release kernel.
   public var allowlistIncludesQueuedEntries: Bool
+  /// What-if: model `pci_enable_acs()` as it runs when an IOMMU driver has requested ACS
+  /// (`pci_request_acs()`): every device with an ACS capability gets SV, RR, CR and UF enabled
+  /// where its capability offers them. Applied to the input's Control before the overrides and
+  /// `disableACSRedirect` (the kernel applies `disable_acs_redir` last too). Off by default,
+  /// because dumps of a running machine already show the result.
+  public var simulateKernelACSEnable: Bool
+
+  /// The Control bits `pci_std_enable_acs()` turns on when the capability has them.
+  public static let kernelDefaultACSBits: ACSBits = [
+    .sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding,
+  ]
 
   public init(
     cpu: CPURule, cpuWasInferred: Bool = false, cpuSource: String = "given", iommu: IOMMUMode = .off,
     disableACSRedirect: [BDF] = [], acsControlOverrides: [BDF: ACSBits] = [:],
-    allowlistIncludesQueuedEntries: Bool = true
+    allowlistIncludesQueuedEntries: Bool = true, simulateKernelACSEnable: Bool = false
   ) {
     self.cpu = cpu
     self.cpuWasInferred = cpuWasInferred
@@ -63,5 +74,11 @@ public struct P2PConfiguration: Sendable, Equatable {
     self.disableACSRedirect = disableACSRedirect
     self.acsControlOverrides = acsControlOverrides
     self.allowlistIncludesQueuedEntries = allowlistIncludesQueuedEntries
+    self.simulateKernelACSEnable = simulateKernelACSEnable
+  }
+
+  /// ACS Control after the kernel-enable what-if (unchanged when it is off).
+  public func controlAfterKernelEnable(capability: ACSBits, control: ACSBits) -> ACSBits {
+    simulateKernelACSEnable ? control.union(capability.intersection(Self.kernelDefaultACSBits)) : control
   }
 }

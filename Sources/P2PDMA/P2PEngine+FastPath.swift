@@ -151,7 +151,11 @@ struct ACSReader {
   func redirects(_ index: Int) -> Bool {
     let function = topology[index]
     if disabled.contains(function.bdf) { return false }
-    let control = configuration.acsControlOverrides[function.bdf] ?? function.acs.control
+    var control: ACSBits?
+    if case .present(let capability, let value) = function.acs {
+      control = configuration.controlAfterKernelEnable(capability: capability, control: value)
+    }
+    if let override = configuration.acsControlOverrides[function.bdf] { control = override }
     guard let control else { return false }
     return !control.isDisjoint(with: .p2pRedirect)
   }

@@ -55,7 +55,12 @@ public struct P2PEngine: Sendable {
     var notes: [String] = []
     switch function.acs {
     case .absent: control = nil
-    case .present(_, let value): control = value
+    case .present(let capability, let value):
+      control = configuration.controlAfterKernelEnable(capability: capability, control: value)
+      if let control, control != value {
+        notes.append(
+          "the kernel's ACS enable (IOMMU requested ACS) turned on \(control.subtracting(value).shortNames)")
+      }
     case .unknown: unknown = true
     }
     if let override = configuration.acsControlOverrides[function.bdf] {

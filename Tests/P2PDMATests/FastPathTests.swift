@@ -8,6 +8,7 @@ import Testing
 @Suite struct FastPathTests {
   static let configurations: [P2PConfiguration] = [
     Fixtures.config(.intel), Fixtures.config(.amdZen), Fixtures.config(.other, queued: false),
+    P2PConfiguration(cpu: .intel, simulateKernelACSEnable: true),
   ]
 
   @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])

@@ -109,4 +109,36 @@ import Testing
     #expect(verdict.unknownACS.isEmpty)
     #expect(verdict.mapType == .busAddress)
   }
+
+  /// With an IOMMU driver the kernel turns RR and CR on wherever the capability has them, so a
+  /// switch-local pair that was BUS_ADDR becomes a host-bridge path.
+  @Test func kernelACSEnableTurnsSwitchLocalIntoHostBridge() throws {
+    let pair = Fixtures.switchPair(providerPortACS: TopologyBuilder.acsAllOff, clientPortACS: TopologyBuilder.acsAllOff)
+    #expect(try Fixtures.engine(pair.topology).verdict(provider: pair.provider, client: pair.client).mapType == .busAddress)
+    var configuration = Fixtures.config(.intel)
+    configuration.simulateKernelACSEnable = true
+    let enabled = try P2PEngine(topology: pair.topology, configuration: configuration)
+      .verdict(provider: pair.provider, client: pair.client)
+    #expect(enabled.mapType == .notSupported)
+    #expect(enabled.acsRedirect == [pair.providerPort, pair.clientPort])
+    #expect(enabled.walk.first { $0.bdf == pair.providerPort }?.effectiveControl == [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
+    #expect(enabled.walk.first { $0.bdf == pair.providerPort }?.whatIf?.contains("RR CR") == true)
+
+    // disable_acs_redir still wins, as the kernel applies it last.
+    configuration.disableACSRedirect = [pair.providerPort, pair.clientPort]
+    let fixed = try P2PEngine(topology: pair.topology, configuration: configuration)
+      .verdict(provider: pair.provider, client: pair.client)
+    #expect(fixed.mapType == .busAddress)
+  }
+
+  /// EC is never turned on by the kernel's default, and a port without RR/CR capability stays quiet.
+  @Test func kernelACSEnableOnlyUsesWhatTheCapabilityOffers() throws {
+    let egressOnly = ACSState.present(capability: [.sourceValidation, .egressControl], control: [])
+    let pair = Fixtures.switchPair(providerPortACS: egressOnly)
+    var configuration = Fixtures.config(.intel)
+    configuration.simulateKernelACSEnable = true
+    let verdict = try P2PEngine(topology: pair.topology, configuration: configuration)
+      .verdict(provider: pair.provider, client: pair.client)
+    #expect(verdict.mapType == .busAddress)
+  }
 }
