@@ -1,11 +1,12 @@
 import PCITopology
 
-/// SplitMix64: a tiny, well-known PRNG. Used so that "random" page and block layouts are the same
-/// on every run and every machine (Swift's own generators are not seedable).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+/// SplitMix64, a tiny well-known PRNG, so that "random" page and block layouts are the same on
+/// every run and every machine (Swift's own generators are not seedable). Internal, so it never
+/// clashes with another module's generator of the same algorithm.
+struct LayoutRandom: RandomNumberGenerator, Sendable {
   private var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
     state &+= 0x9e37_79b9_7f4a_7c15
     var mixed = state
     mixed = (mixed ^ (mixed >> 30)) &* 0xbf58_476d_1ce4_e5b9
@@ -63,7 +64,7 @@ public struct VRAMBuddyAllocator: Sendable {
   /// Rule: 12 blocks of 64 KiB ... 8 MiB are allocated, then every other one is freed again.
   public init(limit: UInt64, occupiedBySeed seed: UInt64) {
     self.init(limit: limit)
-    var random = SplitMix64(seed: seed)
+    var random = LayoutRandom(seed: seed)
     var others: [[VRAMBlock]] = []
     for _ in 0..<12 {
       let size = UInt64(1) << (16 + random.next() % 8)
@@ -173,7 +174,7 @@ public enum SystemPageAllocator {
   public static func allocate(
     size: UInt64, seed: UInt64, layout: SystemPageLayout, maxSegment: UInt64 = scatterlistMaxSegment
   ) -> PageRuns {
-    var random = SplitMix64(seed: seed ^ 0x5359_5354_454d)  // "SYSTEM"
+    var random = LayoutRandom(seed: seed ^ 0x5359_5354_454d)  // "SYSTEM"
     var remaining = (size + simPageSize - 1) >> simPageShift
     let maxSegmentPages = max(1, maxSegment >> simPageShift)
     var pfn = firstPFN + (random.next() % 4096)

@@ -278,3 +278,64 @@ private typealias F = SimFixtures
     #expect(simulation.assumptions.contains { $0.contains("visible VRAM 256 MiB assumed") })
   }
 }
+
+@Suite struct ExporterPolicyTests {
+  @Test func pinnedVRAMCannotBeRepinnedInGTTForAStaticImporter() throws {
+    var pinned = F.mellanox
+    pinned.extras = DeviceExtras(driverProfile: "rdma-pinned")
+    let topology = F.topology(exporter: F.gpu(buffers: [F.framebuffer]), switchImporter: pinned)
+    let simulation = try F.simulate(topology, importers: [F.switchImporter, F.rootPortImporter])
+    #expect(simulation.attachments[0].placement == .vram)
+    #expect(simulation.attachments[0].invalidations == 0)
+    #expect(simulation.attachments[1].error == "-EINVAL")
+    #expect(simulation.attachments[1].failedFunction == "amdgpu_dma_buf_pin -> amdgpu_bo_pin")
+  }
+
+  @Test func xeStaticImporterPinsInTTAndInvalidatesTheP2PImporter() throws {
+    var exporter = F.gpu(buffers: [F.framebuffer], vendor: 0x8086)
+    exporter.device = 0xe20b
+    let simulation = try F.simulate(F.topology(exporter: exporter), importers: [F.switchImporter, F.rootPortImporter])
+    #expect(simulation.exporterProfile.name == "xe")
+    #expect(simulation.attachments.allSatisfy { $0.placement == .system && $0.error == nil })
+    #expect(simulation.attachments[0].invalidations == 1)
+    #expect(simulation.steps.contains { $0.function == "xe_dma_buf_pin" })
+  }
+
+  @Test func xeRefusesANonMigratableBufferForANonP2PImporter() throws {
+    let pinnedBO = BufferSpec(name: "scanout", size: 8 << 20, vramOffset: 0, migratable: false)
+    var exporter = F.gpu(buffers: [pinnedBO], vendor: 0x8086)
+    exporter.device = 0xe20b
+    let simulation = try F.simulate(F.topology(exporter: exporter), importers: [F.rootPortImporter])
+    #expect(simulation.attachments[0].error == "-EOPNOTSUPP")
+    #expect(simulation.attachments[0].failedFunction == "xe_dma_buf_attach")
+  }
+
+  @Test func i915MigratesToSystemMemoryAtAttach() throws {
+    let exporter = F.gpu(buffers: [F.framebuffer], profile: "i915")
+    let simulation = try F.simulate(F.topology(exporter: exporter), importers: [F.switchImporter])
+    #expect(!simulation.attachments[0].peer2peer)
+    #expect(simulation.attachments[0].placement == .system)
+    let attach = try #require(simulation.steps.firstIndex { $0.function == "i915_gem_dmabuf_attach" })
+    let move = try #require(simulation.steps.firstIndex { $0.function == "i915_gem_object_migrate(SMEM)" })
+    #expect(attach < move)
+  }
+
+  @Test func gfx12DCCBufferIsNeverShared() throws {
+    let dcc = BufferSpec(name: "dcc", size: 8 << 20, vramOffset: 0, dccCompressed: true)
+    let simulation = try F.simulate(F.topology(exporter: F.gpu(buffers: [dcc])), importers: [F.switchImporter])
+    #expect(simulation.attachments[0].mapType == .busAddress)
+    #expect(!simulation.attachments[0].peer2peer)
+    #expect(simulation.attachments[0].placement == .system)
+  }
+
+  @Test func unknownImporterProfileIsAnInputError() throws {
+    let topology = F.topology(exporter: F.gpu(buffers: [F.framebuffer]))
+    #expect(throws: DMABufSimError.unknownProfile("warp-drive")) {
+      try DMABufSimulator.simulate(
+        topology: topology,
+        request: ShareRequest(
+          exporter: F.exporter, importers: [F.switchImporter], importerProfiles: [F.switchImporter: "warp-drive"],
+          configuration: F.configuration(iommu: .off)))
+    }
+  }
+}
