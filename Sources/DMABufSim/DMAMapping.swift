@@ -29,7 +29,11 @@ final class DMADevice {
   }
 
   /// `DMA_BIT_MASK(bits)`.
-  var dmaMask: UInt64 { dmaMaskBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(dmaMaskBits)) - 1 }
+  var dmaMask: UInt64 {
+    // Scenario files may carry nonsense widths; clamp instead of trapping on the shift.
+    let bits = min(64, max(0, dmaMaskBits))
+    return bits == 64 ? UInt64.max : (UInt64(1) << UInt64(bits)) - 1
+  }
 
   /// True when `dev->dma_iommu` would route mappings through dma-iommu (translating domain).
   var usesIOMMU: Bool { iommu.translates }

@@ -11,14 +11,23 @@ public struct SimulateCommand: AsyncParsableCommand {
     commandName: "simulate",
     abstract: "Simulate sharing a dma-buf: attach, P2P decision, placement, sg tables, teardown.",
     discussion: """
-      The exporter's driver profile decides the policy (amdgpu, xe, i915, vfio-pci, system-memory);
-      importers attach dynamically (amdgpu, xe, mlx5, rdma-pinned, iommufd) or statically
-      (i915, nouveau, v4l2, prime). Importers attach and map in the order given, so a static
+      The exporter's driver profile decides the policy (amdgpu, xe, i915, vfio-pci, system-memory); \
+      importers attach dynamically (amdgpu, xe, mlx5, rdma-pinned, iommufd) or statically \
+      (i915, nouveau, v4l2, prime). Importers attach and map in the order given, so a static \
       importer listed after a dynamic one shows the move_notify/invalidate step.
 
-      --max-entries limits the sg entries printed per table: default \(SimulationReport.defaultTextEntryLimit)
-      in text, unlimited in JSON (JSON is streamed, so even 4,194,304-entry tables are written
+      --max-entries limits the sg entries printed per table: default \(SimulationReport.defaultTextEntryLimit) \
+      in text, unlimited in JSON (JSON is streamed, so even 4,194,304-entry tables are written \
       without building the document in memory).
+
+      Defaults when the input does not say (each one is listed under Assumptions): buffer \
+      "framebuffer-8MiB" for GPUs, "udmabuf-8MiB" for system memory, "barN-8MiB" for VFIO; \
+      VRAM 8 GiB; visible VRAM = the VRAM BAR's size, else 256 MiB; DMA mask per profile \
+      (amdgpu 44, xe 46, i915 39, nouveau 40, others 64 bits); max_seg_size 64 KiB (PCI \
+      default) except amdgpu/xe/i915/nvme 4 GiB - 1 and mlx5 2 GiB. Block and page layouts \
+      come from a seed: FNV-1a of "EXPORTER/BUFFER" unless --seed is given.
+
+      Profiles: \(DriverProfile.all.map(\.name).joined(separator: ", ")).
       """)
 
   @OptionGroup public var options: TopologyOptions
