@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Byte-level helpers shared by the text loaders. The loaders work on the raw file bytes rather
 /// than `String` lines: a 4,000-function `-xxxx` dump has over a million lines, and avoiding a
 /// `String` (and a regex) per line is what keeps loading faster than `lspci -F` itself.
@@ -23,9 +29,12 @@ struct LineSequence: Sequence, IteratorProtocol {
   mutating func next() -> TextLine? {
     guard position < bytes.count else { return nil }
     let start = position
-    var end = start
+    var end = bytes.count
     bytes.withUnsafeBufferPointer { buffer in
-      while end < buffer.count, buffer[end] != 0x0a { end += 1 }
+      guard let base = buffer.baseAddress,
+        let newline = memchr(base + start, 0x0a, buffer.count - start)
+      else { return }
+      end = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(newline))
     }
     position = end + 1
     number += 1
@@ -53,19 +62,20 @@ enum ASCII {
   /// Value of one hex digit, or nil.
   @inline(__always)
   static func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case 0x30...0x39: return byte - 0x30
-    case 0x41...0x46: return byte - 0x41 + 10
-    case 0x61...0x66: return byte - 0x61 + 10
-    default: return nil
-    }
+    // Wrapping arithmetic instead of range patterns: this runs for every byte of a dump, and
+    // range matching is a generic call in debug builds.
+    let digit = byte &- 0x30
+    if digit < 10 { return digit }
+    let letter = (byte | 0x20) &- 0x61  // folds 'A'...'F' onto 'a'...'f'
+    if letter < 6 { return letter &+ 10 }
+    return nil
   }
 
   @inline(__always)
   static func isHex(_ byte: UInt8) -> Bool { hexValue(byte) != nil }
 
   @inline(__always)
-  static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+  static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 
   @inline(__always)
   static func isBlank(_ byte: UInt8) -> Bool { byte == space || byte == tab }
@@ -182,21 +192,4 @@ func parseHeaderAddress(_ bytes: [UInt8], _ line: TextLine) -> (bdf: BDF, next: 
     return (BDF(domain: domain, bus: b0 << 4 | b1, device: device, function: function), after)
   }
   return nil
-}
-
-/// A `lspci -x` hex row `OFF: xx xx ...` (offset of 2 to 8 hex digits, as `dump_init` allows).
-/// Returns the offset and the index of the first byte pair; nil when the line is not a hex row.
-func parseHexRowPrefix(_ bytes: [UInt8], _ line: TextLine) -> (offset: Int, dataStart: Int)? {
-  var index = line.start
-  var offset = 0
-  while index < line.end, index - line.start < 8, let digit = ASCII.hexValue(bytes[index]) {
-    offset = offset << 4 | Int(digit)
-    index += 1
-  }
-  let digits = index - line.start
-  // `dump_init` wants ": " right after the offset.
-  guard digits >= 2, index + 1 < line.end, bytes[index] == ASCII.colon,
-    bytes[index + 1] == ASCII.space
-  else { return nil }
-  return (offset, index + 2)
 }

@@ -73,30 +73,49 @@ enum LspciOutputLoader {
     var current: Int?  // index into records of the open block
     var sawHex = false
     records.reserveCapacity(256)
+    // The open block's config bytes live outside `records` while its hex rows are read, so the
+    // hot loop writes into a plain array instead of through `records[current]`.
+    var openConfig: [UInt8] = []
+    var openLength = 0
 
-    for line in LineSequence(bytes) {
-      if line.isEmpty {
-        current = nil
-        continue
+    func closeBlock() {
+      if let current, openLength > 0 {
+        records[current].config = openConfig
+        records[current].configLength = openLength
       }
-      let first = bytes[line.start]
-      if first == ASCII.tab || first == ASCII.space {
-        if let current { parseTextLine(bytes, line, into: &records[current]) }
-        continue
-      }
-      if let (bdf, next) = parseHeaderAddress(bytes, line) {
-        var record = Record(bdf: bdf, line: line.number)
-        record.header = parseHeaderText(bytes.text(next, line.end))
-        records.append(record)
-        current = records.count - 1
-        continue
-      }
-      guard let current, let (offset, dataStart) = parseHexRowPrefix(bytes, line) else { continue }
-      sawHex = true
-      if let problem = appendHexRow(bytes, line, offset: offset, dataStart: dataStart, into: &records[current]) {
-        warnings.append(LoadWarning(problem, file: path, line: line.number))
+      current = nil
+      openConfig = []
+      openLength = 0
+    }
+
+    bytes.withUnsafeBufferPointer { buffer in
+      for line in LineSequence(bytes) {
+        if line.isEmpty {
+          closeBlock()
+          continue
+        }
+        let first = buffer[line.start]
+        if first == ASCII.tab || first == ASCII.space {
+          if let current { parseTextLine(bytes, line, into: &records[current]) }
+          continue
+        }
+        if current != nil, let row = readHexRow(buffer, line, into: &openConfig, length: &openLength) {
+          sawHex = true
+          if let current, let message = row.message(for: records[current].bdf) {
+            warnings.append(LoadWarning(message, file: path, line: line.number))
+          }
+          continue
+        }
+        if let (bdf, next) = parseHeaderAddress(bytes, line) {
+          closeBlock()
+          var record = Record(bdf: bdf, line: line.number)
+          record.header = parseHeaderText(bytes.text(next, line.end))
+          records.append(record)
+          current = records.count - 1
+        }
       }
     }
+    closeBlock()
 
     var functions: [PCIFunction] = []
     functions.reserveCapacity(records.count)
@@ -126,37 +145,74 @@ enum LspciOutputLoader {
 
   // MARK: Hex rows
 
-  /// Stores the byte pairs of one hex row, as `dump_init` reads them. Returns a problem to
-  /// report, or nil.
-  static func appendHexRow(
-    _ bytes: [UInt8], _ line: TextLine, offset: Int, dataStart: Int, into record: inout Record
-  ) -> String? {
-    var position = offset
-    var index = dataStart
-    let end = line.end
-    while index + 1 < end, let high = ASCII.hexValue(bytes[index]), let low = ASCII.hexValue(bytes[index + 1]),
-      index + 2 == end || bytes[index + 2] == ASCII.space
-    {
-      guard position < 4096 else {
-        return "hex row goes past 4096 bytes of config space; the rest of the row is ignored"
-      }
-      if record.config.isEmpty {
-        // Like `dump_alloc_data`: unknown bytes read as all ones until a row fills them.
-        record.config = [UInt8](repeating: 0xff, count: 256)
-      }
-      if position >= record.config.count {
-        record.config.append(contentsOf: repeatElement(0xff, count: 4096 - record.config.count))
-      }
-      record.config[position] = high << 4 | low
-      position += 1
-      if position > record.configLength { record.configLength = position }
-      index += 2
-      if index < end { index += 1 }
+  /// What reading one hex row gave: nil problem when the whole row was good.
+  struct HexRow {
+    enum Problem {
+      /// Junk after `kept` good bytes (stderr written into the row, a paste accident...).
+      case junk(kept: Int, text: String)
+      case pastEndOfConfigSpace
     }
-    guard bytes.skipBlanks(from: index, to: end) < end else { return nil }
-    let junk = bytes.text(index, end)
-    let shown = junk.count > 60 ? String(junk.prefix(57)) + "..." : junk
-    return "malformed hex row for \(record.bdf) (kept \(position - offset) bytes, ignored \"\(shown)\")"
+    var problem: Problem?
+
+    func message(for bdf: BDF) -> String? {
+      switch problem {
+      case nil: return nil
+      case .junk(let kept, let text):
+        let shown = text.count > 60 ? String(text.prefix(57)) + "..." : text
+        return "malformed hex row for \(bdf) (kept \(kept) bytes, ignored \"\(shown)\")"
+      case .pastEndOfConfigSpace:
+        return "hex row for \(bdf) goes past 4096 bytes of config space; the rest of the row is ignored"
+      }
+    }
+  }
+
+  /// Reads `OFF: xx xx ...` (offset of 2 to 8 hex digits, then byte pairs separated by single
+  /// spaces) into `config`, as pciutils `dump_init` does; unknown bytes stay all ones (its
+  /// `dump_alloc_data`). Returns nil when the line is not a hex row. Bytes before junk are kept.
+  static func readHexRow(
+    _ buffer: UnsafeBufferPointer<UInt8>, _ line: TextLine, into config: inout [UInt8], length: inout Int
+  ) -> HexRow? {
+    let end = line.end
+    var index = line.start
+    var offset = 0
+    while index < end, index - line.start < 8, let digit = ASCII.hexValue(buffer[index]) {
+      offset = offset << 4 | Int(digit)
+      index += 1
+    }
+    guard index - line.start >= 2, index + 1 < end, buffer[index] == ASCII.colon, buffer[index + 1] == ASCII.space
+    else { return nil }
+    index += 2
+    // Room for every pair the row can hold: 256 bytes, or the whole 4 KiB extended space.
+    let mostPairs = (end - index + 1) / 3
+    let needed = offset + mostPairs > 256 ? 4096 : 256
+    if config.count < needed {
+      // Copied by hand: a generic `append(contentsOf:)` costs 20x more in debug builds.
+      var grown = [UInt8](repeating: 0xff, count: needed)
+      grown.withUnsafeMutableBufferPointer { target in
+        config.withUnsafeBufferPointer { source in
+          guard let from = source.baseAddress, let to = target.baseAddress else { return }
+          to.update(from: from, count: source.count)
+        }
+      }
+      config = grown
+    }
+    var position = offset
+    config.withUnsafeMutableBufferPointer { storage in
+      while index + 1 < end, position < storage.count, let high = ASCII.hexValue(buffer[index]),
+        let low = ASCII.hexValue(buffer[index + 1]), index + 2 == end || buffer[index + 2] == ASCII.space
+      {
+        storage[position] = high << 4 | low
+        position += 1
+        index += index + 2 == end ? 2 : 3
+      }
+    }
+    if position > length { length = position }
+    var rest = index
+    while rest < end, ASCII.isBlank(buffer[rest]) { rest += 1 }
+    guard rest < end else { return HexRow(problem: nil) }
+    if position >= 4096 { return HexRow(problem: .pastEndOfConfigSpace) }
+    let junk = String(decoding: buffer[rest..<end], as: UTF8.self)
+    return HexRow(problem: .junk(kept: max(position - offset, 0), text: junk))
   }
 
   // MARK: Text lines
@@ -369,7 +425,9 @@ enum LspciOutputLoader {
     function.name = header.name
     function.iommuGroup = record.iommuGroup
     function.driver = record.driver
-    let config = record.configLength > 0 ? ConfigSpace(bytes: Array(record.config.prefix(record.configLength))) : nil
+    var configBytes = record.config
+    if record.configLength < configBytes.count { configBytes.removeSubrange(record.configLength...) }
+    let config = record.configLength > 0 ? ConfigSpace(bytes: configBytes) : nil
 
     if let config, config.count >= 0x10 {
       function.config = config
