@@ -105,6 +105,13 @@ struct ScenarioBuiltinTests {
     #expect(topology.pathToRoot(from: try Self.index(topology, "03:00.0")).count == 4)
     #expect(!topology.functions.contains { $0.classCode >> 16 == 0x03 && $0.bdf.bus == 0 }, "no iGPU")
     #expect(topology.functions.filter { $0.extras.driverProfile == "amdgpu" }.count == 2)
+    // One static importer and one VFIO exporter, each on a root port of its own.
+    let capture = topology[try Self.index(topology, "07:00.0")]
+    #expect(capture.extras.driverProfile == "v4l2" && capture.extras.buffers.isEmpty)
+    let fpga = topology[try Self.index(topology, "08:00.0")]
+    #expect(fpga.extras.driverProfile == "vfio-pci" && fpga.driver == "vfio-pci")
+    let fpgaWindow = try #require(fpga.bars.compactMap(\.size).max())
+    #expect(fpga.extras.buffers.allSatisfy { ($0.vramOffset ?? 0) + $0.size <= fpgaWindow })
   }
 
   @Test func switchLocalShape() throws {
