@@ -371,6 +371,17 @@ struct SimulationRun {
 
   private var exporterName: String { exporterProfile.driverName }
 
+  /// The exporter's `unmap_dma_buf` callback.
+  private var exporterUnmapFunction: String {
+    switch behaviour {
+    case .amdgpu: return "amdgpu_dma_buf_unmap"
+    case .xe: return "xe_dma_buf_unmap"
+    case .i915: return "i915_gem_unmap_dma_buf"
+    case .vfioPCI: return "vfio_pci_dma_buf_unmap -> dma_buf_free_sgt"
+    case .systemMemory: return exporterProfile.name == "system-memory" ? "unmap_udmabuf" : "drm_gem_unmap_dma_buf"
+    }
+  }
+
   // MARK: - The sequence
 
   mutating func execute() {
@@ -583,7 +594,8 @@ struct SimulationRun {
     attachments[index].failedFunction = function
     record(.exporterDriver, function, inputs: inputs, outcome: errno, explanation: why, attachment: index, failed: true)
     record(
-      .dmaBufCore, "dma_buf_dynamic_attach / dma_buf_attach", inputs: "exporter returned \(errno)",
+      .dmaBufCore, attachments[index].profile.isDynamicImporter ? "dma_buf_dynamic_attach" : "dma_buf_attach",
+      inputs: "exporter returned \(errno)",
       changes: ["attachment freed"], outcome: errno,
       explanation: "The core frees the half-built attachment and returns the exporter's error to the importer.",
       attachment: index, failed: true)
@@ -1107,7 +1119,7 @@ struct SimulationRun {
           pinCount = max(0, pinCount - 1)
         }
         record(
-          .dmaBufCore, "dma_buf_unmap_attachment -> exporter unmap_dma_buf",
+          .dmaBufCore, "dma_buf_unmap_attachment -> \(exporterUnmapFunction)",
           inputs: "attachment of \(importerLabel(index))", changes: changes,
           explanation: "The importer is done with the buffer; the exporter releases the DMA mappings it made.",
           attachment: index, sgVisible: 0)
