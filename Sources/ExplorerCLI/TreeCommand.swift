@@ -63,7 +63,9 @@ public struct TreeCommand: AsyncParsableCommand {
     case .absent: acs = "absent"
     case .unknown: acs = "unknown"
     case .present(let capability, let control):
-      acs = ["capability": "0x" + hex(capability.rawValue, width: 4), "control": "0x" + hex(control.rawValue, width: 4)]
+      acs = [
+        "capability": "0x" + hex(capability.rawValue, width: 4), "control": "0x" + hex(control.rawValue, width: 4),
+      ]
     }
     var object: [String: Any] = [
       "bdf": function.bdf.description,

@@ -52,7 +52,9 @@ import Testing
   }
 
   @Test func alderLakeRootPortsHaveRedirectOn() throws {
-    guard let topology = try RealCaptures.load("laptop-asus-alderlake-irisxe+rtx3070ti_lspci-vvvxxxx.txt") else { return }
+    guard let topology = try RealCaptures.load("laptop-asus-alderlake-irisxe+rtx3070ti_lspci-vvvxxxx.txt") else {
+      return
+    }
     let rootPorts = topology.functions.filter { $0.portType == .rootPort }
     #expect(rootPorts.count == 6)
     for port in rootPorts {
@@ -87,7 +89,9 @@ import Testing
   }
 
   @Test func alderLakeGL9755ReadsAllOnes() throws {
-    guard let topology = try RealCaptures.load("laptop-asus-alderlake-irisxe+rtx3070ti_lspci-vvvxxxx.txt") else { return }
+    guard let topology = try RealCaptures.load("laptop-asus-alderlake-irisxe+rtx3070ti_lspci-vvvxxxx.txt") else {
+      return
+    }
     let reader = try function(topology, "2f:00.0")
     #expect(reader.isPoweredOff)
     #expect(reader.acs.isUnknown)
@@ -95,7 +99,9 @@ import Testing
   }
 
   @Test func x99AllACSControlOff() throws {
-    guard let topology = try RealCaptures.load("desktop-huananzhi-x99-qd4-xeon-e5v3+rx6600_lspci-nnvvvxxxx.txt") else { return }
+    guard let topology = try RealCaptures.load("desktop-huananzhi-x99-qd4-xeon-e5v3+rx6600_lspci-nnvvvxxxx.txt") else {
+      return
+    }
     #expect(topology.count == 87)
     let withACS = topology.functions.filter { $0.acs.control != nil }
     #expect(withACS.count == 7)
@@ -110,7 +116,9 @@ import Testing
   }
 
   @Test func e6430HasNoACSAnywhere() throws {
-    guard let topology = try RealCaptures.load("laptop-dell-latitude-e6430-hd4000+nvs5200m_lspci-nnvvvxxxx.txt") else { return }
+    guard let topology = try RealCaptures.load("laptop-dell-latitude-e6430-hd4000+nvs5200m_lspci-nnvvvxxxx.txt") else {
+      return
+    }
     #expect(topology.count == 22)
     for function in topology.functions where !function.isPoweredOff {
       #expect(function.acs == .absent, "\(function.bdf): \(function.acs)")
@@ -164,7 +172,10 @@ import Testing
   }
 
   @Test func nvbugReportSwitchFunctions() throws {
-    guard let topology = try RealCaptures.load("server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-d10b5-v-xxx.txt") else { return }
+    guard
+      let topology = try RealCaptures.load(
+        "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-d10b5-v-xxx.txt")
+    else { return }
     #expect(topology.count == 6)
     // Root ports are not in the dump: the switch's bus 02 is a root bus here.
     #expect(topology.rootBuses.contains(BusID(domain: 0, bus: 2)))

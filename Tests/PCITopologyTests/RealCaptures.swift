@@ -1,5 +1,6 @@
 import Foundation
 import PCITopology
+import Testing
 
 /// Locates the shared real-world captures (`../shared/data/real/` next to the package) and runs
 /// the installed `lspci` on them. Tests that need either skip with a printed note when missing;
@@ -79,13 +80,12 @@ enum RealCaptures {
   static func parentMap(_ topology: Topology) -> [String: String] {
     var map: [String: String] = [:]
     for index in 0..<topology.count {
-      map[topology[index].bdf.description] = topology.upstreamBridge(of: index).map { topology[$0].bdf.description } ?? "-"
+      map[topology[index].bdf.description] =
+        topology.upstreamBridge(of: index).map { topology[$0].bdf.description } ?? "-"
     }
     return map
   }
 }
-
-import Testing
 
 /// A function of a topology by address literal; fails the test when the address is missing.
 func function(_ topology: Topology, _ address: String) throws -> PCIFunction {

@@ -12,7 +12,8 @@ import Testing
       control: [.requestRedirect, .completionRedirect])
     return [
       PCIFunction(
-        bdf: BDF(bus: 0, device: 0, function: 0), vendorID: 0x8086, deviceID: 0x4641, classCode: 0x06_0000, acs: .absent),
+        bdf: BDF(bus: 0, device: 0, function: 0), vendorID: 0x8086, deviceID: 0x4641, classCode: 0x06_0000, acs: .absent
+      ),
       PCIFunction(
         bdf: BDF(bus: 0, device: 1, function: 0), vendorID: 0x8086, deviceID: 0x460d, classCode: 0x06_0400,
         headerType: 1, portType: .rootPort, primaryBus: 0, secondaryBus: 1, subordinateBus: 1, acs: redirect,

@@ -43,7 +43,9 @@ import Testing
   }
 
   @Test func v1000MixedACSAndTreeAgree() throws {
-    guard let topology = try RealCaptures.load("embedded-amd-ryzen-v1000-picasso+pericom-switch_lspci-vv.txt") else { return }
+    guard let topology = try RealCaptures.load("embedded-amd-ryzen-v1000-picasso+pericom-switch_lspci-vv.txt") else {
+      return
+    }
     #expect(topology.count == 44)
     let redirectOn = topology.functions.filter {
       $0.acs.control?.contains([.requestRedirect, .completionRedirect]) == true
@@ -56,7 +58,9 @@ import Testing
     #expect(endpointsWithACS.count == 8)
     #expect(endpointsWithACS.allSatisfy { $0.acs.control == [] })
     // Same hierarchy as the lspci -t capture of the same boot.
-    guard let tree = try RealCaptures.load("embedded-amd-ryzen-v1000-picasso+pericom-switch_lspci-t.txt") else { return }
+    guard let tree = try RealCaptures.load("embedded-amd-ryzen-v1000-picasso+pericom-switch_lspci-t.txt") else {
+      return
+    }
     #expect(RealCaptures.parentMap(topology) == RealCaptures.parentMap(tree))
   }
 

@@ -33,7 +33,10 @@ import Testing
       Self.endpoint("0001:00:00.0"),
     ])
     let gpu = try indexOf(topology, "03:00.0")
-    #expect(topology.pathToRoot(from: gpu).map { topology[$0].bdf.shortDescription } == ["03:00.0", "02:00.0", "01:00.0", "00:01.0"])
+    #expect(
+      topology.pathToRoot(from: gpu).map { topology[$0].bdf.shortDescription } == [
+        "03:00.0", "02:00.0", "01:00.0", "00:01.0",
+      ])
     #expect(topology.rootBus(of: gpu) == BusID(domain: 0, bus: 0))
     #expect(topology.rootBuses == [BusID(domain: 0, bus: 0), BusID(domain: 1, bus: 0)])
     #expect(topology.rootBus(of: try indexOf(topology, "0001:00:00.0")) == BusID(domain: 1, bus: 0))
@@ -43,7 +46,9 @@ import Testing
 
   @Test func hostBridgeDeviceRule() throws {
     // devfn 00.0 on the root bus: accepted whatever it is.
-    let withHostBridge = Self.make([Self.endpoint("00:00.0", classCode: 0x06_0000), Self.bridge("00:01.0", secondary: 1)])
+    let withHostBridge = Self.make([
+      Self.endpoint("00:00.0", classCode: 0x06_0000), Self.bridge("00:01.0", secondary: 1),
+    ])
     #expect(withHostBridge.hostBridgeDevice(forRootBus: BusID(domain: 0, bus: 0)) == 0)
     // Skylake-style: first device is a root port at 00:02.0 → accepted.
     let rootPortFirst = Self.make([Self.bridge("00:02.0", secondary: 1), Self.endpoint("01:00.0")])

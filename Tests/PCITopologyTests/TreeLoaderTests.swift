@@ -51,7 +51,8 @@ import Testing
     let bytes = Array(text.utf8)
     var count = 0
     for index in 1..<max(bytes.count - 1, 1)
-    where bytes[index] == UInt8(ascii: "-") && bytes[index + 1] == UInt8(ascii: "[") && bytes[index - 1].isHexDigitASCII {
+    where bytes[index] == UInt8(ascii: "-") && bytes[index + 1] == UInt8(ascii: "[") && bytes[index - 1].isHexDigitASCII
+    {
       count += 1
     }
     return count
@@ -72,8 +73,14 @@ import Testing
   /// A whole markdown report (tree in a code fence, nvidia-smi tables and other text around it)
   /// reads as its tree, without warnings about the tables.
   @Test(arguments: [
-    ("server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_report.md", "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt"),
-    ("workstation-puget-wrx90-tr-pro-2x-rtx6000ada_report.md", "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt"),
+    (
+      "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_report.md",
+      "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt"
+    ),
+    (
+      "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_report.md",
+      "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt"
+    ),
   ])
   func treeInsideAReport(_ report: String, _ tree: String) throws {
     guard let fromReport = try RealCaptures.load(report), let fromTree = try RealCaptures.load(tree) else { return }
@@ -82,7 +89,8 @@ import Testing
   }
 
   @Test func lenovoH100BehindConnectX7Switch() throws {
-    guard let topology = try RealCaptures.load("server-lenovo-sd665n-v3-2s-genoa-4x-h100sxm5-cx7switch_lspci-tvvv.txt") else { return }
+    guard let topology = try RealCaptures.load("server-lenovo-sd665n-v3-2s-genoa-4x-h100sxm5-cx7switch_lspci-tvvv.txt")
+    else { return }
     #expect(topology.rootBuses.count == 8)
     let gpus = topology.functions.filter { $0.name?.contains("H100") == true }
     #expect(gpus.count == 4)
@@ -91,13 +99,18 @@ import Testing
     let path = topology.pathToRoot(from: gpu).map { topology[$0].bdf.shortDescription }
     #expect(path == ["06:00.0", "05:00.0", "04:00.0", "02:02.0", "01:00.0", "00:01.1"])
     let nic = try indexOf(topology, "0000:03:00.0")
-    #expect(topology.pathToRoot(from: nic).map { topology[$0].bdf.shortDescription } == ["03:00.0", "02:00.0", "01:00.0", "00:01.1"])
+    #expect(
+      topology.pathToRoot(from: nic).map { topology[$0].bdf.shortDescription } == [
+        "03:00.0", "02:00.0", "01:00.0", "00:01.1",
+      ])
     let port = try function(topology, "0000:02:02.0")
     #expect(port.secondaryBus == 0x04 && port.subordinateBus == 0x06)
   }
 
   @Test func awsExcerptStartsMidTree() throws {
-    guard let topology = try RealCaptures.load("cloud-aws-p5en-h200-efa_lspci-tv_EXCERPT-one-switch.txt") else { return }
+    guard let topology = try RealCaptures.load("cloud-aws-p5en-h200-efa_lspci-tv_EXCERPT-one-switch.txt") else {
+      return
+    }
     #expect(topology.rootBuses == [BusID(domain: 0, bus: 0x44)])
     let gpus = topology.functions.filter { $0.name?.contains("H200") == true }
     #expect(gpus.count == 2)

@@ -226,7 +226,9 @@ enum LspciOutputLoader {
       var classPart = rest[..<colon.lowerBound]
       rest = rest[colon.upperBound...]
       if classPart.hasSuffix("]"), let open = classPart.lastIndex(of: "["),
-        let code = UInt16(hexDigits: classPart[classPart.index(after: open)..<classPart.index(before: classPart.endIndex)], maxLength: 4)
+        let code = UInt16(
+          hexDigits: classPart[classPart.index(after: open)..<classPart.index(before: classPart.endIndex)], maxLength: 4
+        )
       {
         header.classCode = code
         classPart = classPart[..<open]
@@ -485,9 +487,13 @@ enum LspciOutputLoader {
         function.acs = .absent
         return finishNames(function, database: database)
       }
-      function.acs = config.acsFromExtendedSpace ?? acsFromText(
-        record, fileShowsExtendedCapabilities: fileShowsExtendedCapabilities,
-        missing: "the dump has \(config.count) bytes of config space per function; ACS lives in the extended space (lspci -xxxx as root)")
+      function.acs =
+        config.acsFromExtendedSpace
+        ?? acsFromText(
+          record, fileShowsExtendedCapabilities: fileShowsExtendedCapabilities,
+          missing:
+            "the dump has \(config.count) bytes of config space per function; ACS lives in the extended space (lspci -xxxx as root)"
+        )
       return finishNames(function, database: database)
     }
 
@@ -550,7 +556,8 @@ enum LspciOutputLoader {
       return .present(capability: record.acsCapability ?? [], control: record.acsControl ?? [])
     }
     if record.sawACSCapabilityLine {
-      return .unknown(reason: "lspci lists the ACS capability but not its registers (-v); lspci -vv prints ACSCap/ACSCtl")
+      return .unknown(
+        reason: "lspci lists the ACS capability but not its registers (-v); lspci -vv prints ACSCap/ACSCtl")
     }
     if record.sawExtendedCapabilities { return .absent }
     // A root run shows extended capabilities for some function; a function without any

@@ -40,7 +40,9 @@ enum LspciTreeLoader {
       labelAt = index + 1
     } else if bytes.matches("-+-[", at: index, end: line.end) {
       labelAt = index + 3
-    } else if (bytes[index] == ASCII.plus || bytes[index] == ASCII.backslash), bytes.matches("-[", at: index + 1, end: line.end) {
+    } else if bytes[index] == ASCII.plus || bytes[index] == ASCII.backslash,
+      bytes.matches("-[", at: index + 1, end: line.end)
+    {
       labelAt = index + 2
     } else {
       return false
@@ -191,7 +193,7 @@ enum LspciTreeLoader {
     /// bridge's secondary bus directly.
     mutating func parseBuses(at index: Int, bridgeBus: BusID?) -> Bool {
       guard index < end else { return true }  // bridge with an empty secondary bus
-      if (bytes[index] == ASCII.plus || bytes[index] == ASCII.backslash), bytes.matches("-[", at: index + 1, end: end) {
+      if bytes[index] == ASCII.plus || bytes[index] == ASCII.backslash, bytes.matches("-[", at: index + 1, end: end) {
         contexts[index - line.start] = .buses
         return parseBusLabel(at: index + 2)
       }
@@ -284,7 +286,10 @@ enum LspciTreeLoader {
           "GA100", "GB100", "GB200", "GP10", "TU10", "AD10", "Vega", "Navi", "Instinct", "Arc", "Display",
         ], 0x0300
       ),
-      (["Ethernet", "ConnectX", "Network", "Elastic Fabric Adapter", "Infiniband", "BlueField", "Wi-Fi", "Wireless"], 0x0200),
+      (
+        ["Ethernet", "ConnectX", "Network", "Elastic Fabric Adapter", "Infiniband", "BlueField", "Wi-Fi", "Wireless"],
+        0x0200
+      ),
       (["NVMe", "Non-Volatile", "SSD"], 0x0108),
       (["SATA", "AHCI"], 0x0106),
       (["RAID", "MegaRAID", "SAS"], 0x0104),

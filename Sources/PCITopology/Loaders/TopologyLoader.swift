@@ -33,7 +33,8 @@ public enum TopologyLoader {
       let size = attributes[.size] as? NSNumber, size.intValue > maximumFileSize
     {
       throw TopologyError.unreadable(
-        path: path, reason: "file is \(size.intValue / (1024 * 1024)) MiB, more than any lspci dump; refusing to read it")
+        path: path,
+        reason: "file is \(size.intValue / (1024 * 1024)) MiB, more than any lspci dump; refusing to read it")
     }
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw TopologyError.unreadable(path: path, reason: "permission denied or not a regular file")
