@@ -144,8 +144,9 @@ public enum MatrixRenderer {
       writeHeader(engine, to: &output)
       if engine.endpointIndices.count > maxGridEndpoints {
         output.write(
-          "\(engine.endpointIndices.count) endpoints are too many for a readable grid (limit \(maxGridEndpoints)); "
-            + "here are the counts. Use --format json for every pair, or 'explain' for one.\n\n")
+          "\(engine.endpointIndices.count) endpoints are too many for a readable grid (limit \(maxGridEndpoints)), "
+            + "so here are the counts that --format summary prints. Use --format json for every pair, "
+            + "or 'explain --provider BDF --client BDF' for one.\n\n")
         writeSummary(engine.summary(includeSelfPairs: includeSelf), to: &output)
       } else {
         writeGrid(engine, includeSelf: includeSelf, to: &output)

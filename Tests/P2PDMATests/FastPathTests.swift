@@ -22,7 +22,7 @@ import Testing
       Fixtures.config(.intel, disable: Array(someDevices.prefix(3)), overrides: [someDevices[4]: .requestRedirect, someDevices[5]: []]))
     for configuration in configurations {
       let engine = P2PEngine(topology: topology, configuration: configuration)
-      for _ in 0..<1500 {
+      for _ in 0..<500 {
         let provider = Int.random(in: 0..<topology.count, using: &random)
         let client = Int.random(in: 0..<topology.count, using: &random)
         let verdict = engine.verdict(providerIndex: provider, clientIndex: client, verbose: false)
