@@ -2,6 +2,24 @@ import P2PDMA
 import PCITopology
 
 /// Runs the dma-buf lifecycle (kernel-model §2–§4) for one exporter buffer and several importers.
+///
+/// How a run is put together:
+/// * **Profiles** (`DriverProfile`) say how each device's driver exports and imports. Choice:
+///   the scenario's `driverProfile`, then the bound driver's name, then vendor/class inference,
+///   then a generic static importer; a device whose profile cannot export shares a
+///   system-memory (udmabuf-like) buffer instead. Every choice and default lands in
+///   `ShareSimulation.assumptions`.
+/// * **Sequence**: export, fd, then per importer in the given order: get, attach (the exporter
+///   asks PCI P2PDMA through `P2PEngine`; the verdict rides on that step), optional pin, map
+///   (placement, migration, `dma_buf_invalidate_mappings` for importers that already mapped,
+///   and their re-map), the importer's walk of the DMA entries; finally unmap, unpin, detach and
+///   put for everyone. The P2P decision itself is never re-implemented here.
+/// * **Addresses**: VRAM comes from buddy blocks (`VRAMBuddyAllocator`) at BAR offsets, system
+///   memory from seeded page runs (`SystemPageAllocator`); `DMAMapper` applies
+///   `dma_map_resource`, `dma_map_sgtable` (with `__finalise_sg` merging) or the phys-vec
+///   helper, and each importer has its own IOVA space (`IOVADomain`) when the IOMMU translates.
+/// * **Determinism**: all layouts derive from one seed, FNV-1a of "EXPORTER/BUFFER" unless the
+///   request gives one, so the same input always yields the same addresses.
 public enum DMABufSimulator {
   /// The kernel the steps describe unless a step's `kernelNote` says otherwise.
   public static let kernelModel = "current mainline (v7.3-era)"
@@ -287,7 +305,12 @@ struct SimulationRun {
       }
       var domain = IOVADomain()
       if request.configuration.iommu.translates {
-        domain.reserve(start: 0xfee0_0000, end: 0xfeef_ffff, why: "x86 MSI/IOAPIC window")
+        // The IOAPIC/MSI doorbell window is an x86 reserved region (intel/amd IOMMU drivers);
+        // other architectures reserve their own MSI areas, which we do not model.
+        let x86: Set<CPUVendor> = [.amd, .intel, .hygon, .zhaoxin]
+        if topology.platform.cpuVendor.map({ x86.contains($0) }) ?? true {
+          domain.reserve(start: 0xfee0_0000, end: 0xfeef_ffff, why: "x86 MSI/IOAPIC window")
+        }
         // iova_reserve_pci_windows(): the importer's host-bridge windows. We do not know the
         // windows, so every sized BAR under the same root bus stands in for them.
         if let index = topology.index(of: importer) {
