@@ -339,3 +339,32 @@ private typealias F = SimFixtures
     }
   }
 }
+
+@Suite struct AddressSpaceTests {
+  /// iova_reserve_pci_windows stand-in: the exporter's BAR (bus 0xf8000000-0xfbffffff) and the
+  /// MSI window are skipped, so the 64 MiB IOVA lands at 0xf4000000.
+  @Test func iovaSkipsHostBridgeWindowsAndTheMSIWindow() throws {
+    let buffer = BufferSpec(name: "low", size: 64 << 20, vramOffset: 0)
+    let exporter = F.gpu(barAddress: 0xf800_0000, barSize: 64 << 20, vram: 8 << 30, buffers: [buffer])
+    let simulation = try F.simulate(F.topology(exporter: exporter), importers: [F.switchImporter], iommu: .on)
+    let table = try #require(simulation.attachments[0].sgTable)
+    #expect(table.nents == 1)
+    #expect(table[0].dmaAddress == 0xf400_0000)
+    #expect(table[0].dmaLength == 64 << 20)
+  }
+
+  /// A static importer with a 32-bit mask under dma-direct cannot reach pages above 4 GiB; the
+  /// simulator reports the overflow (it does not model swiotlb) and amdgpu returns -EBUSY.
+  @Test func pagesAboveA32BitMaskFailUnderDMADirect() throws {
+    var capture = F.nvidiaDisplay
+    capture.extras = DeviceExtras(driverProfile: "v4l2", dmaMaskBits: 32)
+    let topology = F.topology(exporter: F.gpu(buffers: [F.framebuffer]), rootPortImporter: capture)
+    let simulation = try F.simulate(topology, importers: [F.rootPortImporter])
+    #expect(simulation.attachments[0].error == "-EBUSY")
+    #expect(simulation.dmesg.contains { $0.hasPrefix("videobuf2 0000:07:00.0: DMA addr 0x00000001") && $0.contains("mask ffffffff,") })
+    // Under a translating IOMMU the same importer works: the IOVA is below 4 GiB.
+    let translated = try F.simulate(topology, importers: [F.rootPortImporter], iommu: .on)
+    #expect(translated.attachments[0].error == nil)
+    #expect(translated.attachments[0].sgTable.map { $0[0].dmaAddress < (1 << 32) } == true)
+  }
+}
