@@ -28,7 +28,10 @@ struct ScenarioObject {
   }
 
   /// The field path of a key inside this object.
-  func field(_ key: String) -> String { fieldPath.isEmpty ? key : "\(fieldPath).\(key)" }
+  func field(_ key: String) -> String {
+    let safeKey = JSONValue.printable(key)
+    return fieldPath.isEmpty ? safeKey : "\(fieldPath).\(safeKey)"
+  }
 
   func failure(_ key: String, _ message: String, line: Int? = nil) -> TopologyError {
     Self.failure(path: path, field: field(key), line: line ?? self.line, message)

@@ -39,12 +39,36 @@ public struct JSONValue: Sendable, Equatable {
     self.line = line
   }
 
+  /// Text from the file made safe for a one-line message: control characters escaped, long
+  /// text cut with an ellipsis.
+  public static func printable(_ text: String, limit: Int = 60) -> String {
+    var out = ""
+    var count = 0
+    for scalar in text.unicodeScalars {
+      if count == limit {
+        out += "…"
+        break
+      }
+      switch scalar {
+      case "\n": out += "\\n"
+      case "\t": out += "\\t"
+      case "\r": out += "\\r"
+      case _ where scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
+        || scalar.value == 0x2028 || scalar.value == 0x2029:
+        out += "\\u" + hex(scalar.value, width: 4)
+      default: out.unicodeScalars.append(scalar)
+      }
+      count += 1
+    }
+    return out
+  }
+
   /// Words for "expected X, got <this>" messages.
   public var typeDescription: String {
     switch kind {
     case .object: return "an object"
     case .array: return "a list"
-    case .string(let text): return "the string \"\(text.count > 40 ? String(text.prefix(40)) + "…" : text)\""
+    case .string(let text): return "the string \"\(JSONValue.printable(text, limit: 40))\""
     case .number(let text): return "the number \(text)"
     case .bool(let value): return value ? "true" : "false"
     case .null: return "null"
@@ -160,9 +184,9 @@ public struct JSONParser {
         throw error("expected a key in double quotes")
       }
       let key = try parseString()
-      guard seen.insert(key).inserted else { throw error("key \"\(key)\" appears twice in one object") }
+      guard seen.insert(key).inserted else { throw error("key \"\(JSONValue.printable(key))\" appears twice in one object") }
       skipWhitespace()
-      guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
+      guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(JSONValue.printable(key))\"") }
       position += 1
       skipWhitespace()
       let value = try parseValue(depth: depth + 1)
@@ -176,7 +200,7 @@ public struct JSONParser {
         return .object(members)
       case nil: throw error("unexpected end of file, expected ',' or '}'")
       default:
-        var failure = error("expected ',' or '}' after the value of \"\(key)\" (missing comma?)")
+        var failure = error("expected ',' or '}' after the value of \"\(JSONValue.printable(key))\" (missing comma?)")
         if failure.line != lastValueEndLine {
           failure.line = lastValueEndLine
           failure.column = 0

@@ -62,7 +62,7 @@ public enum ScenarioLoader {
       throw root.failure("schema", "missing; expected \"\(schemaName)\" (is this a scenario file?)")
     }
     guard schema == schemaName else {
-      throw root.failure("schema", "expected \"\(schemaName)\", got \"\(schema)\"")
+      throw root.failure("schema", "expected \"\(schemaName)\", got \"\(JSONValue.printable(schema))\"")
     }
     guard let version = try root.integer("version", range: Int64.min...Int64.max, what: "a schema version number")
     else { throw root.failure("version", "missing; expected \(supportedVersion)") }
@@ -72,7 +72,7 @@ public enum ScenarioLoader {
     }
     let name = try root.requiredString("name")
     guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
-      throw root.failure("name", "expected lower-case letters, digits and '-' (like \"switch-local-p2p\"), got \"\(name)\"")
+      throw root.failure("name", "expected lower-case letters, digits and '-' (like \"switch-local-p2p\"), got \"\(JSONValue.printable(name))\"")
     }
     let title = try root.requiredString("title")
     guard !title.isEmpty, !title.contains(where: \.isNewline) else {
@@ -154,7 +154,7 @@ public enum ScenarioLoader {
     let bdfText = try object.requiredString("bdf")
     guard let bdf = BDF(bdfText) else {
       throw object.failure(
-        "bdf", "expected a PCI address like \"0000:1a:00.0\" (hex bus ≤ ff, device ≤ 1f, function ≤ 7), got \"\(bdfText)\"")
+        "bdf", "expected a PCI address like \"0000:1a:00.0\" (hex bus ≤ ff, device ≤ 1f, function ≤ 7), got \"\(JSONValue.printable(bdfText))\"")
     }
     guard let vendorID = try object.hexID("vendor_id", maxDigits: 4, what: "a vendor ID") else {
       throw object.failure("vendor_id", "missing; expected a vendor ID as a hex string like \"1002\"")
@@ -389,7 +389,7 @@ public enum ScenarioLoader {
       var object = try ScenarioObject(value, path: path, fieldPath: "\(fieldPath)[\(listIndex)]")
       let name = try object.requiredString("name")
       guard !name.isEmpty else { throw object.failure("name", "expected a non-empty name") }
-      guard names.insert(name).inserted else { throw object.failure("name", "another buffer of this device is already named \"\(name)\"") }
+      guard names.insert(name).inserted else { throw object.failure("name", "another buffer of this device is already named \"\(JSONValue.printable(name))\"") }
       guard let size = try object.size("size") else {
         throw object.failure("size", "missing; expected a size in bytes like 268435456, \"256M\" or \"16G\"")
       }
