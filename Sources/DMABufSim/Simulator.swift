@@ -890,7 +890,15 @@ struct SimulationRun {
   }
 
   private mutating func mapVFIO(_ index: Int) {
-    let verdict = askDistance(index, verbose: true, caller: "vfio_pci_dma_buf_map -> dma_buf_phys_vec_to_sgt")
+    record(
+      .exporterDriver, "vfio_pci_dma_buf_map", inputs: "attachment of \(importerLabel(index)), revoked false",
+      changes: ["phys_vec: BAR CPU address + range offset, handed to the dma-buf mapping helper"],
+      outcome: "calls dma_buf_phys_vec_to_sgt",
+      explanation:
+        "VFIO does not build addresses itself: it describes its BAR range as physical address/length pairs and "
+        + "lets the shared helper ask PCI P2PDMA how the importer reaches them.",
+      attachment: index)
+    let verdict = askDistance(index, verbose: true, caller: "dma_buf_phys_vec_to_sgt")
     let state = attachments[index]
     guard let bar else { return }
     let result = DMAMapper.physVecToSGT(
@@ -906,7 +914,7 @@ struct SimulationRun {
         note: "dma-buf-mapping.c helper, ≈v6.19 (UNVERIFIED release)", attachment: index, dmesg: failure.dmesg,
         failed: true)
       record(
-        .exporterDriver, "vfio_pci_dma_buf_map", inputs: "attachment of \(importerLabel(index))", outcome: failure.errno,
+        .exporterDriver, "vfio_pci_dma_buf_map", inputs: "helper returned \(failure.errno)", outcome: failure.errno,
         explanation: "VFIO passes the helper's error back; the importer gets no mapping.", attachment: index,
         failed: true)
     case .success(let mapped):
