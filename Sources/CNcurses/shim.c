@@ -1,5 +1,8 @@
 #include "CNcurses.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
+#include <poll.h>
 #include <pthread.h>
 #include <locale.h>
 #include <signal.h>
@@ -106,6 +109,64 @@ void cn_install_signal_handlers(void) {
   signal(SIGWINCH, SIG_DFL);
 }
 
+// SIGWINCH may be delivered to any thread of the Swift runtime, not the one blocked reading the
+// terminal, so ncurses alone would only notice a resize at the next key. Its handler is chained
+// behind ours, and ours also writes a byte to this pipe, which the input wait polls.
+static int wake_pipe[2] = {-1, -1};
+static struct sigaction ncurses_winch_action;
+
+static void winch_handler(int signal_number, siginfo_t *info, void *context) {
+  int saved_errno = errno;
+  if (wake_pipe[1] >= 0) {
+    ssize_t ignored = write(wake_pipe[1], "w", 1);
+    (void)ignored;
+  }
+  if (ncurses_winch_action.sa_flags & SA_SIGINFO) {
+    if (ncurses_winch_action.sa_sigaction != NULL) ncurses_winch_action.sa_sigaction(signal_number, info, context);
+  } else if (ncurses_winch_action.sa_handler != SIG_DFL && ncurses_winch_action.sa_handler != SIG_IGN &&
+             ncurses_winch_action.sa_handler != NULL) {
+    ncurses_winch_action.sa_handler(signal_number);
+  }
+  errno = saved_errno;
+}
+
+static void install_winch_wakeup(void) {
+  if (wake_pipe[0] < 0) {
+    if (pipe(wake_pipe) != 0) return;
+    for (int index = 0; index < 2; index++) {
+      fcntl(wake_pipe[index], F_SETFL, fcntl(wake_pipe[index], F_GETFL) | O_NONBLOCK);
+      fcntl(wake_pipe[index], F_SETFD, FD_CLOEXEC);
+    }
+  }
+  struct sigaction ours;
+  memset(&ours, 0, sizeof ours);
+  ours.sa_sigaction = winch_handler;
+  ours.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&ours.sa_mask);
+  sigaction(SIGWINCH, &ours, &ncurses_winch_action);
+}
+
+int cn_wait_for_input(int milliseconds) {
+  struct pollfd fds[2];
+  fds[0].fd = STDIN_FILENO;
+  fds[0].events = POLLIN;
+  fds[0].revents = 0;
+  fds[1].fd = wake_pipe[0];
+  fds[1].events = POLLIN;
+  fds[1].revents = 0;
+  int count = wake_pipe[0] >= 0 ? 2 : 1;
+  int ready;
+  do {
+    ready = poll(fds, (nfds_t)count, milliseconds < 0 ? -1 : milliseconds);
+  } while (ready < 0 && errno == EINTR && milliseconds < 0);
+  if (ready > 0 && count == 2 && (fds[1].revents & POLLIN)) {
+    char drain[64];
+    while (read(wake_pipe[0], drain, sizeof drain) > 0) {
+    }
+  }
+  return ready > 0 ? 1 : 0;
+}
+
 int cn_start(void) {
   if (active_screen != NULL) return 1;
   if (getenv("ESCDELAY") == NULL) set_escdelay(25);
@@ -125,6 +186,7 @@ int cn_start(void) {
 #endif
             , NULL);
   mouseinterval(0);
+  install_winch_wakeup();
   return 1;
 }
 

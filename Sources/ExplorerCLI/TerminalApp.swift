@@ -25,15 +25,18 @@ struct TerminalApp {
     let (width, height) = terminal.size
     state.handle(.resize(width: width, height: height))
     var frameStart = clock.now
+    var dirty = true
     while true {
-      let screen = ExplorerRenderer.render(state)
-      terminal.flush(screen, force: state.needsFullRedraw)
-      state.needsFullRedraw = false
-      let frameEnd = clock.now
-      stats.record(milliseconds: Self.milliseconds(frameEnd - frameStart))
-      if launchToFirstFrame == nil { launchToFirstFrame = frameEnd - launchedAt }
+      if dirty {
+        let screen = ExplorerRenderer.render(state)
+        terminal.flush(screen, force: state.needsFullRedraw)
+        state.needsFullRedraw = false
+        let frameEnd = clock.now
+        stats.record(milliseconds: Self.milliseconds(frameEnd - frameStart))
+        if launchToFirstFrame == nil { launchToFirstFrame = frameEnd - launchedAt }
+      }
       if state.shouldQuit { return }
-      // Wait: forever when idle, until the next tick when playing.
+      // Wait: forever when idle (no CPU), until the next tick when playing.
       var timeout: Int?
       if state.isAnimating {
         let deadline = nextTick ?? clock.now.advanced(by: .milliseconds(state.playback.interval))
@@ -44,17 +47,19 @@ struct TerminalApp {
       }
       let event = terminal.nextEvent(timeoutMilliseconds: timeout)
       frameStart = clock.now
+      dirty = false
       if let event {
         state.handle(event)
-      } else if timeout != nil {
+        dirty = true
+        // Drain what is already queued (key repeat, a burst of resizes) before drawing again;
+        // this also empties ncurses' own buffer, so the next poll() cannot miss buffered keys.
+        while !state.shouldQuit, let queued = terminal.nextEvent(timeoutMilliseconds: 0) {
+          state.handle(queued)
+        }
+      } else if let deadline = nextTick, clock.now >= deadline {
         state.handle(.tick)
         nextTick = nil
-      }
-      // Drain what is already queued (key repeat, a burst of resizes) before drawing again.
-      var drained = 0
-      while drained < 64, !state.shouldQuit, let queued = terminal.nextEvent(timeoutMilliseconds: 0) {
-        state.handle(queued)
-        drained += 1
+        dirty = true
       }
     }
   }

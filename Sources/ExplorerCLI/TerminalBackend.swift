@@ -126,8 +126,12 @@ final class TerminalBackend {
   /// Waits for the next event: forever when `timeoutMilliseconds` is nil (no CPU while idle),
   /// else at most that long (nil result: timed out).
   func nextEvent(timeoutMilliseconds: Int?) -> ExplorerEvent? {
+    // Wait in poll() on the terminal and the resize wake-up pipe, then read without blocking:
+    // a resize wakes us whichever thread the signal went to. Returns nil on timeout or wake-ups
+    // that carried no event.
+    if timeoutMilliseconds != 0, cn_wait_for_input(Int32(clamping: timeoutMilliseconds ?? -1)) == 0 { return nil }
     var key: UInt32 = 0
-    let status = cn_read_key(Int32(clamping: timeoutMilliseconds ?? -1), &key)
+    let status = cn_read_key(0, &key)
     if status == ERR { return nil }
     if status == KEY_CODE_YES { return functionKeyEvent(Int32(bitPattern: key)) }
     return characterEvent(key)

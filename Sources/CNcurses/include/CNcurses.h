@@ -62,6 +62,10 @@ void cn_init_pair(short pair, short foreground, short background);
 int cn_lines(void);
 int cn_columns(void);
 
+/// Waits until the terminal has input or was resized (any thread may receive SIGWINCH), at most
+/// `milliseconds` (< 0: forever). Returns 1 when something is ready, 0 on timeout.
+int cn_wait_for_input(int milliseconds);
+
 /// Blocks for a key when `milliseconds` < 0; otherwise waits at most that long.
 /// Returns the `get_wch` status (OK, KEY_CODE_YES or ERR) and the key in `*key`.
 int cn_read_key(int milliseconds, unsigned int *key);

@@ -52,7 +52,7 @@ public struct Layout: Equatable, Sendable {
     status = Rect(x: 0, y: height - 1, width: width, height: 1)
     let body = height - 1
     // Left column: tree over details. The tree gets the larger part: it is where users navigate.
-    let leftWidth = mode == .full ? max(46, width * 2 / 5) : max(34, width * 2 / 5)
+    let leftWidth = mode == .full ? max(44, width * 3 / 8) : max(34, width * 2 / 5)
     let treeHeight = body * 3 / 5
     tree = Rect(x: 0, y: 0, width: leftWidth, height: treeHeight)
     details = Rect(x: 0, y: treeHeight, width: leftWidth, height: body - treeHeight)

@@ -384,7 +384,9 @@ extension ExplorerState {
       if before != decisionCursor { sgScroll = 0 }
     case .sgTable:
       let rows = shownAttachment.map { visibleSGEntries(for: $0) } ?? 0
-      sgScroll = clampedAdd(sgScroll, delta, upper: rows - pageHeight(of: .sgTable) + 1)
+      // The sg pane spends two lines inside its box on the summary and the column header.
+      let rowsOnScreen = max(1, layout.sgTable.height - 4)
+      sgScroll = clampedAdd(sgScroll, delta, upper: rows - rowsOnScreen)
     }
   }
 

@@ -133,10 +133,10 @@ enum DetailsView {
       let redirect = effective.intersection(.p2pRedirect)
       var verdict = StyledLine(Format.fit("", 8))
       if redirect.isEmpty {
-        verdict.append("no RR/CR/EC: P2P TLPs may go straight through", .role(.good))
+        verdict.append("no RR/CR/EC: direct P2P allowed", .role(.good))
       } else {
         verdict.append(
-          "\(redirect.shortNames) set: P2P redirected to the host bridge", CellStyle(bold: true, role: .warning))
+          "\(redirect.shortNames) set: P2P via host bridge", CellStyle(bold: true, role: .warning))
       }
       return [label, controlLine, verdict]
     }

@@ -101,6 +101,8 @@ enum Format {
   /// Word-wraps `text` to lines of at most `width` scalars; long words are cut.
   static func wrap(_ text: String, width: Int) -> [String] {
     guard width > 0 else { return [] }
+    // Text that fits stays as it is (keeps the double spaces that align columns).
+    if !text.contains("\n"), text.unicodeScalars.count <= width { return [text] }
     var lines: [String] = []
     for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
       var current = ""

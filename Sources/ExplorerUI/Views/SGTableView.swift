@@ -35,9 +35,10 @@ enum SGTableView {
     screen.draw(summary, x: inner.x, y: inner.y, width: inner.width)
     guard inner.height >= 2 else { return }
     let indexWidth = max(3, String(max(0, table.count - 1)).count)
+    // Fixed columns; the target takes the rest of the line.
     let header =
-      Format.padLeft("#", indexWidth) + "  " + Format.fit("dma_address", 18) + "  " + Format.fit("dma_len", 10) + "  "
-      + Format.fit("page", 14) + "  target"
+      Format.padLeft("#", indexWidth) + "  " + Format.fit("dma_address", 18) + "  " + Format.fit("dma_len", 9) + " "
+      + Format.fit("page", 12) + " target"
     screen.put(header, x: inner.x, y: inner.y + 1, style: .role(.header, bold: true), maxWidth: inner.width)
     let rowsHeight = inner.height - 2
     guard rowsHeight > 0 else { return }
@@ -48,7 +49,7 @@ enum SGTableView {
       let row = table.row(index)
       let text =
         Format.padLeft(String(index), indexWidth) + "  " + Format.address(row.dmaAddress) + "  "
-        + Format.fit(Format.bytes(row.dmaLength), 10) + "  " + Format.fit(row.page, 14) + "  " + row.target
+        + Format.fit(Format.bytes(row.dmaLength), 9) + " " + Format.fit(row.page, 12) + " " + row.target
       screen.put(text, x: inner.x, y: inner.y + 2 + line, style: .plain, maxWidth: inner.width)
     }
     if visible > rowsHeight, rect.width > 24 {

@@ -66,9 +66,7 @@ enum TreeView {
     let onPath = litPosition != nil
     let bdfStyle = onPath ? CellStyle(bold: true, underline: true, role: .path) : CellStyle(role: .normal)
     text.append(function.bdf.shortDescription, bdfStyle)
-    text.append(" ")
-    if onPath { text.append("\(state.display.glyphs.pointer)", .role(.path, bold: true)) }
-    text.append(shortName(of: function), onPath ? .role(.path) : .plain)
+    // Badges and warnings come before the name so a narrow pane never cuts them off.
     if index == state.exporter { text.append(" [EXP]", CellStyle(bold: true, role: .exporter)) }
     if isImporter {
       let number = (state.importers.firstIndex(of: index) ?? 0) + 1
@@ -86,6 +84,9 @@ enum TreeView {
     }
     if isCulprit { text.append(" \(state.display.glyphs.cross) redirect", CellStyle(bold: true, role: .error)) }
     if function.isPoweredOff { text.append(" (off)", .role(.dim)) }
+    text.append(" ")
+    if onPath { text.append("\(state.display.glyphs.pointer)", .role(.path, bold: true)) }
+    text.append(shortName(of: function), onPath ? .role(.path) : .plain)
   }
 
   /// A short name: the device name without vendor boilerplate, or the port type for bridges.

@@ -1,0 +1,226 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Drives the real `dmabuf-explorer` binary inside a private tmux server, as a user would.
+///
+/// tmux is started with `posix_spawn` + `waitpid` (Foundation's `Process` never returns when the
+/// child daemonises) and with an empty signal mask and default dispositions (Swift Testing's
+/// threads block signals, and a child inheriting that mask would ignore SIGTERM and never see
+/// resizes).
+@Suite("End to end in tmux", .serialized)
+struct EndToEndTests {
+  static let tmuxPath: String? = {
+    let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    return directories.map { "\($0)/tmux" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+  }()
+
+  @Test(.enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"))
+  func shareTwoImportersPlayToTheEndResizeAndQuit() throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.start(width: 120, height: 40)
+    try session.waitFor("PCI tree")
+
+    // Exporter: the first GPU, its first (default) buffer.
+    session.keys("/", "03:00.0", "Enter")
+    try session.waitFor("found 0000:03:00.0")
+    session.keys("e")
+    try session.waitFor("(Enter picks, Esc keeps)")
+    session.keys("Enter")
+    try session.waitFor("picked")
+    // Two importers: the second GPU and the RDMA NIC.
+    session.keys("/", "04:00.0", "Enter")
+    try session.waitFor("found 0000:04:00.0")
+    session.keys("i")
+    try session.waitFor("[IMP1]")
+    session.keys("/", "05:00.0", "Enter")
+    try session.waitFor("found 0000:05:00.0")
+    session.keys("i")
+    try session.waitFor("[IMP2]")
+
+    // Start the share at the fastest speed and let it play to the end.
+    session.keys("+", "+", "+", "+", "+", "+", "Enter")
+    try session.waitFor("share started")
+    let final = try session.waitFor(", done,", timeout: 30)
+    #expect(final.contains("peer2peer"), "decision header missing:\(final)")
+    #expect(final.contains("1 04:00.0"), "first importer's decision missing:\(final)")
+    #expect(final.contains("2 05:00.0"), "second importer's decision missing:\(final)")
+    #expect(final.contains("BUS_ADDR"), "the switch-local GPU pair should be BUS_ADDR:\(final)")
+    #expect(final.contains("nents "), "sg table summary missing:\(final)")
+    #expect(final.contains("dma_address"), "sg table header missing:\(final)")
+    let sgRow = final.split(separator: "\n").contains { $0.contains("  0  0x") }
+    #expect(sgRow, "no sg entry with a DMA address:\(final)")
+
+    // Smaller terminals: compact layout, then the too-small note.
+    session.resize(width: 80, height: 24)
+    let compact = try session.waitFor("sg table")
+    #expect(compact.contains("PCI tree") && compact.contains("Decision"), "compact layout:\(compact)")
+    #expect(compact.split(separator: "\n").count <= 24)
+    session.resize(width: 40, height: 10)
+    let tiny = try session.waitFor("Terminal too small")
+    #expect(tiny.contains("40x10"), "too-small note:\(tiny)")
+
+    // Quit: the program exits 0 and leaves the terminal in its normal state.
+    session.keys("q")
+    let exitText = try session.waitForFile(session.exitFile, timeout: 10)
+    #expect(exitText.trimmingCharacters(in: .whitespacesAndNewlines) == "EXIT=0")
+    #expect(session.display("#{alternate_on}") == "0", "alternate screen still on after quit")
+    #expect(session.display("#{cursor_flag}") == "1", "cursor left hidden after quit")
+  }
+
+  @Test func refusesToRunWithoutATerminal() throws {
+    let binary = try Self.explorerBinary()
+    let result = try Spawn.run([binary], stdinPath: "/dev/null")
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("needs a terminal"))
+    #expect(result.stderr.contains("'dmabuf-explorer tree'"))
+  }
+
+  /// The built `dmabuf-explorer`, next to the test bundle (`.build/<config>/`).
+  static func explorerBinary() throws -> String {
+    let candidates = [Bundle.main.executablePath, CommandLine.arguments.first, try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")]
+    for candidate in candidates.compactMap({ $0 }) {
+      var directory = URL(fileURLWithPath: candidate).deletingLastPathComponent()
+      for _ in 0..<4 {
+        let binary = directory.appendingPathComponent("dmabuf-explorer").path
+        if FileManager.default.isExecutableFile(atPath: binary) { return binary }
+        directory = directory.deletingLastPathComponent()
+      }
+    }
+    throw EndToEndError("dmabuf-explorer binary not found next to the test bundle; run 'swift build' first")
+  }
+}
+
+struct EndToEndError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// A private tmux server in a temporary directory.
+final class TmuxSession {
+  let tmux: String
+  let binary: String
+  let directory: URL
+  var socket: String { directory.appendingPathComponent("sock").path }
+  var exitFile: String { directory.appendingPathComponent("exit").path }
+
+  init(tmux: String, binary: String) throws {
+    self.tmux = tmux
+    self.binary = binary
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("dmabuf-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  func start(width: Int, height: Int) throws {
+    // The pane runs the explorer, then records its exit status and stays open so we can inspect it.
+    let command = "env TERM=tmux-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 '\(binary)'; echo EXIT=$? > '\(exitFile)'; sleep 60"
+    let result = try run(["-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command])
+    guard result.status == 0 else { throw EndToEndError("tmux new-session failed: \(result.stderr)") }
+    _ = try? run(["set", "-sg", "escape-time", "10"])
+  }
+
+  @discardableResult
+  func run(_ arguments: [String]) throws -> Spawn.Result { try Spawn.run([tmux, "-S", socket] + arguments) }
+
+  /// Sends keys; each argument is a tmux key name or literal text.
+  func keys(_ keys: String...) {
+    for key in keys {
+      let isKeyName = ["Enter", "Escape", "Tab", "Up", "Down", "End", "Home", "Space"].contains(key)
+      _ = try? run(isKeyName ? ["send-keys", key] : ["send-keys", "-l", key])
+    }
+  }
+
+  func resize(width: Int, height: Int) {
+    _ = try? run(["resize-window", "-x", "\(width)", "-y", "\(height)"])
+  }
+
+  func capture() -> String { (try? run(["capture-pane", "-p"]))?.stdout ?? "" }
+
+  func display(_ format: String) -> String {
+    ((try? run(["display-message", "-p", format]))?.stdout ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  /// Polls the pane until `text` shows; returns the capture that had it.
+  @discardableResult
+  func waitFor(_ text: String, timeout: Double = 10) throws -> String {
+    let deadline = Date().addingTimeInterval(timeout)
+    var last = ""
+    while Date() < deadline {
+      last = capture()
+      if last.contains(text) { return last }
+      usleep(50_000)
+    }
+    throw EndToEndError("'\(text)' did not appear within \(timeout) s; the pane shows:\n\(last)")
+  }
+
+  func waitForFile(_ path: String, timeout: Double) throws -> String {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\n") { return text }
+      usleep(50_000)
+    }
+    throw EndToEndError("the explorer did not exit within \(timeout) s; the pane shows:\n\(capture())")
+  }
+
+  func tearDown() {
+    _ = try? run(["kill-server"])
+    try? FileManager.default.removeItem(at: directory)
+  }
+}
+
+/// `posix_spawn` + `waitpid` with an empty signal mask and default signal dispositions.
+enum Spawn {
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static func run(_ arguments: [String], stdinPath: String = "/dev/null") throws -> Result {
+    let directory = FileManager.default.temporaryDirectory
+    let token = UInt32.random(in: 0...UInt32.max)
+    let outPath = directory.appendingPathComponent("spawn-\(getpid())-\(token).out").path
+    let errPath = directory.appendingPathComponent("spawn-\(getpid())-\(token).err").path
+    defer {
+      unlink(outPath)
+      unlink(errPath)
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var emptyMask = sigset_t()
+    sigemptyset(&emptyMask)
+    posix_spawnattr_setsigmask(&attributes, &emptyMask)
+    var defaults = sigset_t()
+    sigfillset(&defaults)
+    sigdelset(&defaults, SIGKILL)
+    sigdelset(&defaults, SIGSTOP)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    // The environment from ProcessInfo: Swift 6 rejects the C global `environ`.
+    var envp: [UnsafeMutablePointer<CChar>?] =
+      ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for pointer in envp { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, &envp)
+    guard spawned == 0 else { throw EndToEndError("cannot start \(arguments[0]): errno \(spawned)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+    let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    return Result(status: exitStatus, stdout: out, stderr: err)
+  }
+}

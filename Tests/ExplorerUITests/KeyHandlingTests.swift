@@ -1,0 +1,200 @@
+import ExplorerUI
+import P2PDMA
+import PCITopology
+import Testing
+
+@Suite("Key handling through update()")
+struct KeyHandlingTests {
+  @Test func movementKeysMoveTheTreeCursor() {
+    var state = Fixtures.state()
+    let start = state.tree.cursor
+    state = update(state, .key(.down))
+    state = update(state, .key(.character("j")))
+    #expect(state.tree.cursor == start + 2)
+    state = update(state, .key(.character("k")))
+    #expect(state.tree.cursor == start + 1)
+    state = update(state, .key(.end))
+    #expect(state.tree.cursor == state.tree.rows.count - 1)
+    state = update(state, .key(.home))
+    #expect(state.tree.cursor == 0)
+    state = update(state, .key(.up))
+    #expect(state.tree.cursor == 0)
+  }
+
+  @Test func tabCyclesThroughEveryPane() {
+    var state = Fixtures.state()
+    var seen: [Pane] = [state.focus]
+    for _ in 0..<Pane.allCases.count {
+      state.press(.tab)
+      seen.append(state.focus)
+    }
+    #expect(Set(seen) == Set(Pane.allCases))
+    #expect(seen.last == .tree)
+    state.press(.backTab)
+    #expect(state.focus == .sgTable)
+  }
+
+  @Test func searchJumpsOnEnterAndEscCancels() {
+    var state = Fixtures.state()
+    state.press(.character("/"))
+    #expect(state.overlay == .search)
+    state.type("nvme")
+    expectOnScreen(state.screen, "/nvme_")
+    state.press(.enter)
+    #expect(state.overlay == nil)
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.nvme))
+    // By BDF, and Esc leaves the cursor alone.
+    state.press(.character("/"))
+    state.type("03:00")
+    state.press(.escape)
+    #expect(state.overlay == nil)
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.nvme))
+    state.press(.character("/"))
+    state.type("03:00")
+    state.press(.enter)
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.gpu))
+  }
+
+  @Test func searchRevealsFunctionsInCollapsedSubtrees() {
+    var state = Fixtures.state()
+    state.highlight(Fixtures.bdf("0000:00:01.1"))
+    state.press(.character("h"))
+    #expect(!state.screen.contains("Navi 31 GPU"))
+    state.press(.character("/"))
+    state.type("navi")
+    state.press(.enter)
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.gpu))
+    expectOnScreen(state.screen, "Navi 31 GPU")
+  }
+
+  @Test func collapseAndExpandSubtree() {
+    var state = Fixtures.state()
+    let rows = state.tree.rows.count
+    state.highlight(Fixtures.bdf("0000:01:00.0"))
+    state.press(.character("h"))
+    #expect(state.tree.rows.count == rows - 4)
+    expectOnScreen(state.screen, "▸01:00.0")
+    state.press(.character("l"))
+    #expect(state.tree.rows.count == rows)
+  }
+
+  @Test func exporterOpensBufferListAndEnterPicksTheHighlightedBuffer() {
+    var state = Fixtures.state()
+    state.highlight(Fixtures.gpu)
+    state.press(.character("e"))
+    #expect(state.exporter == Fixtures.index(Fixtures.gpu))
+    #expect(state.overlay == .bufferList)
+    expectOnScreen(state.screen, "Buffers of 0000:03:00.0")
+    state.press(.down, .enter)
+    #expect(state.overlay == nil)
+    #expect(state.bufferIndex == 1)
+    expectOnScreen(state.screen, " * 1 staging")
+  }
+
+  @Test func importerTogglesAndBridgesAreRefused() {
+    var state = Fixtures.state()
+    state.highlight(Fixtures.nic)
+    state.press(.character("i"))
+    state.highlight(Fixtures.nvme)
+    state.press(.character("i"))
+    #expect(state.importers == [Fixtures.index(Fixtures.nic), Fixtures.index(Fixtures.nvme)])
+    expectOnScreen(state.screen, "[IMP2]")
+    state.press(.character("i"))
+    #expect(state.importers == [Fixtures.index(Fixtures.nic)])
+    state.highlight(Fixtures.redirectingSwitchPort)
+    state.press(.character("i"))
+    #expect(state.importers == [Fixtures.index(Fixtures.nic)])
+    #expect(state.message?.contains("is a bridge") == true)
+  }
+
+  @Test func enterWithoutSelectionExplainsWhatIsMissing() {
+    var state = Fixtures.state()
+    state.press(.enter)
+    #expect(state.run == nil)
+    #expect(state.message == "pick an exporter (e) and at least one importer (i) first")
+    expectOnScreen(state.screen, " pick an exporter (e) and at least one importer (i) first")
+  }
+
+  @Test func helpListsEveryKeyAndEscClosesIt() {
+    var state = Fixtures.state()
+    state.press(.function(1))
+    #expect(state.overlay == .help)
+    let screen = state.screen
+    for binding in KeyBinding.all {
+      #expect(screen.contains(binding.keys), "help misses \(binding.keys)")
+    }
+    state.press(.escape)
+    #expect(state.overlay == nil)
+    state.press(.character("?"))
+    #expect(state.overlay == .help)
+  }
+
+  @Test func quitKeys() {
+    var state = Fixtures.state()
+    state.press(.character("q"))
+    #expect(state.shouldQuit)
+    var other = Fixtures.state()
+    other.press(.character("?"), .function(10))
+    #expect(other.shouldQuit)
+    // q typed into the search prompt is text, not quit.
+    var searching = Fixtures.state()
+    searching.press(.character("/"), .character("q"))
+    #expect(!searching.shouldQuit)
+  }
+
+  @Test func ctrlLAndResizeAskForAFullRedraw() {
+    var state = Fixtures.state()
+    state.press(.redraw)
+    #expect(state.needsFullRedraw)
+    state.needsFullRedraw = false
+    state.handle(.resize(width: 80, height: 24))
+    #expect(state.needsFullRedraw)
+    #expect(state.layout.mode == .compact)
+  }
+
+  @Test func globalTogglesCycleIOMMUAndCPURule() {
+    var state = Fixtures.state()
+    state.press(.character("I"))
+    #expect(state.configuration.iommu == .on)
+    state.press(.character("I"), .character("I"))
+    #expect(state.configuration.iommu == .off)
+    state.press(.character("c"))
+    #expect(state.configuration.cpu == .intel)
+    #expect(state.screen.lines[39].contains("CPU intel"))
+  }
+
+  @Test func whatIfTogglesACSBitsOnTheHighlightedBridge() {
+    var state = Fixtures.state()
+    state.highlight(Fixtures.redirectingSwitchPort)
+    state.press(.character("R"))
+    #expect(state.configuration.acsControlOverrides[Fixtures.redirectingSwitchPort] == [.sourceValidation, .completionRedirect, .upstreamForwarding])
+    expectOnScreen(state.screen, "ACS:CR (what-if)")
+    state.press(.character("C"))
+    #expect(!state.hasACSRedirect(Fixtures.index(Fixtures.redirectingSwitchPort)))
+    // Back to the hardware value: the override disappears.
+    state.press(.character("R"), .character("C"))
+    #expect(state.configuration.acsControlOverrides.isEmpty)
+    // `a` clears all three, pressed again restores.
+    state.press(.character("a"))
+    #expect(!state.hasACSRedirect(Fixtures.index(Fixtures.redirectingSwitchPort)))
+    state.press(.character("a"))
+    #expect(state.hasACSRedirect(Fixtures.index(Fixtures.redirectingSwitchPort)))
+    // A device without ACS says so.
+    state.highlight(Fixtures.gpu)
+    state.press(.character("E"))
+    #expect(state.message?.contains("has no ACS capability") == true)
+  }
+
+  @Test func mouseClickSelectsAndWheelScrolls() {
+    var state = Fixtures.state()
+    let target = state.tree.rows.firstIndex { $0.functionIndex == Fixtures.index(Fixtures.nic) } ?? 0
+    state.handle(.mouse(MouseEvent(x: 5, y: 1 + target, action: .press)))
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.nic))
+    let sequence = state.layout.sequence
+    state.handle(.mouse(MouseEvent(x: sequence.x + 2, y: sequence.y + 2, action: .press)))
+    #expect(state.focus == .sequence)
+    state.handle(.mouse(MouseEvent(x: 5, y: 3, action: .wheelUp)))
+    #expect(state.tree.cursor == max(0, target - 3))
+    #expect(state.focus == .sequence)
+  }
+}
