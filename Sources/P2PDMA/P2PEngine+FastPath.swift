@@ -202,8 +202,12 @@ public struct MatrixSummary: Sendable, Equatable {
 extension P2PEngine {
   /// Map type and `pci_p2pdma_distance()` of one pair from the precomputed tables; equals
   /// `verdict(providerIndex:clientIndex:)`'s `mapType` and `distance`.
+  /// The indices must be valid topology indices (the tables are read without bounds checks).
   public func mapTypeAndDistance(providerIndex: Int, clientIndex: Int) -> (MapType, Int) {
-    tables.nodes.withUnsafeBufferPointer { nodes in
+    precondition(
+      tables.nodes.indices.contains(providerIndex) && tables.nodes.indices.contains(clientIndex),
+      "mapTypeAndDistance: index out of range")
+    return tables.nodes.withUnsafeBufferPointer { nodes in
       tables.hostBridgeStatus.withUnsafeBufferPointer { status in
         FastPathTables.classify(
           provider: providerIndex, client: clientIndex, nodes: nodes, hostBridgeStatus: status,
