@@ -164,8 +164,11 @@ private struct Builder {
         openDomain()
         continue
       }
-      if remaining == 1 || nextRootDevice > 0x1f || nextBus > 0xff {
-        if remaining == 1, let device = freeRootDevice {
+      // AMD spends a dummy host bridge on each new root-port slot: with two functions left that
+      // would leave the port empty, so finish with root-complex endpoints instead.
+      let amdNeedsDummy = isAMD && (rootPortsInDevice == 0 || rootPortsInDevice >= 3)
+      if remaining == 1 || (remaining == 2 && amdNeedsDummy) || nextRootDevice > 0x1f || nextBus > 0xff {
+        if remaining <= 2, let device = freeRootDevice {
           addRootComplexEndpoint(device: device)
         } else {
           domainOpen = false
@@ -231,7 +234,8 @@ private struct Builder {
 
   mutating func addRootComplexEndpoint(device: UInt8) {
     let bdf = BDF(domain: domain, bus: 0, device: device, function: 0)
-    nextRootDevice = 0x20
+    nextRootDevice = Int(device) + 1
+    rootPortsInDevice = 0
     var function = PCIFunction(
       bdf: bdf, vendorID: isAMD ? 0x1022 : 0x8086, deviceID: isAMD ? 0x14a5 : 0x0998,
       classCode: isAMD ? 0x080600 : 0x088000, name: isAMD ? "Genoa/Bergamo IOMMU" : "Ice Lake IEH",
