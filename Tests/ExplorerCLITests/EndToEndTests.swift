@@ -72,6 +72,28 @@ struct EndToEndTests {
     #expect(session.display("#{cursor_flag}") == "1", "cursor left hidden after quit")
   }
 
+  /// Ctrl-C (through the terminal), SIGTERM and SIGHUP (sent to the process) each restore the
+  /// terminal and exit with 128 + the signal number.
+  @Test(
+    .enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"),
+    arguments: [("C-c", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP)])
+  func signalsRestoreTheTerminal(how: String, signal: Int32) throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.start(width: 100, height: 30)
+    try session.waitFor("PCI tree")
+    if how == "C-c" {
+      _ = try session.run(["send-keys", "C-c"])
+    } else {
+      let pid = try #require(session.explorerPID(), "explorer process not found under the pane")
+      kill(pid, signal)
+    }
+    let exitText = try session.waitForFile(session.exitFile, timeout: 10)
+    #expect(exitText.trimmingCharacters(in: .whitespacesAndNewlines) == "EXIT=\(128 + signal)")
+    #expect(session.display("#{alternate_on}") == "0", "alternate screen still on after \(how)")
+    #expect(session.display("#{cursor_flag}") == "1", "cursor left hidden after \(how)")
+  }
+
   @Test func refusesToRunWithoutATerminal() throws {
     let binary = try Self.explorerBinary()
     let result = try Spawn.run([binary], stdinPath: "/dev/null")
@@ -164,6 +186,22 @@ final class TmuxSession {
       usleep(50_000)
     }
     throw EndToEndError("the explorer did not exit within \(timeout) s; the pane shows:\n\(capture())")
+  }
+
+  /// The explorer's process id: the child of the pane's shell.
+  func explorerPID() -> pid_t? {
+    guard let shell = pid_t(display("#{pane_pid}")) else { return nil }
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    for entry in entries {
+      guard let pid = pid_t(entry),
+        let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { continue }
+      // Fields after the command name: state, ppid, ...
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      if fields.count > 1, pid_t(fields[1]) == shell, stat.contains("(dmabuf-explore") { return pid }
+    }
+    return nil
   }
 
   func tearDown() {

@@ -91,7 +91,14 @@ enum TreeView {
 
   /// A short name: the device name without vendor boilerplate, or the port type for bridges.
   static func shortName(of function: PCIFunction) -> String {
-    if let name = function.name, !name.isEmpty { return name }
+    if var name = function.name, !name.isEmpty {
+      // pci.ids names often repeat the vendor ("Intel Corporation Ice Lake ..."): the tree shows
+      // the device part, the details pane the full names.
+      if let vendor = function.vendorName, name.count > vendor.count + 1, name.hasPrefix(vendor + " ") {
+        name = String(name.dropFirst(vendor.count + 1))
+      }
+      return name
+    }
     if let port = function.portType, function.isBridge { return "\(port.shortName) \(function.idPair)" }
     return function.displayName
   }
