@@ -186,7 +186,8 @@ public enum ExplainRenderer {
     text += "dmesg, quiet caller (amdgpu, xe attach: verbose=false):\n"
     text += quiet.dmesg.isEmpty ? "  (nothing)\n" : quiet.dmesg.map { "  \($0)\n" }.joined()
     if let fix = verdict.fix {
-      text += "\nFix: \(fix)\n"
+      // On an allowed host-bridge path the parameter is an optimisation, not a repair.
+      text += verdict.mapType == .thruHostBridge ? "\nDirect route instead: \(fix)\n" : "\nFix: \(fix)\n"
       if fix.hasPrefix("pci=disable_acs_redir=") {
         text += "  Clears RR/CR/EC on those devices at boot. It removes ACS isolation, so IOMMU groups may merge "
           + "(matters for VFIO). At runtime 'setpci -s BDF ECAP_ACS+6.w=0000' does the same until the next boot or reset; "

@@ -67,11 +67,11 @@ public enum P2PAllowlist {
   public static let entries: [P2PAllowlistEntry] = {
     var rows: [P2PAllowlistEntry] = [
       .init(vendorID: intel, deviceID: 0x3c00, requiresSameHostBridge: true,
-            what: "Sandy Bridge-E host bridge (Xeon E5 / Core i7)", since: "≈v5.4, 494d63b0d5d0"),
+            what: "Sandy Bridge-E host bridge, Xeon E5 / Core i7", since: "≈v5.4, 494d63b0d5d0"),
       .init(vendorID: intel, deviceID: 0x3c01, requiresSameHostBridge: true,
             what: "Sandy Bridge-E host bridge", since: "≈v5.4"),
       .init(vendorID: intel, deviceID: 0x2f00, requiresSameHostBridge: true,
-            what: "Haswell-E host bridge (Xeon E5/E7 v3, Core i7)", since: "≈v5.4"),
+            what: "Haswell-E host bridge, Xeon E5/E7 v3 and Core i7", since: "≈v5.4"),
       .init(vendorID: intel, deviceID: 0x2f01, requiresSameHostBridge: true,
             what: "Haswell-E host bridge", since: "≈v5.4"),
       .init(vendorID: intel, deviceID: 0x2030, what: "Skylake-E root port A", since: "bc123a515cb7"),
@@ -80,13 +80,13 @@ public enum P2PAllowlist {
       .init(vendorID: intel, deviceID: 0x2033, what: "Skylake-E root port D", since: "7b94b53db34f"),
       .init(vendorID: intel, deviceID: 0x2020, what: "Skylake-E", since: "commit unverified"),
       .init(vendorID: intel, deviceID: 0x09a2,
-            what: "Ice Lake and later Xeon Scalable (first device on ICX/SPR/EMR/GNR/SRF/CWF/DMR root buses)",
+            what: "Ice Lake and later Xeon Scalable, the first device on ICX/SPR/EMR/GNR/SRF/CWF/DMR root buses",
             since: "feaea1fe8b36, 2021"),
     ]
     let accelerators: [(UInt16, String)] = [
-      (0x0b25, "DSA (Sapphire Rapids)"), (0x0cfe, "IAX (Sapphire Rapids)"),
-      (0x11fb, "DSA (Granite Rapids-D)"), (0x1212, "DSA (Diamond Rapids)"),
-      (0x1216, "IAA (Diamond Rapids)"), (0x4940, "QAT 4xxx"), (0x4942, "QAT 401xx"),
+      (0x0b25, "DSA, Sapphire Rapids"), (0x0cfe, "IAX, Sapphire Rapids"),
+      (0x11fb, "DSA, Granite Rapids-D"), (0x1212, "DSA, Diamond Rapids"),
+      (0x1216, "IAA, Diamond Rapids"), (0x4940, "QAT 4xxx"), (0x4942, "QAT 401xx"),
       (0x4944, "QAT 402xx"), (0x4946, "QAT 420xx"), (0x4948, "QAT 6xxx"),
     ]
     for (device, what) in accelerators {
@@ -95,10 +95,10 @@ public enum P2PAllowlist {
               what: "Intel accelerator that is the first device on its own root bus: \(what)",
               since: "2026, Lukas Wunner", status: .added2026))
     }
-    rows.append(.init(vendorID: google, deviceID: nil, what: "Google SoCs (any device ID)", since: "before 2026"))
+    rows.append(.init(vendorID: google, deviceID: nil, what: "Google SoCs, any device ID", since: "before 2026"))
     for device: UInt16 in [0x2f95, 0x2f96, 0x2f97, 0x2f98] {
       rows.append(
-        .init(vendorID: nvidia, deviceID: device, what: "Nvidia CPU (Vera Rubin)",
+        .init(vendorID: nvidia, deviceID: device, what: "Nvidia CPU, Vera Rubin",
               since: "894a78088fc3, 2026", status: .added2026))
     }
     let zhaoxinSameBridge: [(UInt16, String)] = [

@@ -80,6 +80,10 @@ struct VerdictExplainer {
       case .thruHostBridge:
         sentences.append(
           "THRU_HOST_BRIDGE: allowed; the initiator uses a normal DMA address (an IOVA under a translating IOMMU, the CPU physical address otherwise).")
+        if let common, !acsRedirect.isEmpty {
+          sentences.append(
+            "Clearing the redirect bits on the listed devices would let the TLPs turn at \(topology[common].bdf) instead: BUS_ADDR, a shorter path.")
+        }
       case .notSupported:
         sentences.append("NOT_SUPPORTED: mapping must fail (-EREMOTEIO) and pci_p2pdma_distance() returns -1.")
       default: break
