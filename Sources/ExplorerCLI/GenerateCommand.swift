@@ -37,7 +37,8 @@ public struct GenerateCommand: AsyncParsableCommand {
 
   public mutating func validate() throws {
     guard (1...MachineGenerator.maximumFunctionCount).contains(functions) else {
-      throw ValidationError("--functions must be between 1 and \(MachineGenerator.maximumFunctionCount), got \(functions)")
+      throw ValidationError(
+        "--functions must be between 1 and \(MachineGenerator.maximumFunctionCount), got \(functions)")
     }
   }
 

@@ -140,13 +140,15 @@ struct GeneratorTests {
     }
   }
 
-  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/lspci"), "needs pciutils' lspci"),
-        arguments: [(UInt64(1), 60), (UInt64(2), 700), (UInt64(3), 2500)])
+  @Test(
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/lspci"), "needs pciutils' lspci"),
+    arguments: [(UInt64(1), 60), (UInt64(2), 700), (UInt64(3), 2500)])
   func realLspciReadsTheSameTree(seed: UInt64, count: Int) throws {
     let machine = Self.machine(count, seed: seed)
     let topology = machine.topology(location: "generated")
     let file = FileManager.default.temporaryDirectory
-      .appendingPathComponent("dmabuf-explorer-generated-\(seed)-\(count)-\(ProcessInfo.processInfo.processIdentifier).txt")
+      .appendingPathComponent(
+        "dmabuf-explorer-generated-\(seed)-\(count)-\(ProcessInfo.processInfo.processIdentifier).txt")
     try Data(HexDumpWriter.write(machine.functions)).write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
 

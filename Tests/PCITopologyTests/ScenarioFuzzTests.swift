@@ -33,7 +33,8 @@ struct ScenarioFuzzTests {
         let token = tokens[random.int(in: 0...(tokens.count - 1))]
         // Replace the value after the next colon, when there is one.
         if let colon = bytes[position...].firstIndex(of: UInt8(ascii: ":")) {
-          let valueEnd = bytes[(colon + 1)...].firstIndex { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "}") } ?? bytes.count
+          let valueEnd =
+            bytes[(colon + 1)...].firstIndex { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "}") } ?? bytes.count
           bytes.replaceSubrange((colon + 1)..<valueEnd, with: Array(" \(token)".utf8))
         }
       default: bytes[position] = UInt8(truncatingIfNeeded: random.next())

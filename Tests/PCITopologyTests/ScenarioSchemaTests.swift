@@ -64,8 +64,11 @@ struct ScenarioSchemaTests {
     #expect(port.headerType == 1)
     #expect(port.secondaryBus == 1 && port.subordinateBus == 1 && port.primaryBus == 0)
     #expect(port.portType == .rootPort)
-    #expect(port.acs == .present(capability: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding],
-                                 control: ACSBits(rawValue: 0x1d)))
+    #expect(
+      port.acs
+        == .present(
+          capability: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding],
+          control: ACSBits(rawValue: 0x1d)))
     let gpuIndex = try #require(topology.index(of: BDF("0000:01:00.0")!))
     let gpu = topology[gpuIndex]
     #expect(gpu.vendorID == 0x1002 && gpu.deviceID == 0x744c && gpu.classCode == 0x030000)
@@ -87,7 +90,8 @@ struct ScenarioSchemaTests {
   }
 
   @Test func unknownKeyIsNamedWithSuggestion() {
-    let devices = Self.validDevices.replacingOccurrences(of: #""size": "256M""#, with: #""size": "256M", "prefetchible": true"#)
+    let devices = Self.validDevices.replacingOccurrences(
+      of: #""size": "256M""#, with: #""size": "256M", "prefetchible": true"#)
     let failure = Self.failure(Self.document(devices: devices))
     #expect(failure?.field == "devices[2].bars[0].prefetchible")
     #expect(failure?.message.contains("did you mean \"prefetchable\"") == true)
@@ -156,8 +160,9 @@ struct ScenarioSchemaTests {
   }
 
   @Test func wrongSchemaIsRejected() {
-    let data = Data(String(decoding: Self.document(), as: UTF8.self)
-      .replacingOccurrences(of: "dmabuf-explorer/scenario", with: "something-else").utf8)
+    let data = Data(
+      String(decoding: Self.document(), as: UTF8.self)
+        .replacingOccurrences(of: "dmabuf-explorer/scenario", with: "something-else").utf8)
     #expect(Self.failure(data)?.field == "schema")
   }
 
@@ -174,7 +179,8 @@ struct ScenarioSchemaTests {
   }
 
   @Test func sixtyFourBitBARAtIndex5IsRejected() {
-    let devices = Self.validDevices.replacingOccurrences(of: #""size": 1048576, "64bit": false"#, with: #""size": 1048576"#)
+    let devices = Self.validDevices.replacingOccurrences(
+      of: #""size": 1048576, "64bit": false"#, with: #""size": 1048576"#)
     #expect(Self.failure(Self.document(devices: devices))?.field == "devices[2].bars[1].64bit")
   }
 
@@ -198,7 +204,8 @@ struct ScenarioSchemaTests {
   }
 
   @Test func rootPortWithoutBridgeIsRejected() {
-    let devices = Self.validDevices.replacingOccurrences(of: #""bridge": { "secondary": 1, "subordinate": "0x01" },"#, with: "")
+    let devices = Self.validDevices.replacingOccurrences(
+      of: #""bridge": { "secondary": 1, "subordinate": "0x01" },"#, with: "")
     #expect(Self.failure(Self.document(devices: devices))?.field == "devices[1].bridge")
   }
 
@@ -232,14 +239,17 @@ struct ScenarioSchemaTests {
     }
   }
 
-  @Test(arguments: ["", "[", "{", "{\"a\":}", "nul", "\"abc", "{\"a\":1,}", "[1,]", "01", "{\"a\":1 \"b\":2}",
-                    String(repeating: "[", count: 5000), "\u{0}", "{\"a\":\"\\ud800\"}"])
+  @Test(arguments: [
+    "", "[", "{", "{\"a\":}", "nul", "\"abc", "{\"a\":1,}", "[1,]", "01", "{\"a\":1 \"b\":2}",
+    String(repeating: "[", count: 5000), "\u{0}", "{\"a\":\"\\ud800\"}",
+  ])
   func brokenJSONNeverTraps(text: String) {
     #expect(throws: TopologyError.self) { try Self.load(Data(text.utf8)) }
   }
 
   @Test func jsonParserKeepsNumbersExactAndLines() throws {
-    let value = try JSONParser.parse(Array("{\n\"a\": 18446744073709551615,\n\"b\": [true, null, \"\\u00e9\\ud83d\\ude00\"]\n}".utf8))
+    let value = try JSONParser.parse(
+      Array("{\n\"a\": 18446744073709551615,\n\"b\": [true, null, \"\\u00e9\\ud83d\\ude00\"]\n}".utf8))
     guard case .object(let members) = value.kind else {
       Issue.record("expected an object")
       return
@@ -247,9 +257,11 @@ struct ScenarioSchemaTests {
     #expect(members[0].value.kind == .number("18446744073709551615"))
     #expect(members[0].value.line == 2)
     #expect(members[1].value.line == 3)
-    #expect(members[1].value.kind == .array([
-      JSONValue(.bool(true), line: 3), JSONValue(.null, line: 3), JSONValue(.string("é😀"), line: 3),
-    ]))
+    #expect(
+      members[1].value.kind
+        == .array([
+          JSONValue(.bool(true), line: 3), JSONValue(.null, line: 3), JSONValue(.string("é😀"), line: 3),
+        ]))
   }
 
   @Test func duplicateKeyIsASyntaxError() {

@@ -88,7 +88,8 @@ enum DeviceCatalogue {
   ])
   static let instinct = EndpointModel(functions: [
     FunctionModel(
-      vendorID: 0x1002, deviceID: 0x740f, classCode: 0x038000, name: "Aldebaran/MI200 [Instinct MI210]", vendorName: ati,
+      vendorID: 0x1002, deviceID: 0x740f, classCode: 0x038000, name: "Aldebaran/MI200 [Instinct MI210]",
+      vendorName: ati,
       bars: [(0, 64 * gib, true, true), (2, 2 * mib, true, true), (5, 512 << 10, false, false)], driver: "amdgpu",
       extras: DeviceExtras(
         driverProfile: "amdgpu", vramSize: 64 * gib, visibleVRAMSize: 64 * gib, dmaMaskBits: 48,
@@ -416,8 +417,11 @@ private struct Builder {
     }
     let platform =
       isAMD
-      ? PlatformInfo(cpuVendor: .amd, cpuFamily: 0x19, cpuModelName: "synthetic AMD EPYC (Zen 4)", iommu: .on, kernel: "mainline")
-      : PlatformInfo(cpuVendor: .intel, cpuFamily: 6, cpuModelName: "synthetic Intel Xeon (Ice Lake-SP)", iommu: .on, kernel: "mainline")
+      ? PlatformInfo(
+        cpuVendor: .amd, cpuFamily: 0x19, cpuModelName: "synthetic AMD EPYC (Zen 4)", iommu: .on, kernel: "mainline")
+      : PlatformInfo(
+        cpuVendor: .intel, cpuFamily: 6, cpuModelName: "synthetic Intel Xeon (Ice Lake-SP)", iommu: .on,
+        kernel: "mainline")
     let title =
       "Synthetic \(isAMD ? "AMD" : "Intel") machine: \(functions.count) functions in \(Int(domain) + 1) domain\(domain == 0 ? "" : "s") (seed \(options.seed))"
     return MachineGenerator.Machine(functions: functions, platform: platform, title: title)
@@ -442,14 +446,16 @@ private struct Builder {
         for bar in candidate.bars where bar.address != 0 {
           let range = bar.address...(bar.address + (bar.size ?? 1) - 1)
           if bar.isPrefetchable {
-            prefetchable = prefetchable.map { min($0.lowerBound, range.lowerBound)...max($0.upperBound, range.upperBound) } ?? range
+            prefetchable =
+              prefetchable.map { min($0.lowerBound, range.lowerBound)...max($0.upperBound, range.upperBound) } ?? range
           } else {
             memory = memory.map { min($0.lowerBound, range.lowerBound)...max($0.upperBound, range.upperBound) } ?? range
           }
         }
         next += 1
       }
-      windows[index] = .init(memory: memory.map(Self.megabyteAligned), prefetchable: prefetchable.map(Self.megabyteAligned))
+      windows[index] = .init(
+        memory: memory.map(Self.megabyteAligned), prefetchable: prefetchable.map(Self.megabyteAligned))
     }
     return windows
   }

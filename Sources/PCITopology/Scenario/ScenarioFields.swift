@@ -107,7 +107,8 @@ struct ScenarioObject {
     guard case .string(let text) = value.kind, let parsed = ScenarioNumbers.parseHex(text, maxDigits: maxDigits)
     else {
       throw failure(
-        key, "expected \(what) as a hex string of up to \(maxDigits) digits like \"\(String(repeating: "f", count: maxDigits))\", got \(value.typeDescription)",
+        key,
+        "expected \(what) as a hex string of up to \(maxDigits) digits like \"\(String(repeating: "f", count: maxDigits))\", got \(value.typeDescription)",
         line: value.line)
     }
     return parsed
@@ -127,7 +128,9 @@ struct ScenarioObject {
     guard let parsed else {
       throw failure(key, "expected \(expected), got \(value.typeDescription)", line: value.line)
     }
-    if parsed == 0 && !allowZero { throw failure(key, "size 0 is not a size; expected at least 1 byte", line: value.line) }
+    if parsed == 0 && !allowZero {
+      throw failure(key, "size 0 is not a size; expected at least 1 byte", line: value.line)
+    }
     guard parsed <= 1 << 63 else {
       throw failure(key, "\(parsed) bytes is larger than 2^63; no PCI device has that much", line: value.line)
     }
@@ -144,7 +147,9 @@ struct ScenarioObject {
     default: parsed = nil
     }
     guard let parsed else {
-      throw failure(key, "expected an address as a hex string like \"0xfc00000000\", got \(value.typeDescription)", line: value.line)
+      throw failure(
+        key, "expected an address as a hex string like \"0xfc00000000\", got \(value.typeDescription)", line: value.line
+      )
     }
     return parsed
   }
@@ -234,7 +239,9 @@ public enum ScenarioNumbers {
     if trimmed.lowercased().hasPrefix("0x") { return UInt64(hexDigits: trimmed.dropFirst(2), maxLength: 16) }
     var number = Substring(trimmed)
     var shift: UInt64 = 0
-    for (suffixes, bits) in [(["KiB", "K", "KB"], 10), (["MiB", "M", "MB"], 20), (["GiB", "G", "GB"], 30), (["TiB", "T", "TB"], 40)] as [([String], UInt64)] {
+    for (suffixes, bits) in [
+      (["KiB", "K", "KB"], 10), (["MiB", "M", "MB"], 20), (["GiB", "G", "GB"], 30), (["TiB", "T", "TB"], 40),
+    ] as [([String], UInt64)] {
       if let suffix = suffixes.first(where: { trimmed.uppercased().hasSuffix($0.uppercased()) }) {
         number = number.dropLast(suffix.count)
         shift = bits

@@ -53,7 +53,8 @@ public struct JSONValue: Sendable, Equatable {
       case "\n": out += "\\n"
       case "\t": out += "\\t"
       case "\r": out += "\\r"
-      case _ where scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
+      case _
+      where scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
         || scalar.value == 0x2028 || scalar.value == 0x2029:
         out += "\\u" + hex(scalar.value, width: 4)
       default: out.unicodeScalars.append(scalar)
@@ -100,7 +101,10 @@ public struct JSONParser {
   public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
     var parser = JSONParser(bytes: bytes)
     // A UTF-8 byte order mark is harmless; editors on some systems add it.
-    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.position = 3; parser.lineStart = 3 }
+    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+      parser.position = 3
+      parser.lineStart = 3
+    }
     parser.skipWhitespace()
     let value = try parser.parseValue(depth: 0)
     parser.skipWhitespace()
@@ -184,7 +188,9 @@ public struct JSONParser {
         throw error("expected a key in double quotes")
       }
       let key = try parseString()
-      guard seen.insert(key).inserted else { throw error("key \"\(JSONValue.printable(key))\" appears twice in one object") }
+      guard seen.insert(key).inserted else {
+        throw error("key \"\(JSONValue.printable(key))\" appears twice in one object")
+      }
       skipWhitespace()
       guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(JSONValue.printable(key))\"") }
       position += 1

@@ -55,7 +55,8 @@ public enum ScenarioLoader {
       document = try JSONParser.parse([UInt8](data))
     } catch {
       let place = error.column > 0 ? "at column \(error.column)" : "at the end of the line"
-      throw TopologyError.malformed(path: path, line: error.line, message: "JSON syntax error \(place): \(error.message)")
+      throw TopologyError.malformed(
+        path: path, line: error.line, message: "JSON syntax error \(place): \(error.message)")
     }
     var root = try ScenarioObject(document, path: path, fieldPath: "")
     guard let schema = try root.string("schema") else {
@@ -72,7 +73,9 @@ public enum ScenarioLoader {
     }
     let name = try root.requiredString("name")
     guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
-      throw root.failure("name", "expected lower-case letters, digits and '-' (like \"switch-local-p2p\"), got \"\(JSONValue.printable(name))\"")
+      throw root.failure(
+        "name",
+        "expected lower-case letters, digits and '-' (like \"switch-local-p2p\"), got \"\(JSONValue.printable(name))\"")
     }
     let title = try root.requiredString("title")
     guard !title.isEmpty, !title.contains(where: \.isNewline) else {
@@ -111,14 +114,11 @@ public enum ScenarioLoader {
       functions.append(function)
     }
     // The multi-function bit follows from the data: more than one function in a slot.
+    func slot(of bdf: BDF) -> BDF { BDF(domain: bdf.domain, bus: bdf.bus, device: bdf.device, function: 0) }
     var functionsPerSlot: [BDF: Int] = [:]
-    for function in functions {
-      functionsPerSlot[BDF(domain: function.bdf.domain, bus: function.bdf.bus, device: function.bdf.device, function: 0), default: 0] += 1
-    }
+    for function in functions { functionsPerSlot[slot(of: function.bdf), default: 0] += 1 }
     for index in functions.indices {
-      let bdf = functions[index].bdf
-      let slot = BDF(domain: bdf.domain, bus: bdf.bus, device: bdf.device, function: 0)
-      functions[index].isMultiFunction = (functionsPerSlot[slot] ?? 0) > 1
+      functions[index].isMultiFunction = (functionsPerSlot[slot(of: functions[index].bdf)] ?? 0) > 1
     }
     let kind: TopologySource.Kind = path.hasPrefix(builtinPathPrefix) ? .builtin : .scenario
     let topology = Topology(
@@ -135,7 +135,8 @@ public enum ScenarioLoader {
     if let vendor = try object.choice("cpu_vendor", from: CPUVendor.allCases.map(\.rawValue)) {
       platform.cpuVendor = CPUVendor(rawValue: vendor)
     }
-    if let family = try object.integer("cpu_family", range: 0...0xfff, what: "an x86 family number like 25 or \"0x19\"") {
+    if let family = try object.integer("cpu_family", range: 0...0xfff, what: "an x86 family number like 25 or \"0x19\"")
+    {
       platform.cpuFamily = Int(family)
     }
     platform.cpuModelName = try object.string("cpu_model")
@@ -149,12 +150,16 @@ public enum ScenarioLoader {
 
   private static let portTypeWords = PCIePortType.allCases.map(\.shortName)
 
-  private static func parseDevice(_ value: JSONValue, path: String, fieldPath: String) throws(TopologyError) -> PCIFunction {
+  private static func parseDevice(_ value: JSONValue, path: String, fieldPath: String) throws(TopologyError)
+    -> PCIFunction
+  {
     var object = try ScenarioObject(value, path: path, fieldPath: fieldPath)
     let bdfText = try object.requiredString("bdf")
     guard let bdf = BDF(bdfText) else {
       throw object.failure(
-        "bdf", "expected a PCI address like \"0000:1a:00.0\" (hex bus ≤ ff, device ≤ 1f, function ≤ 7), got \"\(JSONValue.printable(bdfText))\"")
+        "bdf",
+        "expected a PCI address like \"0000:1a:00.0\" (hex bus ≤ ff, device ≤ 1f, function ≤ 7), got \"\(JSONValue.printable(bdfText))\""
+      )
     }
     guard let vendorID = try object.hexID("vendor_id", maxDigits: 4, what: "a vendor ID") else {
       throw object.failure("vendor_id", "missing; expected a vendor ID as a hex string like \"1002\"")
@@ -167,7 +172,9 @@ public enum ScenarioLoader {
     }
     let classCode = try parseClassCode(classValue, object: object)
     var function = PCIFunction(bdf: bdf, vendorID: UInt16(vendorID), deviceID: UInt16(deviceID), classCode: classCode)
-    if let revision = try object.hexID("revision", maxDigits: 2, what: "a revision") { function.revision = UInt8(revision) }
+    if let revision = try object.hexID("revision", maxDigits: 2, what: "a revision") {
+      function.revision = UInt8(revision)
+    }
     if let subsystemVendor = try object.hexID("subsystem_vendor_id", maxDigits: 4, what: "a subsystem vendor ID") {
       function.subsystemVendorID = UInt16(subsystemVendor)
     }
@@ -194,7 +201,8 @@ public enum ScenarioLoader {
       try bridge.rejectUnknownKeys()
       guard secondary > Int64(bdf.bus) else {
         throw bridge.failure(
-          "secondary", "bus \(secondary) must be greater than the bridge's own bus \(bdf.bus) (0x\(hex(bdf.bus, width: 2)))")
+          "secondary",
+          "bus \(secondary) must be greater than the bridge's own bus \(bdf.bus) (0x\(hex(bdf.bus, width: 2)))")
       }
       guard subordinate >= secondary else {
         throw bridge.failure("subordinate", "bus \(subordinate) is below the secondary bus \(secondary)")
@@ -208,10 +216,13 @@ public enum ScenarioLoader {
       function.subordinateBus = UInt8(subordinate)
     } else {
       if let explicitHeader, explicitHeader != 0 {
-        throw object.failure("bridge", "missing; header type \(explicitHeader) is a bridge and needs {\"secondary\": N, \"subordinate\": N}")
+        throw object.failure(
+          "bridge",
+          "missing; header type \(explicitHeader) is a bridge and needs {\"secondary\": N, \"subordinate\": N}")
       }
       if let port = function.portType, [.rootPort, .downstreamPort, .upstreamPort, .pcieToPCIBridge].contains(port) {
-        throw object.failure("bridge", "missing; a \(port.shortName) is a bridge and needs {\"secondary\": N, \"subordinate\": N}")
+        throw object.failure(
+          "bridge", "missing; a \(port.shortName) is a bridge and needs {\"secondary\": N, \"subordinate\": N}")
       }
     }
     if function.isBridge, let port = function.portType,
@@ -238,13 +249,17 @@ public enum ScenarioLoader {
     extras.visibleVRAMSize = try object.size("visible_vram_size")
     if let visible = extras.visibleVRAMSize, let total = extras.vramSize, visible > total {
       throw object.failure(
-        "visible_vram_size", "\(ScenarioNumbers.formatSize(visible)) is more than vram_size \(ScenarioNumbers.formatSize(total))")
+        "visible_vram_size",
+        "\(ScenarioNumbers.formatSize(visible)) is more than vram_size \(ScenarioNumbers.formatSize(total))")
     }
-    if let bits = try object.integer("dma_mask_bits", range: 12...64, what: "a DMA mask width in bits (32, 40, 44, 48, 64...)") {
+    if let bits = try object.integer(
+      "dma_mask_bits", range: 12...64, what: "a DMA mask width in bits (32, 40, 44, 48, 64...)")
+    {
       extras.dmaMaskBits = Int(bits)
     }
     if let bufferValues = try object.array("buffers") {
-      extras.buffers = try parseBuffers(bufferValues, vramSize: extras.vramSize, path: path, fieldPath: object.field("buffers"))
+      extras.buffers = try parseBuffers(
+        bufferValues, vramSize: extras.vramSize, path: path, fieldPath: object.field("buffers"))
     }
     extras.note = try object.string("note")
     function.extras = extras
@@ -279,13 +294,17 @@ public enum ScenarioLoader {
       let is64Bit = try object.bool("64bit") ?? true
       let isPrefetchable = try object.bool("prefetchable") ?? is64Bit
       let isIO = try object.bool("io") ?? false
-      let busOffset = try object.integer("bus_offset", range: Int64.min...Int64.max, what: "a bus − CPU address offset like \"0x0\" or \"-0x80000000\"") ?? 0
+      let busOffset =
+        try object.integer(
+          "bus_offset", range: Int64.min...Int64.max, what: "a bus − CPU address offset like \"0x0\" or \"-0x80000000\""
+        ) ?? 0
       try object.rejectUnknownKeys()
       if is64Bit && index == 5 {
         throw object.failure("64bit", "a 64-bit BAR uses two registers, so it cannot start at BAR 5")
       }
       if isIO && (is64Bit || isPrefetchable) {
-        throw object.failure("io", "an I/O BAR is neither 64-bit nor prefetchable; set \"64bit\": false, \"prefetchable\": false")
+        throw object.failure(
+          "io", "an I/O BAR is neither 64-bit nor prefetchable; set \"64bit\": false, \"prefetchable\": false")
       }
       for slot in is64Bit ? [Int(index), Int(index) + 1] : [Int(index)] {
         if let earlier = usedSlots[slot] {
@@ -299,7 +318,9 @@ public enum ScenarioLoader {
         }
         if address != 0 {
           guard address % size == 0 else {
-            throw object.failure("address", "0x\(hex(address, width: 1)) is not aligned to the BAR size \(ScenarioNumbers.formatSize(size))")
+            throw object.failure(
+              "address",
+              "0x\(hex(address, width: 1)) is not aligned to the BAR size \(ScenarioNumbers.formatSize(size))")
           }
           let (_, overflow) = address.addingReportingOverflow(size)
           guard !overflow else { throw object.failure("size", "address + size is beyond 2^64") }
@@ -310,11 +331,14 @@ public enum ScenarioLoader {
       let busAddress = UInt64(bitPattern: Int64(bitPattern: address) &+ busOffset)
       if !is64Bit && address != 0 && busAddress &+ (size ?? 1) > 1 << 32 {
         throw object.failure(
-          "address", "a 32-bit BAR must sit below 4 GiB on the bus (bus address 0x\(hex(busAddress, width: 1))); set \"64bit\": true, move it, or give its bus_offset")
+          "address",
+          "a 32-bit BAR must sit below 4 GiB on the bus (bus address 0x\(hex(busAddress, width: 1))); set \"64bit\": true, move it, or give its bus_offset"
+        )
       }
       bars.append(
-        BAR(index: Int(index), address: address, size: size, is64Bit: is64Bit, isPrefetchable: isPrefetchable, isIO: isIO,
-            busOffset: busOffset))
+        BAR(
+          index: Int(index), address: address, size: size, is64Bit: is64Bit, isPrefetchable: isPrefetchable, isIO: isIO,
+          busOffset: busOffset))
     }
     return bars.sorted { $0.index < $1.index }
   }
@@ -329,16 +353,19 @@ public enum ScenarioLoader {
       let capabilityValue = object.value("capability")
       try object.rejectUnknownKeys()
       guard let controlValue else {
-        throw object.failure("control", "missing; expected the ACS Control register, like \"0x001d\" or [\"SV\", \"RR\", \"CR\", \"UF\"]")
+        throw object.failure(
+          "control", "missing; expected the ACS Control register, like \"0x001d\" or [\"SV\", \"RR\", \"CR\", \"UF\"]")
       }
       let control = try parseACSBits(controlValue, object: object, key: "control")
-      let capability = try capabilityValue.map { value throws(TopologyError) in
-        try parseACSBits(value, object: object, key: "capability")
-      } ?? control
+      let capability =
+        try capabilityValue.map { value throws(TopologyError) in
+          try parseACSBits(value, object: object, key: "capability")
+        } ?? control
       let unsupported = control.subtracting(capability)
       guard unsupported.isEmpty else {
         throw object.failure(
-          "control", "enables \(unsupported.shortNames), which the capability register does not offer (\(capability.shortNames))")
+          "control",
+          "enables \(unsupported.shortNames), which the capability register does not offer (\(capability.shortNames))")
       }
       return .present(capability: capability, control: control)
     default:
@@ -349,13 +376,16 @@ public enum ScenarioLoader {
   }
 
   /// `"0x5f"` or a list of names (`SV`, `RR`... or lspci's `ReqRedir`...).
-  private static func parseACSBits(_ value: JSONValue, object: ScenarioObject, key: String) throws(TopologyError) -> ACSBits {
+  private static func parseACSBits(_ value: JSONValue, object: ScenarioObject, key: String) throws(TopologyError)
+    -> ACSBits
+  {
     let validNames = ACSBits.named.map(\.short).joined(separator: ", ")
     switch value.kind {
     case .string(let text):
       guard let raw = ScenarioNumbers.parseHex(text, maxDigits: 4), raw <= 0x7f else {
         throw object.failure(
-          key, "expected ACS bits as hex ≤ 0x7f like \"0x1d\" or a list like [\"SV\", \"RR\"], got \(value.typeDescription)",
+          key,
+          "expected ACS bits as hex ≤ 0x7f like \"0x1d\" or a list like [\"SV\", \"RR\"], got \(value.typeDescription)",
           line: value.line)
       }
       return ACSBits(rawValue: UInt16(raw))
@@ -364,7 +394,8 @@ public enum ScenarioLoader {
       for (offset, element) in names.enumerated() {
         guard case .string(let name) = element.kind,
           let entry = ACSBits.named.first(where: {
-            $0.short.caseInsensitiveCompare(name) == .orderedSame || $0.lspci.caseInsensitiveCompare(name) == .orderedSame
+            $0.short.caseInsensitiveCompare(name) == .orderedSame
+              || $0.lspci.caseInsensitiveCompare(name) == .orderedSame
           })
         else {
           throw ScenarioObject.failure(
@@ -376,7 +407,8 @@ public enum ScenarioLoader {
       return bits
     default:
       throw object.failure(
-        key, "expected ACS bits as hex like \"0x1d\" or a list like [\"SV\", \"RR\"], got \(value.typeDescription)", line: value.line)
+        key, "expected ACS bits as hex like \"0x1d\" or a list like [\"SV\", \"RR\"], got \(value.typeDescription)",
+        line: value.line)
     }
   }
 
@@ -389,7 +421,9 @@ public enum ScenarioLoader {
       var object = try ScenarioObject(value, path: path, fieldPath: "\(fieldPath)[\(listIndex)]")
       let name = try object.requiredString("name")
       guard !name.isEmpty else { throw object.failure("name", "expected a non-empty name") }
-      guard names.insert(name).inserted else { throw object.failure("name", "another buffer of this device is already named \"\(JSONValue.printable(name))\"") }
+      guard names.insert(name).inserted else {
+        throw object.failure("name", "another buffer of this device is already named \"\(JSONValue.printable(name))\"")
+      }
       guard let size = try object.size("size") else {
         throw object.failure("size", "missing; expected a size in bytes like 268435456, \"256M\" or \"16G\"")
       }
@@ -402,11 +436,15 @@ public enum ScenarioLoader {
         let (end, overflow) = vramOffset.addingReportingOverflow(size)
         guard !overflow, end <= vramSize else {
           throw object.failure(
-            "vram_offset", "offset \(ScenarioNumbers.formatSize(vramOffset)) + size \(ScenarioNumbers.formatSize(size)) runs past vram_size \(ScenarioNumbers.formatSize(vramSize))")
+            "vram_offset",
+            "offset \(ScenarioNumbers.formatSize(vramOffset)) + size \(ScenarioNumbers.formatSize(size)) runs past vram_size \(ScenarioNumbers.formatSize(vramSize))"
+          )
         }
       }
       if placementWord == "VRAM", let vramSize, size > vramSize {
-        throw object.failure("size", "\(ScenarioNumbers.formatSize(size)) does not fit in vram_size \(ScenarioNumbers.formatSize(vramSize))")
+        throw object.failure(
+          "size",
+          "\(ScenarioNumbers.formatSize(size)) does not fit in vram_size \(ScenarioNumbers.formatSize(vramSize))")
       }
       buffers.append(
         BufferSpec(

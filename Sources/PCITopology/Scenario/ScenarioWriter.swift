@@ -53,7 +53,8 @@ public enum ScenarioWriter {
     case .unknown: fields.append("\"acs\": \"unknown\"")
     case .present(let capability, let control):
       fields.append(
-        "\"acs\": { \"capability\": \"0x\(hex(capability.rawValue, width: 2))\", \"control\": \"0x\(hex(control.rawValue, width: 2))\" }")
+        "\"acs\": { \"capability\": \"0x\(hex(capability.rawValue, width: 2))\", \"control\": \"0x\(hex(control.rawValue, width: 2))\" }"
+      )
     }
     if let group = function.iommuGroup { fields.append("\"iommu_group\": \(group)") }
     if let driver = function.driver { fields.append("\"driver\": \(quoted(driver))") }
@@ -90,7 +91,9 @@ public enum ScenarioWriter {
       "\"name\": \(quoted(buffer.name))", "\"size\": \(quoted(ScenarioNumbers.formatSize(buffer.size)))",
       "\"placement_preference\": \(quoted(buffer.preferredPlacement.rawValue))",
     ]
-    if let offset = buffer.vramOffset { fields.append("\"vram_offset\": \(quoted(ScenarioNumbers.formatSize(offset)))") }
+    if let offset = buffer.vramOffset {
+      fields.append("\"vram_offset\": \(quoted(ScenarioNumbers.formatSize(offset)))")
+    }
     if buffer.dccCompressed { fields.append("\"dcc_compressed\": true") }
     if !buffer.migratable { fields.append("\"migratable\": false") }
     return "{ " + fields.joined(separator: ", ") + " }"
