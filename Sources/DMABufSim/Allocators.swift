@@ -250,7 +250,35 @@ public struct IOVADomain: Sendable {
     reservations.append("IOVA 0x\(String(start, radix: 16))-0x\(String(end, radix: 16)) reserved: \(why)")
   }
 
-  /// Inserts a range, merging it with ranges it overlaps so the gap search stays simple.
+  /// `free_iova()`: gives back the allocation that starts at `iova`, and moves a cached node
+  /// that pointed at or below it up to the next range (`__cached_rbnode_delete_update`), so the
+  /// space is found again by the next search. Reserved ranges are never freed.
+  public mutating func free(iova: UInt64) {
+    let low = iova >> simPageShift
+    guard let position = used.firstIndex(where: { $0.low == low }), allocated.contains(low) else { return }
+    let freed = used.remove(at: position)
+    allocated.remove(low)
+    let next: UInt64? = position < used.count ? used[position].low : nil
+    if let cached = cached32Low, freed.low == cached || (freed.high < dma32BitPFN && freed.low >= cached) {
+      cached32Low = next.flatMap { $0 < dma32BitPFN ? $0 : nil }
+    }
+    if let cached = cachedLow, freed.low >= cached {
+      cachedLow = next
+    }
+  }
+
+  /// Start pages of allocations (as opposed to reservations), so `free` never drops a reservation.
+  private var allocated = Set<UInt64>()
+
+  /// Inserts an allocation: it sits in a gap, so no merging.
+  private mutating func insertAllocation(low: UInt64, high: UInt64) {
+    let position = used.firstIndex { $0.low > low } ?? used.count
+    used.insert((low, high), at: position)
+    allocated.insert(low)
+  }
+
+  /// Inserts a reservation, merging it with ranges it overlaps so the gap search stays simple.
+  /// Reservations are made when the domain is set up, before any allocation.
   private mutating func insert(low: UInt64, high: UInt64) {
     var low = low
     var high = high
@@ -311,7 +339,7 @@ public struct IOVADomain: Sendable {
       if high >= pages {
         let candidate = (high - pages) & alignMask
         if candidate >= gapLow && high > gapLow {
-          insert(low: candidate, high: candidate + pages - 1)
+          insertAllocation(low: candidate, high: candidate + pages - 1)
           return candidate
         }
       }

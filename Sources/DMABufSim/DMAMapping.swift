@@ -67,6 +67,8 @@ struct DMAMappingResult {
   /// Kernel functions and facts worth a line in the trace (IOVA allocations, merging).
   var notes: [String]
   var dmesg: [String]
+  /// IOVA allocations made (start addresses), freed again on unmap.
+  var iovas: [UInt64] = []
 }
 
 /// The DMA-mapping arithmetic of kernel/dma and drivers/iommu/dma-iommu.c, over our model.
@@ -84,6 +86,7 @@ enum DMAMapper {
     var entries: [SGEntry] = []
     var notes: [String] = []
     var dmesg: [String] = []
+    var iovas: [UInt64] = []
     for block in blocks {
       var offset = block.offset
       let end = block.offset + block.size
@@ -92,6 +95,7 @@ enum DMAMapper {
         let phys = barCPUStart &+ offset
         switch mapResource(phys: phys, size: size, device: device) {
         case .failure(let failure):
+          for iova in iovas { device.domain.free(iova: iova) }
           return .failure(
             DMAMappingFailure(
               errno: failure.errno, dmesg: dmesg + failure.dmesg,
@@ -99,6 +103,7 @@ enum DMAMapper {
                 + " The entries mapped so far are unmapped again (dma_unmap_resource) and the map fails."))
         case .success(let mapped):
           if let notice = mapped.notice { dmesg.append(device.logPrefix + notice) }
+          if let iova = mapped.iovaStart { iovas.append(iova) }
           notes.append(mapped.note)
           let target = SGTarget.bar(device: exporter, bar: bar, offset: offset)
           entries.append(
@@ -110,13 +115,16 @@ enum DMAMapper {
         offset += size
       }
     }
-    return .success(DMAMappingResult(table: SGTable(explicit: entries, origNents: entries.count), notes: notes, dmesg: dmesg))
+    return .success(
+      DMAMappingResult(table: SGTable(explicit: entries, origNents: entries.count), notes: notes, dmesg: dmesg, iovas: iovas))
   }
 
   struct MappedResource {
     var address: UInt64
     var note: String
     var notice: String?
+    /// The IOVA allocation behind `address`, under an IOMMU.
+    var iovaStart: UInt64? = nil
   }
 
   /// `dma_map_resource(dev, phys, size, dir, attrs)`: dma-direct returns `phys` after the mask
@@ -138,7 +146,7 @@ enum DMAMapper {
         MappedResource(
           address: address,
           note: "iommu_dma_map_resource: IOVA 0x\(hex(address, width: 1)) -> phys 0x\(hex(phys, width: 1)) (\(size) bytes, IOMMU_MMIO)",
-          notice: notice))
+          notice: notice, iovaStart: iova))
     }
     guard device.isCapable(address: phys, size: size) else {
       return .failure(
@@ -167,6 +175,7 @@ enum DMAMapper {
     var entries: [SGEntry] = []
     var notes: [String] = []
     var dmesg: [String] = []
+    var iovas: [UInt64] = []
     func chunks(_ body: (UInt64, UInt64) -> Void) {
       var done: UInt64 = 0
       while done < size {
@@ -196,6 +205,7 @@ enum DMAMapper {
             errno: "-ENOMEM", dmesg: dmesg,
             explanation: "dma_iova_try_alloc found no room for \(size) bytes below the importer's DMA mask."))
       }
+      iovas.append(iova)
       let base = iova + (paddr & (simPageSize - 1))
       chunks { done, length in
         entries.append(
@@ -228,7 +238,7 @@ enum DMAMapper {
           errno: "-EINVAL", dmesg: [],
           explanation: "pci_p2pdma_map_type() said \(mapType.kernelName), so dma_buf_phys_vec_to_sgt() refuses the mapping."))
     }
-    return .success(DMAMappingResult(table: SGTable(explicit: entries, origNents: 0), notes: notes, dmesg: dmesg))
+    return .success(DMAMappingResult(table: SGTable(explicit: entries, origNents: 0), notes: notes, dmesg: dmesg, iovas: iovas))
   }
 
   /// `dma_map_sgtable()` of page-backed entries: dma-direct keeps one DMA entry per CPU entry at
@@ -312,6 +322,6 @@ enum DMAMapper {
       "iommu_dma_map_sg: one IOVA allocation of \(iovaLength) bytes at 0x\(hex(base, width: 1)) for \(runs.count) CPU entries",
       "__finalise_sg: merged into \(table.nents) DMA entries (max_seg_size \(maxLength), seg boundary 0x\(hex(boundary, width: 1)))",
     ]
-    return .success(DMAMappingResult(table: table, notes: notes, dmesg: dmesg))
+    return .success(DMAMappingResult(table: table, notes: notes, dmesg: dmesg, iovas: [base]))
   }
 }

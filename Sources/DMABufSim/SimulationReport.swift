@@ -76,7 +76,9 @@ public enum SimulationReport {
           sink(
             "        [\(entryIndex)] 0x\(hex(entry.dmaAddress, width: 16)) len \(entry.dmaLength) (\(formatBytes(entry.dmaLength))) "
               + "\(entry.addressKind.rawValue)\(entry.isBusAddress ? " SG_DMA_BUS_ADDRESS" : "") \(page) -> "
-              + "\(entry.target.description)\n")
+              + "\(entry.target.description)"
+              + (entry.cpuEntries.count > 1 ? ", CPU entries \(entry.cpuEntries.lowerBound)...\(entry.cpuEntries.upperBound - 1)" : "")
+              + "\n")
         }
         if shown < table.nents { sink("        ... \(table.nents - shown) more entries (--max-entries)\n") }
       }
@@ -213,6 +215,10 @@ public enum SimulationReport {
       text += entry.addressKind.rawValue
       text += "\",\"bus_address\":"
       text += entry.isBusAddress ? "true" : "false"
+      if table.isPageBacked {
+        // Which CPU entries (orig_nents side) this DMA entry covers, as [first, count].
+        text += ",\"cpu_entries\":[\(entry.cpuEntries.lowerBound),\(entry.cpuEntries.count)]"
+      }
       text += "}"
       writer.append(text)
     }

@@ -95,6 +95,16 @@ struct AttachmentState {
   var pinnedByImporter = false
   var invalidations = 0
   var needsRemap = false
+  /// IOVA allocations behind the current mapping; freed when it is unmapped.
+  var iovas: [UInt64] = []
+
+  /// Drops the mapping: frees its IOVAs (`dma_unmap_*` under an IOMMU) and forgets the table.
+  mutating func unmap() {
+    for iova in iovas { device.domain.free(iova: iova) }
+    iovas = []
+    mapped = false
+    table = nil
+  }
 }
 
 /// The mutable state of one run; `DMABufSimulator.simulate` wraps it.
@@ -921,6 +931,7 @@ struct SimulationRun {
       attachments[index].table = mapped.table
       attachments[index].tablePlacement = .vram
       attachments[index].mapped = true
+      attachments[index].iovas = mapped.iovas
       record(
         .dmaAPI, "dma_buf_phys_vec_to_sgt", inputs: "1 range: BAR\(bar.index) +0x\(hex(spec.vramOffset ?? 0, width: 1)), \(spec.size) bytes, \(verdict.mapType.shortName)",
         changes: mapped.notes + ["sgt: nents \(mapped.table.nents), orig_nents 0 (no CPU list at all)"],
@@ -1014,6 +1025,7 @@ struct SimulationRun {
       attachments[index].table = mapped.table
       attachments[index].tablePlacement = placement
       attachments[index].mapped = true
+      attachments[index].iovas = mapped.iovas
       attachments[index].needsRemap = false
       record(
         .dmaAPI, function, inputs: inputs,
@@ -1089,11 +1101,10 @@ struct SimulationRun {
         + "memory the buffer no longer uses.",
       note: "renamed from dma_buf_move_notify/move_notify in ≈v7.1 (UNVERIFIED release)", attachment: index)
     for victim in victims {
-      attachments[victim].mapped = false
+      let old = attachments[victim].table
+      attachments[victim].unmap()
       attachments[victim].needsRemap = true
       attachments[victim].invalidations += 1
-      let old = attachments[victim].table
-      attachments[victim].table = nil
       record(
         .importerDriver(attachments[victim].importer), invalidateCallback(attachments[victim].profile),
         inputs: "attachment of \(importerLabel(victim))",
@@ -1154,6 +1165,9 @@ struct SimulationRun {
           inputs: "attachment of \(importerLabel(index))", changes: changes,
           explanation: "The importer is done with the buffer; the exporter releases the DMA mappings it made.",
           attachment: index, sgVisible: 0)
+        // Free the IOVAs but keep the table: the result reports what the importer used.
+        for iova in attachments[index].iovas { attachments[index].device.domain.free(iova: iova) }
+        attachments[index].iovas = []
         attachments[index].mapped = false
       }
       if state.pinnedByImporter {

@@ -115,6 +115,34 @@ private func device(
     #expect(small.allocate(size: 1 << 20, dmaMask: (1 << 40) - 1).iova! < (1 << 40))
   }
 
+  /// free_iova moves the cached node back up, so a freed range is found again at once.
+  @Test func freedIOVAIsReused() {
+    var domain = IOVADomain()
+    let first = domain.allocate(size: 4096, dmaMask: UInt64.max).iova
+    let second = domain.allocate(size: 4096, dmaMask: UInt64.max).iova
+    #expect(first == 0xffff_f000 && second == 0xffff_e000)
+    domain.free(iova: 0xffff_f000)
+    #expect(domain.allocate(size: 4096, dmaMask: UInt64.max).iova == 0xffff_f000)
+    // Freeing something that is not an allocation (a reservation, an unknown address) is ignored.
+    domain.reserve(start: 0x1000_0000, end: 0x1fff_ffff, why: "test")
+    domain.free(iova: 0x1000_0000)
+    domain.free(iova: 0x1234_5000)
+    #expect(domain.allocate(size: 4096, dmaMask: UInt64.max).iova == 0xffff_d000)
+  }
+
+  @Test func invalidatedImporterRemapsAtTheSameIOVA() throws {
+    let simulation = try SimFixtures.simulate(
+      SimFixtures.topology(exporter: SimFixtures.gpu(buffers: [SimFixtures.framebuffer])),
+      importers: [SimFixtures.switchImporter, SimFixtures.rootPortImporter], iommu: .on)
+    let dynamic = try #require(simulation.attachments[0].sgTable)
+    let stat = try #require(simulation.attachments[1].sgTable)
+    #expect(simulation.attachments[0].invalidations == 1)
+    // Its VRAM IOVAs were freed on invalidation; the page mapping takes the top again. 8 MiB of
+    // pages is one aligned 8 MiB IOVA: 0xff800000, in each importer's own domain.
+    #expect(dynamic[0].dmaAddress == 0xff80_0000)
+    #expect(stat[0].dmaAddress == 0xff80_0000)
+  }
+
   @Test func vramEntriesAreCappedAt2GiB() throws {
     let result = try DMAMapper.mapVRAM(
       blocks: [VRAMBlock(offset: 0, size: 4 << 30), VRAMBlock(offset: 4 << 30, size: 1 << 30)],
