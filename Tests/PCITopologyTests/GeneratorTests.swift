@@ -140,6 +140,23 @@ struct GeneratorTests {
     }
   }
 
+  /// Runs /usr/bin/lspci and returns stdout, stderr and the exit status.
+  static func runLspci(_ arguments: [String]) throws -> (String, String, Int32) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/lspci")
+    process.arguments = arguments
+    let outputPipe = Pipe()
+    let errorPipe = Pipe()
+    process.standardOutput = outputPipe
+    process.standardError = errorPipe
+    try process.run()
+    // Read stdout fully before waiting: a large tree would otherwise fill the pipe and block.
+    let output = outputPipe.fileHandleForReading.readDataToEndOfFile()
+    let errors = errorPipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self), process.terminationStatus)
+  }
+
   @Test(
     .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/lspci"), "needs pciutils' lspci"),
     arguments: [(UInt64(1), 60), (UInt64(2), 700), (UInt64(3), 2500)])
@@ -152,20 +169,18 @@ struct GeneratorTests {
     try Data(HexDumpWriter.write(machine.functions)).write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/lspci")
-    process.arguments = ["-F", file.path, "-PP", "-D", "-n"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
+    let (output, errors, status) = try Self.runLspci(["-F", file.path, "-PP", "-D", "-n"])
+    #expect(status == 0)
+    #expect(errors.isEmpty, "lspci complained: \(errors.prefix(300))")
+    // The tree view must be accepted too, with one device line per function.
+    let (tree, treeErrors, treeStatus) = try Self.runLspci(["-F", file.path, "-tv"])
+    #expect(treeStatus == 0 && treeErrors.isEmpty)
+    let treeDevices = tree.split(separator: "\n").map { $0.matches(of: /[0-9a-f]{2}\.[0-7](  |-\[)/).count }
+    #expect(treeDevices.reduce(0, +) == count)
 
     // Each line: "PATH CLASS: VENDOR:DEVICE" with optional " (rev xx)".
     var lspciLines = Set<String>()
-    for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+    for line in output.split(separator: "\n") {
       let words = line.split(separator: " ")
       guard words.count >= 3 else { continue }
       lspciLines.insert("\(words[0]) \(words[1]) \(words[2])")
