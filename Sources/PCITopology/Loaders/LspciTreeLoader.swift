@@ -283,7 +283,7 @@ enum LspciTreeLoader {
       (
         [
           "VGA", "Graphics", "GeForce", "Quadro", "Radeon", "Tesla", "RTX", "[H100", "[H200", "[A100", "GH100",
-          "GA100", "GB100", "GB200", "GP10", "TU10", "AD10", "Vega", "Navi", "Instinct", "Arc", "Display",
+          "GA100", "GB100", "GB200", "GP10", "TU10", "AD10", "Vega", "Navi", "Instinct", "[Arc", "Display",
         ], 0x0300
       ),
       (
