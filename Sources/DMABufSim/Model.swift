@@ -182,6 +182,7 @@ public enum DMABufSimError: UserFacingError, Sendable, Equatable {
   case noBuffers(exporter: BDF)
   case noImporters
   case unknownProfile(String)
+  case invalidBuffer(name: String, reason: String)
 
   public var description: String {
     switch self {
@@ -193,6 +194,8 @@ public enum DMABufSimError: UserFacingError, Sendable, Equatable {
       return "exporter \(exporter) has no buffers to share"
     case .noImporters:
       return "at least one importer is needed (--importer BDF)"
+    case .invalidBuffer(let name, let reason):
+      return "buffer '\(name)' cannot be simulated: \(reason)"
     case .unknownProfile(let name):
       return "unknown driver profile '\(name)' (known: \(DriverProfile.all.map(\.name).joined(separator: ", ")))"
     }

@@ -27,6 +27,10 @@ public enum DMABufSimulator {
   public static let defaultBufferSize: UInt64 = 8 << 20
   /// Visible VRAM when neither the scenario nor the BAR size says (the classic small BAR).
   public static let defaultVisibleVRAM: UInt64 = 256 << 20
+  /// Largest buffer simulated: page runs for system placement stay in the hundreds of MB.
+  public static let maximumBufferSize: UInt64 = 256 << 30
+  /// Largest buffer in the scattered layout (one run per 4 KiB page: 16,777,216 runs).
+  public static let maximumScatteredBufferSize: UInt64 = 64 << 30
   /// Where we put a VRAM BAR whose address the input does not give.
   public static let placeholderBARAddress: UInt64 = 0x0000_0080_0000_0000
 
@@ -80,6 +84,8 @@ public enum DMABufSimulator {
 /// One importer's attachment while the simulation runs.
 struct AttachmentState {
   var importer: BDF
+  /// The importer's index in the topology (for the P2P engine).
+  var importerIndex: Int
   var profile: DriverProfile
   var device: DMADevice
   var lane: Int
@@ -113,6 +119,7 @@ struct SimulationRun {
   let request: ShareRequest
   let engine: P2PEngine
   let exporterFunction: PCIFunction
+  let exporterIndex: Int
   let exporterProfile: DriverProfile
   let behaviour: ExporterBehaviour
   let spec: BufferSpec
@@ -137,9 +144,11 @@ struct SimulationRun {
   init(topology: Topology, request: ShareRequest) throws {
     self.topology = topology
     self.request = request
-    guard let exporterFunction = topology.function(request.exporter) else {
+    guard let exporterFunction = topology.function(request.exporter), let exporterIndex = topology.index(of: request.exporter)
+    else {
       throw DMABufSimError.unknownDevice(request.exporter, role: "exporter")
     }
+    self.exporterIndex = exporterIndex
     guard !request.importers.isEmpty else { throw DMABufSimError.noImporters }
     for importer in request.importers where topology.function(importer) == nil {
       throw DMABufSimError.unknownDevice(importer, role: "importer")
@@ -185,6 +194,24 @@ struct SimulationRun {
       chosen = match
     } else {
       chosen = available[0]
+    }
+    guard chosen.size > 0 else {
+      throw DMABufSimError.invalidBuffer(name: chosen.name, reason: "its size is 0")
+    }
+    guard chosen.size <= DMABufSimulator.maximumBufferSize else {
+      throw DMABufSimError.invalidBuffer(
+        name: chosen.name,
+        reason: "\(formatBytes(chosen.size)) is more than the simulator handles (\(formatBytes(DMABufSimulator.maximumBufferSize)))")
+    }
+    if request.systemPageLayout == .scattered && chosen.size > DMABufSimulator.maximumScatteredBufferSize {
+      throw DMABufSimError.invalidBuffer(
+        name: chosen.name,
+        reason: "scattered 4 KiB pages are limited to \(formatBytes(DMABufSimulator.maximumScatteredBufferSize)) "
+          + "(one sg entry per page); use the partly-contiguous layout")
+    }
+    // Slack of two pages for the page alignment applied later.
+    if let offset = chosen.vramOffset, offset.addingReportingOverflow(chosen.size + 2 * simPageSize).overflow {
+      throw DMABufSimError.invalidBuffer(name: chosen.name, reason: "offset + size does not fit in 64 bits")
     }
     spec = chosen
     seed = request.seed ?? simulationSeed(exporter: request.exporter, bufferName: chosen.name)
@@ -251,6 +278,10 @@ struct SimulationRun {
           assumptions.append(
             "VRAM offset chosen by the buddy model (seeded other BOs at the bottom, smallest fitting block first)")
         }
+        if blocks.isEmpty {
+          assumptions.append("the buffer does not fit in the modelled VRAM, so it starts in system memory")
+          placement = .system
+        }
         initialBlocks = blocks
       } else {
         if spec.preferredPlacement == .vram {
@@ -274,7 +305,7 @@ struct SimulationRun {
             "-EINVAL", "vfio_pci_core_feature_dma_buf",
             "VFIO requires every range to be non-empty and page aligned"
           )
-        } else if let size = chosenBar.size, offset + spec.size > size {
+        } else if let size = chosenBar.size, offset > size || spec.size > size - offset {
           exportError = (
             "-EINVAL", "vfio_pci_core_feature_dma_buf",
             "the range 0x\(hex(offset, width: 1))+\(spec.size) does not lie inside BAR\(chosenBar.index) (\(formatBytes(size)))"
@@ -296,7 +327,9 @@ struct SimulationRun {
   private mutating func setUpAttachments() throws {
     var reservedSummary: [String]?
     for (position, importer) in request.importers.enumerated() {
-      let function = topology.function(importer)!
+      guard let function = topology.function(importer), let functionIndex = topology.index(of: importer) else {
+        throw DMABufSimError.unknownDevice(importer, role: "importer")
+      }
       var profile: DriverProfile
       if let name = request.importerProfiles[importer] {
         guard let named = DriverProfile.named(name) else { throw DMABufSimError.unknownProfile(name) }
@@ -329,6 +362,8 @@ struct SimulationRun {
             for otherBar in topology[other].bars where !otherBar.isIO && otherBar.address != 0 {
               guard let size = otherBar.size, size > 0 else { continue }
               let start = otherBar.busAddress
+              // A BAR that wraps past 2^64 (broken input) cannot be a window; skip it.
+              guard !start.addingReportingOverflow(size - 1).overflow else { continue }
               domain.reserve(
                 start: start, end: start &+ size &- 1,
                 why: "host-bridge window (BAR\(otherBar.index) of \(topology[other].bdf))")
@@ -350,7 +385,8 @@ struct SimulationRun {
         ?? DMADevice(
           bdf: importer, driverName: profile.driverName, dmaMaskBits: maskBits, maxSegmentSize: profile.maxSegmentSize,
           segmentBoundaryMask: profile.segmentBoundaryMask, iommu: request.configuration.iommu, domain: domain)
-      attachments.append(AttachmentState(importer: importer, profile: profile, device: device, lane: 4 + position))
+      attachments.append(
+        AttachmentState(importer: importer, importerIndex: functionIndex, profile: profile, device: device, lane: 4 + position))
     }
     assumptions += reservedSummary ?? []
     switch request.configuration.iommu {
@@ -640,7 +676,7 @@ struct SimulationRun {
   private mutating func askDistance(_ index: Int, verbose: Bool, caller: String) -> P2PVerdict {
     let importer = attachments[index].importer
     let verdict = engine.verdict(
-      providerIndex: topology.index(of: request.exporter)!, clientIndex: topology.index(of: importer)!, verbose: verbose)
+      providerIndex: exporterIndex, clientIndex: attachments[index].importerIndex, verbose: verbose)
     attachments[index].verdict = verdict
     record(
       .pciP2PDMA, verbose ? "pci_p2pdma_map_type -> calc_map_type_and_dist" : "pci_p2pdma_distance -> calc_map_type_and_dist",

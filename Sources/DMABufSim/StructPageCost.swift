@@ -12,7 +12,7 @@ public enum StructPageCost {
 
   /// RAM needed for the `struct page` array covering `deviceMemory` bytes.
   public static func bytes(forDeviceMemory deviceMemory: UInt64) -> UInt64 {
-    (deviceMemory + pageBytes - 1) / pageBytes * structPageBytes
+    (deviceMemory / pageBytes + (deviceMemory % pageBytes == 0 ? 0 : 1)) * structPageBytes
   }
 
   /// One row of the table.
@@ -46,9 +46,13 @@ public enum StructPageCost {
 public func formatBytes(_ bytes: UInt64) -> String {
   let units: [(UInt64, String)] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
   for (size, name) in units where bytes >= size {
-    let hundredths = (bytes * 100 + size / 2) / size
-    let whole = hundredths / 100
-    let fraction = hundredths % 100
+    // Split before scaling so that sizes near 2^64 cannot overflow.
+    var whole = bytes / size
+    var fraction = ((bytes % size) * 100 + size / 2) / size
+    if fraction == 100 {
+      whole += 1
+      fraction = 0
+    }
     if fraction == 0 { return "\(whole) \(name)" }
     if fraction % 10 == 0 { return "\(whole).\(fraction / 10) \(name)" }
     return "\(whole).\(fraction < 10 ? "0" : "")\(fraction) \(name)"

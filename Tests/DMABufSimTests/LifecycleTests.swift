@@ -368,3 +368,44 @@ private typealias F = SimFixtures
     #expect(translated.attachments[0].sgTable.map { $0[0].dmaAddress < (1 << 32) } == true)
   }
 }
+
+@Suite struct HostileInputTests {
+  @Test func absurdBuffersAreInputErrorsNotTraps() throws {
+    let cases: [(BufferSpec, String)] = [
+      (BufferSpec(name: "empty", size: 0), "its size is 0"),
+      (BufferSpec(name: "huge", size: 1 << 50), "more than the simulator handles"),
+      (BufferSpec(name: "wrap", size: 1 << 20, vramOffset: UInt64.max - 4096), "does not fit in 64 bits"),
+    ]
+    for (buffer, message) in cases {
+      let topology = F.topology(exporter: F.gpu(buffers: [buffer]))
+      do {
+        _ = try F.simulate(topology, importers: [F.switchImporter])
+        Issue.record("expected an error for \(buffer.name)")
+      } catch let error as DMABufSimError {
+        #expect(error.description.contains(message))
+      }
+    }
+  }
+
+  @Test func hugeBARsZeroVRAMAndOddMasksDoNotTrap() throws {
+    var exporter = F.gpu(barAddress: UInt64.max - 0xfff, barSize: UInt64.max, vram: 0, visible: 0, buffers: [F.framebuffer])
+    exporter.extras.dmaMaskBits = -3
+    var importer = F.mellanox
+    importer.extras = DeviceExtras(dmaMaskBits: 200)
+    importer.bars = [BAR(index: 0, address: UInt64.max - 0xfff, size: UInt64.max)]
+    let topology = F.topology(exporter: exporter, switchImporter: importer)
+    for iommu in IOMMUMode.allCases {
+      let simulation = try F.simulate(topology, importers: [F.switchImporter, F.rootPortImporter], iommu: iommu)
+      #expect(simulation.attachments.count == 2)
+      _ = SimulationReport.text(simulation)
+      _ = SimulationReport.json(simulation)
+    }
+    var vfio = exporter
+    vfio.extras.driverProfile = "vfio-pci"
+    vfio.extras.buffers = []
+    let simulation = try F.simulate(F.topology(exporter: vfio, switchImporter: importer), importers: [F.switchImporter])
+    #expect(simulation.structPageTradeoff != nil)
+    _ = SimulationReport.text(simulation)
+    #expect(formatBytes(UInt64.max) == "16384 PiB" || formatBytes(UInt64.max).hasSuffix("TiB"))
+  }
+}
