@@ -151,6 +151,19 @@ import Testing
     #expect(reason.contains("-vv"))
   }
 
+  @Test func numericListing() throws {
+    let text = """
+      00:00.0 0600: 8086:0154 (rev 09)
+      00:01.0 0604: 8086:0151 (rev 09)
+      01:00.0 0300: 10de:0dfc (rev a1)
+
+      """
+    let topology = try TopologyLoader.load(data: Data(text.utf8), path: "n.txt")
+    let gpu = try function(topology, "01:00.0")
+    #expect(gpu.idPair == "10de:0dfc" && gpu.classCode == 0x03_0000 && gpu.revision == 0xa1)
+    #expect(try function(topology, "00:01.0").isBridge)
+  }
+
   @Test func plainLspciLoadsWithAWarning() throws {
     let text = """
       00:00.0 Host bridge: Intel Corporation Device 4641 (rev 02)

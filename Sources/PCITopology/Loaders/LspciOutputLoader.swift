@@ -237,6 +237,9 @@ enum LspciOutputLoader {
       // Unknown classes print as `Class 0403`.
       if className.hasPrefix("Class "), let code = UInt16(hexDigits: className.dropFirst(6), maxLength: 4) {
         header.classCode = header.classCode ?? code
+      } else if className.count == 4, let code = UInt16(hexDigits: className, maxLength: 4) {
+        // `lspci -n`: `00:00.0 0600: 8086:0154 (rev 09)`.
+        header.classCode = header.classCode ?? code
       }
       header.className = className
     }
@@ -264,6 +267,11 @@ enum LspciOutputLoader {
       rest = rest[..<open]
     }
     let name = rest.trimmed(of: " ")
+    if header.ids == nil, name.count == 9, let ids = PCIIDDatabase.parseIDPair(Substring(name)), let device = ids.device {
+      // `lspci -n` prints only `vvvv:dddd` where the name would be.
+      header.ids = (ids.vendor, device)
+      return header
+    }
     header.name = name.isEmpty ? nil : name
     return header
   }
