@@ -137,6 +137,15 @@ import Testing
     #expect(try function(topology, "00:01.0").headerType == 1)
   }
 
+  /// A hostile line nesting 100,000 bridges reads without recursion (no stack overflow).
+  @Test func deeplyNestedLineDoesNotOverflowTheStack() throws {
+    var line = "-[0000:00]-"
+    for level in 0..<100_000 { line += "--00.0-[\(hex(UInt8(truncatingIfNeeded: level + 1), width: 2))]--" }
+    let topology = try TopologyLoader.load(data: Data((line + "\n").utf8), path: "deep.txt")
+    #expect(topology.count == 256)  // bus numbers wrap: the rest are duplicates, dropped with a warning
+    #expect(topology.warnings.contains { $0.message.contains("duplicate") })
+  }
+
   @Test func multiDomainTree() throws {
     let text = """
       -+-[0000:00]---00.0-[01-ff]--

@@ -189,46 +189,74 @@ enum LspciTreeLoader {
 
     var end: Int { line.end }
 
-    /// After a host's or bridge's `-`: a bus list (`+-[`), a single labelled bus (host), or the
-    /// bridge's secondary bus directly.
-    mutating func parseBuses(at index: Int, bridgeBus: BusID?) -> Bool {
-      guard index < end else { return true }  // bridge with an empty secondary bus
+    /// What the rest of the line holds next. The grammar nests (a bridge's bus holds a device
+    /// that may be a bridge...), but every step ends in at most one further step, so a loop over
+    /// these states reads a line of any depth without recursion.
+    enum Step {
+      /// After a host's or bridge's `-`: a bus list (`+-[`), a single labelled bus (host), or the
+      /// bridge's secondary bus directly.
+      case buses(at: Int, bridgeBus: BusID?)
+      /// `[DDDD:BB]-` then the bus's devices.
+      case busLabel(at: Int)
+      /// Nothing (empty bus), `--` + device, or `+-`/`\-` + device (a list starts here).
+      case busContent(at: Int, bus: BusID)
+      /// `DD.F`, then a bridge range and its buses, or `  Name`.
+      case device(at: Int, bus: BusID)
+      case finished(ok: Bool)
+    }
+
+    mutating func parseBuses(at index: Int, bridgeBus: BusID?) -> Bool { run(.buses(at: index, bridgeBus: bridgeBus)) }
+    mutating func parseBusLabel(at index: Int) -> Bool { run(.busLabel(at: index)) }
+    mutating func parseDevice(at index: Int, bus: BusID) -> Bool { run(.device(at: index, bus: bus)) }
+
+    mutating func run(_ first: Step) -> Bool {
+      var step = first
+      while true {
+        switch step {
+        case .finished(let ok): return ok
+        case .buses(let index, let bridgeBus): step = buses(at: index, bridgeBus: bridgeBus)
+        case .busLabel(let index): step = busLabel(at: index)
+        case .busContent(let index, let bus): step = busContent(at: index, bus: bus)
+        case .device(let index, let bus): step = device(at: index, bus: bus)
+        }
+      }
+    }
+
+    mutating func buses(at index: Int, bridgeBus: BusID?) -> Step {
+      guard index < end else { return .finished(ok: true) }  // bridge with an empty secondary bus
       if bytes[index] == ASCII.plus || bytes[index] == ASCII.backslash, bytes.matches("-[", at: index + 1, end: end) {
         contexts[index - line.start] = .buses
-        return parseBusLabel(at: index + 2)
+        return .busLabel(at: index + 2)
       }
-      if bytes[index] == ASCII.openBracket { return parseBusLabel(at: index) }
-      guard let bridgeBus else { return false }
-      return parseBusContent(at: index, bus: bridgeBus)
+      if bytes[index] == ASCII.openBracket { return .busLabel(at: index) }
+      guard let bridgeBus else { return .finished(ok: false) }
+      return .busContent(at: index, bus: bridgeBus)
     }
 
-    /// `[DDDD:BB]-` then the bus's devices.
-    mutating func parseBusLabel(at index: Int) -> Bool {
+    func busLabel(at index: Int) -> Step {
       guard let (bus, next) = LspciTreeLoader.parseBusLabel(bytes, at: index, end: end), next < end,
         bytes[next] == ASCII.dash
-      else { return false }
-      return parseBusContent(at: next + 1, bus: bus)
+      else { return .finished(ok: false) }
+      return .busContent(at: next + 1, bus: bus)
     }
 
-    /// Nothing (empty bus), `--` + device, or `+-`/`\-` + device (a list starts here).
-    mutating func parseBusContent(at index: Int, bus: BusID) -> Bool {
-      guard index < end else { return true }
-      guard index + 1 < end, bytes[index + 1] == ASCII.dash else { return false }
+    mutating func busContent(at index: Int, bus: BusID) -> Step {
+      guard index < end else { return .finished(ok: true) }
+      guard index + 1 < end, bytes[index + 1] == ASCII.dash else { return .finished(ok: false) }
       switch bytes[index] {
-      case ASCII.dash: return parseDevice(at: index + 2, bus: bus)
+      case ASCII.dash: return .device(at: index + 2, bus: bus)
       case ASCII.plus, ASCII.backslash:
         contexts[index - line.start] = .devices(bus)
-        return parseDevice(at: index + 2, bus: bus)
-      default: return false
+        return .device(at: index + 2, bus: bus)
+      default: return .finished(ok: false)
       }
     }
 
-    /// `DD.F`, then a bridge range and its buses, or `  Name`.
-    mutating func parseDevice(at index: Int, bus: BusID) -> Bool {
+    mutating func device(at index: Int, bus: BusID) -> Step {
       guard index + 4 <= end, let d0 = ASCII.hexValue(bytes[index]), let d1 = ASCII.hexValue(bytes[index + 1]),
         bytes[index + 2] == ASCII.dot, let function = ASCII.hexValue(bytes[index + 3]), function < 8,
         d0 << 4 | d1 < 32
-      else { return false }
+      else { return .finished(ok: false) }
       let bdf = BDF(domain: bus.domain, bus: bus.bus, device: d0 << 4 | d1, function: function)
       var node = Node(bdf: bdf)
       var position = index + 4
@@ -243,14 +271,14 @@ enum LspciTreeLoader {
           subordinate = value
           after = next
         }
-        guard bytes.matches("]-", at: after, end: end) else { return false }
+        guard bytes.matches("]-", at: after, end: end) else { return .finished(ok: false) }
         node.bridgeRange = (UInt8(secondary), UInt8(subordinate))
         nodes.append(node)
         position = after + 2
         // show_tree_bridge's own '-'.
-        guard position < end else { return true }
-        guard bytes[position] == ASCII.dash else { return false }
-        return parseBuses(at: position + 1, bridgeBus: BusID(domain: bus.domain, bus: UInt8(secondary)))
+        guard position < end else { return .finished(ok: true) }
+        guard bytes[position] == ASCII.dash else { return .finished(ok: false) }
+        return .buses(at: position + 1, bridgeBus: BusID(domain: bus.domain, bus: UInt8(secondary)))
       }
       if position < end {
         let text = bytes.text(position, end)
@@ -270,33 +298,35 @@ enum LspciTreeLoader {
         }
       }
       nodes.append(node)
-      return true
+      return .finished(ok: true)
     }
   }
 
   /// A class guess from a device name, for listings without class codes. Only for display and
   /// the matrix (display controllers, NICs, NVMe); a wrong guess never changes the hierarchy.
   static func guessClass(fromName name: String) -> UInt16? {
-    let rules: [(words: [String], classCode: UInt16)] = [
-      (["Host Bridge", "Host bridge", "Root Complex", "DRAM Controller", "DRAM Registers"], 0x0600),
-      (["HDMI Audio", "HD Audio", "High Definition Audio", "Audio"], 0x0403),
-      (
-        [
-          "VGA", "Graphics", "GeForce", "Quadro", "Radeon", "Tesla", "RTX", "[H100", "[H200", "[A100", "GH100",
-          "GA100", "GB100", "GB200", "GP10", "TU10", "AD10", "Vega", "Navi", "Instinct", "[Arc", "Display",
-        ], 0x0300
-      ),
-      (
-        ["Ethernet", "ConnectX", "Network", "Elastic Fabric Adapter", "Infiniband", "BlueField", "Wi-Fi", "Wireless"],
-        0x0200
-      ),
-      (["NVMe", "Non-Volatile", "SSD"], 0x0108),
-      (["SATA", "AHCI"], 0x0106),
-      (["RAID", "MegaRAID", "SAS"], 0x0104),
-      (["USB", "xHCI"], 0x0c03),
-      (["SMBus"], 0x0c05),
-    ]
-    for rule in rules where rule.words.contains(where: { name.contains($0) }) { return rule.classCode }
+    for rule in classGuesses where rule.words.contains(where: { name.contains($0) }) { return rule.classCode }
     return nil
   }
+
+  /// Name fragments → class code, first match wins (audio before graphics: "GP102 HDMI Audio").
+  static let classGuesses: [(words: [String], classCode: UInt16)] = [
+    (["Host Bridge", "Host bridge", "Root Complex", "DRAM Controller", "DRAM Registers"], 0x0600),
+    (["HDMI Audio", "HD Audio", "High Definition Audio", "Audio"], 0x0403),
+    (
+      [
+        "VGA", "Graphics", "GeForce", "Quadro", "Radeon", "Tesla", "RTX", "[H100", "[H200", "[A100", "GH100",
+        "GA100", "GB100", "GB200", "GP10", "TU10", "AD10", "Vega", "Navi", "Instinct", "[Arc", "Display",
+      ], 0x0300
+    ),
+    (
+      ["Ethernet", "ConnectX", "Network", "Elastic Fabric Adapter", "Infiniband", "BlueField", "Wi-Fi", "Wireless"],
+      0x0200
+    ),
+    (["NVMe", "Non-Volatile", "SSD"], 0x0108),
+    (["SATA", "AHCI"], 0x0106),
+    (["RAID", "MegaRAID", "SAS"], 0x0104),
+    (["USB", "xHCI"], 0x0c03),
+    (["SMBus"], 0x0c05),
+  ]
 }
