@@ -105,13 +105,9 @@ struct ScenarioBuiltinTests {
     #expect(topology.pathToRoot(from: try Self.index(topology, "03:00.0")).count == 4)
     #expect(!topology.functions.contains { $0.classCode >> 16 == 0x03 && $0.bdf.bus == 0 }, "no iGPU")
     #expect(topology.functions.filter { $0.extras.driverProfile == "amdgpu" }.count == 2)
-    // One static importer and one VFIO exporter, each on a root port of its own.
+    // A static importer on a root port of its own.
     let capture = topology[try Self.index(topology, "07:00.0")]
     #expect(capture.extras.driverProfile == "v4l2" && capture.extras.buffers.isEmpty)
-    let fpga = topology[try Self.index(topology, "08:00.0")]
-    #expect(fpga.extras.driverProfile == "vfio-pci" && fpga.driver == "vfio-pci")
-    let fpgaWindow = try #require(fpga.bars.compactMap(\.size).max())
-    #expect(fpga.extras.buffers.allSatisfy { ($0.vramOffset ?? 0) + $0.size <= fpgaWindow })
   }
 
   @Test func switchLocalShape() throws {
@@ -135,6 +131,12 @@ struct ScenarioBuiltinTests {
       #expect(!control.intersection(.p2pRedirect).isEmpty, "\(port) must redirect")
     }
     #expect(topology.rootBuses.count == 3)
+    // A VFIO exporter behind the same switch, its buffer inside its largest BAR.
+    let fpga = topology[try Self.index(topology, "1c:00.0")]
+    #expect(fpga.extras.driverProfile == "vfio-pci" && fpga.driver == "vfio-pci")
+    #expect(try Self.nearestCommonUpstream(topology, "1c:00.0", "19:00.0") == BDF("0000:17:00.0"))
+    let fpgaWindow = try #require(fpga.bars.compactMap(\.size).max())
+    #expect(fpga.extras.buffers.allSatisfy { ($0.vramOffset ?? 0) + $0.size <= fpgaWindow })
   }
 
   @Test func intelDesktopShape() throws {

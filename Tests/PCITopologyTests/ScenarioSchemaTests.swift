@@ -84,6 +84,18 @@ struct ScenarioSchemaTests {
     #expect(host.classCode == 0x088000 && host.acs == .absent && host.headerType == 0)
   }
 
+  @Test func iommuGroupsWithoutIOMMUWarn() throws {
+    let data = Data(
+      String(decoding: Self.document(), as: UTF8.self)
+        .replacingOccurrences(of: #""iommu": "on""#, with: #""iommu": "off""#)
+        .replacingOccurrences(of: #""port_type": "endpoint","#, with: #""port_type": "endpoint", "iommu_group": 7,"#)
+        .utf8)
+    let topology = try Self.load(data)
+    #expect(topology.warnings.count == 1)
+    #expect(topology.warnings.first?.message.hasPrefix("devices[2].iommu_group:") == true)
+    #expect(topology.warnings.first?.file == "test.json")
+  }
+
   @Test func builtinPathGivesBuiltinKind() throws {
     let topology = try ScenarioLoader.load(data: Self.document(), path: "builtin:tiny")
     #expect(topology.source.kind == .builtin)

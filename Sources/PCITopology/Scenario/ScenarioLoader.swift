@@ -120,11 +120,32 @@ public enum ScenarioLoader {
     for index in functions.indices {
       functions[index].isMultiFunction = (functionsPerSlot[slot(of: functions[index].bdf)] ?? 0) > 1
     }
+    let warnings = consistencyWarnings(functions, platform: platform, path: path)
     let kind: TopologySource.Kind = path.hasPrefix(builtinPathPrefix) ? .builtin : .scenario
     let topology = Topology(
       functions: functions, source: TopologySource(kind: kind, location: path, title: title),
-      platform: platform ?? PlatformInfo())
+      platform: platform ?? PlatformInfo(), warnings: warnings)
     return Scenario(name: name, title: title, description: description, topology: topology)
+  }
+
+  /// Facts that are legal one by one but contradict each other; the machine still loads, and
+  /// the user is told, because the contradiction usually means a mistake in the file.
+  static func consistencyWarnings(_ functions: [PCIFunction], platform: PlatformInfo?, path: String) -> [LoadWarning] {
+    guard platform?.iommu == .off else { return [] }
+    var warnings: [LoadWarning] = []
+    let grouped = functions.indices.filter { functions[$0].iommuGroup != nil }
+    if let first = grouped.first {
+      warnings.append(
+        LoadWarning(
+          "devices[\(first)].iommu_group: \(grouped.count) function(s) have an IOMMU group but platform.iommu is "
+            + "\"off\"; without an IOMMU the kernel creates no groups", file: path))
+    }
+    if let vfio = functions.indices.first(where: { functions[$0].driver == "vfio-pci" }) {
+      warnings.append(
+        LoadWarning(
+          "devices[\(vfio)].driver: vfio-pci needs an IOMMU, but platform.iommu is \"off\"", file: path))
+    }
+    return warnings
   }
 
   // MARK: - Sections
