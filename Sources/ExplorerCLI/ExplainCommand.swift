@@ -180,6 +180,9 @@ public enum ExplainRenderer {
     text += "\n"
     text += "nvidia-smi topo -m class: \(verdict.topoClass.rawValue) (\(verdict.topoClass.meaning)); "
       + "it describes the wires, not the kernel's permission\n"
+    text += "older kernels (upstream_bridge_distance): " + history(engine, verdict).map { kernel, result in
+      "\(kernel.rawValue) \(result.distance)" + (result.allowed ? "" : result.distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
+    }.joined(separator: ", ") + "\n"
     text += "\nWhy: \(verdict.reason)\n"
     text += "\ndmesg, verbose caller (VFIO dma-buf map, habanalabs):\n"
     text += verdict.dmesg.isEmpty ? "  (nothing)\n" : verdict.dmesg.map { "  \($0)\n" }.joined()
@@ -203,6 +206,13 @@ public enum ExplainRenderer {
       }
     }
     return text
+  }
+
+  /// The v4.20 and v5.2 answers for the same pair.
+  static func history(_ engine: P2PEngine, _ verdict: P2PVerdict) -> [(HistoricalKernel, HistoricalVerdict)] {
+    HistoricalKernel.allCases.compactMap { kernel in
+      (try? engine.historicalVerdict(provider: verdict.provider, client: verdict.client, kernel: kernel)).map { (kernel, $0) }
+    }
   }
 
   static func distanceManyText(_ loud: DistanceManyResult, _ quiet: DistanceManyResult) -> String {
@@ -240,7 +250,9 @@ public enum ExplainRenderer {
         "unknown_acs": verdict.unknownACS.map(\.description),
         "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
         "topo": verdict.topoClass.rawValue,
-      ]
+        "older_kernels": Dictionary(
+          uniqueKeysWithValues: history(engine, verdict).map { ($0.0.rawValue, $0.1.distance) }),
+      ] as [String: Any]
     }
     func manyObject(_ result: DistanceManyResult) -> [String: Any] {
       [
