@@ -127,6 +127,9 @@ public final class PCIIDDatabase: Sendable {
   /// Reverse of `displayName`: splits `Vendor Device` text into IDs when that is unambiguous.
   /// Returns nil when the vendor is unknown or the device name matches several IDs.
   public func resolveIDs(fromName text: String) -> (vendor: UInt16, device: UInt16?)? {
+    // lspci cuts names at 128 bytes; anything much longer is not a name (and the prefix search
+    // below would be quadratic on it).
+    guard text.utf8.count <= 256 else { return nil }
     // `Device 1234:5678`: vendor unknown to the writer's pci.ids, IDs given.
     if text.hasPrefix("Device "), let ids = Self.parseIDPair(text.dropFirst(7)) { return ids }
     // Longest vendor name that is a prefix followed by a space.

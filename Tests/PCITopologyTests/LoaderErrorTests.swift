@@ -115,6 +115,16 @@ import Testing
     #expect(gpu.bars.contains { $0.isIO && $0.address == 0x5000 })
   }
 
+  /// A block of junk rows gives a bounded number of warnings (no stderr flood).
+  @Test func manyMalformedRowsAreSummarised() throws {
+    var text = "00:00.0 Host bridge: Intel Corporation Device 4641\n"
+    for row in 0..<1000 { text += "\(hex(row % 16 * 16, width: 2)): 86 80 zz\n" }
+    let topology = try TopologyLoader.load(data: Data(text.utf8), path: "junk.txt")
+    #expect(topology.count == 1)
+    #expect(topology.warnings.count <= 25)
+    #expect(topology.warnings.contains { $0.message.contains("980 more malformed hex rows") })
+  }
+
   @Test func scenarioJSONGoesToTheScenarioLoader() throws {
     // Whatever the scenario loader says about this (it may not exist yet), it is not ours.
     do {

@@ -67,6 +67,10 @@ enum LspciOutputLoader {
     var progIf: UInt8?
   }
 
+  /// Malformed rows reported one by one; beyond this a junk file would flood stderr, so the rest
+  /// are counted in one summary warning.
+  static let maximumRowWarnings = 20
+
   static func load(bytes: [UInt8], path: String, database: PCIIDDatabase?) -> Result {
     var records: [Record] = []
     var warnings: [LoadWarning] = []
@@ -77,6 +81,7 @@ enum LspciOutputLoader {
     // hot loop writes into a plain array instead of through `records[current]`.
     var openConfig: [UInt8] = []
     var openLength = 0
+    var malformedRows = 0
 
     func closeBlock() {
       if let current, openLength > 0 {
@@ -102,7 +107,10 @@ enum LspciOutputLoader {
         if current != nil, let row = readHexRow(buffer, line, into: &openConfig, length: &openLength) {
           sawHex = true
           if let current, let message = row.message(for: records[current].bdf) {
-            warnings.append(LoadWarning(message, file: path, line: line.number))
+            malformedRows += 1
+            if malformedRows <= maximumRowWarnings {
+              warnings.append(LoadWarning(message, file: path, line: line.number))
+            }
           }
           continue
         }
@@ -116,6 +124,12 @@ enum LspciOutputLoader {
       }
     }
     closeBlock()
+    if malformedRows > maximumRowWarnings {
+      warnings.append(
+        LoadWarning(
+          "\(malformedRows - maximumRowWarnings) more malformed hex rows not listed (is this really an lspci dump?)",
+          file: path))
+    }
 
     var functions: [PCIFunction] = []
     functions.reserveCapacity(records.count)
@@ -267,7 +281,8 @@ enum LspciOutputLoader {
       rest = rest[..<open]
     }
     let name = rest.trimmed(of: " ")
-    if header.ids == nil, name.count == 9, let ids = PCIIDDatabase.parseIDPair(Substring(name)), let device = ids.device {
+    if header.ids == nil, name.count == 9, let ids = PCIIDDatabase.parseIDPair(Substring(name)), let device = ids.device
+    {
       // `lspci -n` prints only `vvvv:dddd` where the name would be.
       header.ids = (ids.vendor, device)
       return header

@@ -72,14 +72,24 @@ public enum TopologyLoader {
       return Topology(
         functions: result.functions,
         source: TopologySource(kind: result.sawHex ? .hexDump : .lspciText, location: path, title: title),
-        warnings: result.warnings)
+        warnings: capped(result.warnings, path: path))
     case .lspciTree:
       let result = LspciTreeLoader.load(bytes: bytes, path: path, database: database)
       guard !result.functions.isEmpty else { throw TopologyError.empty(path: path) }
       return Topology(
         functions: result.functions, source: TopologySource(kind: .lspciTree, location: path, title: title),
-        warnings: result.warnings)
+        warnings: capped(result.warnings, path: path))
     }
+  }
+
+  /// At most this many loader warnings are kept: a junk file must not flood stderr.
+  static let maximumWarnings = 50
+
+  /// The first `maximumWarnings` warnings plus one line counting the rest.
+  static func capped(_ warnings: [LoadWarning], path: String) -> [LoadWarning] {
+    guard warnings.count > maximumWarnings else { return warnings }
+    return Array(warnings.prefix(maximumWarnings))
+      + [LoadWarning("\(warnings.count - maximumWarnings) more warnings not shown", file: path)]
   }
 
   /// Looks at the content: JSON object → scenario; the first `lspci` function header or tree line
