@@ -270,9 +270,13 @@ struct SimulationRun {
         placement = .system
       } else if spec.preferredPlacement == .vram && spec.size <= total {
         placement = .vram
-        if let offset = spec.vramOffset {
+        if let offset = spec.vramOffset, (offset & ~(simPageSize - 1)) + pageAligned(spec.size) <= total {
           blocks = VRAMBuddyAllocator.alignedDecomposition(offset: offset & ~(simPageSize - 1), size: pageAligned(spec.size))
         } else {
+          if let offset = spec.vramOffset {
+            assumptions.append(
+              "vramOffset 0x\(hex(offset, width: 1)) + size lies beyond the \(formatBytes(total)) of VRAM; ignored")
+          }
           var allocator = VRAMBuddyAllocator(limit: total, occupiedBySeed: seed)
           blocks = allocator.allocate(size: spec.size) ?? []
           assumptions.append(
