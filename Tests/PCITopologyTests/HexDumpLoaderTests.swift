@@ -115,6 +115,11 @@ import Testing
     let reader = try function(topology, "2f:00.0")
     #expect(reader.isPoweredOff)
     #expect(reader.acs.isUnknown)
+    // lspci printed its name (from sysfs) before the all-ones bytes: class and IDs come from it.
+    #expect(reader.classCode >> 8 == 0x0805)
+    if PCIIDDatabase.system?.deviceName(vendor: 0x17a0, device: 0x9755) != nil {
+      #expect(reader.idPair == "17a0:9755")
+    }
     #expect(!reader.isEndpointForMatrix)
   }
 

@@ -472,12 +472,17 @@ enum LspciOutputLoader {
         function.isMultiFunction = multiFunction
       }
       if function.isPoweredOff {
-        // All ones: IDs and class from the header text when `-nn` printed them.
+        // All ones: who it is comes from the header text (lspci took it from sysfs, which
+        // cached the IDs before the device powered down): `-nn` IDs, else the name via pci.ids.
         if let ids = header.ids {
           function.vendorID = ids.vendor
           function.deviceID = ids.device
+        } else if let name = header.name, let resolved = database?.resolveIDs(fromName: name) {
+          function.vendorID = resolved.vendor
+          function.deviceID = resolved.device ?? 0
         }
-        function.classCode = header.classCode.map { UInt32($0) << 8 } ?? 0xff_ffff
+        let textClass = header.classCode ?? header.className.flatMap { database?.classCode(named: $0) }
+        function.classCode = textClass.map { UInt32($0) << 8 } ?? 0xff_ffff
         function.headerType = 0
         function.isMultiFunction = false
         function.acs = .unknown(reason: "config space reads all ones: the function is powered off (D3cold) or gone")
