@@ -685,7 +685,12 @@ struct SimulationRun {
     record(
       .pciP2PDMA, verbose ? "pci_p2pdma_map_type -> calc_map_type_and_dist" : "pci_p2pdma_distance -> calc_map_type_and_dist",
       inputs: "provider \(request.exporter), client \(importer), verbose=\(verbose) (caller \(caller))",
-      changes: ["map type \(verdict.mapType.kernelName) cached in the provider's xarray"],
+      changes: [
+        verbose
+          ? "map type \(verdict.mapType.kernelName) cached in the provider's map_types xarray "
+            + "(pcim_p2pdma_init gave it p2pdma state); later changes to ACS are not seen"
+          : "not cached: a GPU that published no p2pmem has no pdev->p2pdma state (inference from the code)"
+      ],
       outcome: verbose ? verdict.mapType.kernelName : "\(verdict.distance)",
       explanation: verdict.reason
         + (verbose ? "" : " The caller only sees the distance, not whether the path is BUS_ADDR or THRU_HOST_BRIDGE."),
