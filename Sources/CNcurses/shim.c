@@ -41,12 +41,10 @@ int cn_locale_is_utf8(void) {
 }
 
 int cn_setup_locale(void) {
+  // The user's locale is our only word on the terminal's encoding: when it is not UTF-8 the
+  // caller switches to ASCII glyphs rather than sending UTF-8 bytes a terminal may garble.
   setlocale(LC_ALL, "");
-  if (cn_locale_is_utf8()) return 1;
-  // Only LC_CTYPE decides how wide characters are encoded; try the always-present C.UTF-8 so
-  // box glyphs work even when LANG is unset. The caller still falls back to ASCII if this fails.
-  if (setlocale(LC_CTYPE, "C.UTF-8") != NULL && cn_locale_is_utf8()) return 1;
-  return 0;
+  return cn_locale_is_utf8();
 }
 
 static void restore_and_exit(int signal_number) {

@@ -57,7 +57,10 @@ struct EndToEndTests {
 
     // Smaller terminals: compact layout, then the too-small note.
     session.resize(width: 80, height: 24)
-    let compact = try session.waitFor("sg table")
+    // Wait for the redrawn frame: its top-right corner sits in column 80.
+    let compact = try session.waitUntil("the 80x24 layout") { capture in
+      capture.split(separator: "\n").first.map { $0.unicodeScalars.count == 80 && $0.hasSuffix("┐") } ?? false
+    }
     #expect(compact.contains("PCI tree") && compact.contains("Decision"), "compact layout:\(compact)")
     #expect(compact.split(separator: "\n").count <= 24)
     session.resize(width: 40, height: 10)
@@ -94,12 +97,68 @@ struct EndToEndTests {
     #expect(session.display("#{cursor_flag}") == "1", "cursor left hidden after \(how)")
   }
 
+  /// Colour, NO_COLOR, --no-color, --ascii and a non-UTF-8 locale, as the terminal receives them.
+  @Test(
+    .enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"),
+    arguments: [
+      // `-u NO_COLOR`: the developer's or CI's own NO_COLOR must not decide the colour case.
+      ("colour", "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", ""),
+      ("NO_COLOR", "LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR=1", ""),
+      ("--no-color", "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", "--no-color"),
+      ("--ascii", "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", "--ascii"),
+      ("C locale", "-u NO_COLOR LANG=C LC_ALL=C", ""),
+    ])
+  func colourAndGlyphChoices(name: String, environment: String, arguments: String) throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.start(width: 100, height: 30, environment: environment, arguments: arguments)
+    let plain = try session.waitFor("PCI tree")
+    let styled = session.capture(withEscapes: true)
+    let hasColour = Self.hasForegroundColour(styled)
+    if name == "NO_COLOR" || name == "--no-color" {
+      #expect(!hasColour, "\(name): colour escapes found")
+    } else {
+      #expect(hasColour, "\(name): no colour escapes: \(styled.prefix(300).debugDescription)")
+    }
+    // Monochrome still shows the selection (reverse video) and emphasis (bold).
+    #expect(styled.contains("\u{1b}[7m") || styled.contains(";7m") || styled.contains("[7;"), "\(name): no reverse video")
+    let asciiOnly = plain.unicodeScalars.allSatisfy { $0.value < 0x80 }
+    if name == "--ascii" || name == "C locale" {
+      #expect(asciiOnly, "\(name): non-ASCII glyphs on screen:\n\(plain)")
+      #expect(plain.contains("+-"), "\(name): no ASCII box corners")
+    } else {
+      #expect(plain.contains("┌─"), "\(name): no UTF-8 box drawing")
+    }
+  }
+
   @Test func refusesToRunWithoutATerminal() throws {
     let binary = try Self.explorerBinary()
     let result = try Spawn.run([binary], stdinPath: "/dev/null")
     #expect(result.status == 2)
     #expect(result.stderr.contains("needs a terminal"))
     #expect(result.stderr.contains("'dmabuf-explorer tree'"))
+  }
+
+  /// True when an SGR sequence sets a foreground colour (30-37, 90-97, or 38;5;n).
+  static func hasForegroundColour(_ text: String) -> Bool {
+    let scalars = Array(text.unicodeScalars)
+    var index = 0
+    while index + 1 < scalars.count {
+      defer { index += 1 }
+      guard scalars[index] == "\u{1b}", scalars[index + 1] == "[" else { continue }
+      var end = index + 2
+      var parameters = ""
+      while end < scalars.count, scalars[end] == ";" || ("0"..."9").contains(scalars[end]) {
+        parameters.unicodeScalars.append(scalars[end])
+        end += 1
+      }
+      guard end < scalars.count, scalars[end] == "m" else { continue }
+      for parameter in parameters.split(separator: ";") {
+        guard let value = Int(parameter) else { continue }
+        if (30...37).contains(value) || (90...97).contains(value) || value == 38 { return true }
+      }
+    }
+    return false
   }
 
   /// The built `dmabuf-explorer`, next to the test bundle (`.build/<config>/`).
@@ -137,9 +196,9 @@ final class TmuxSession {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   }
 
-  func start(width: Int, height: Int) throws {
+  func start(width: Int, height: Int, environment: String = "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", arguments: String = "") throws {
     // The pane runs the explorer, then records its exit status and stays open so we can inspect it.
-    let command = "env TERM=tmux-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 '\(binary)'; echo EXIT=$? > '\(exitFile)'; sleep 60"
+    let command = "env \(environment) TERM=tmux-256color '\(binary)' \(arguments); echo EXIT=$? > '\(exitFile)'; sleep 60"
     let result = try run(["-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command])
     guard result.status == 0 else { throw EndToEndError("tmux new-session failed: \(result.stderr)") }
     _ = try? run(["set", "-sg", "escape-time", "10"])
@@ -160,7 +219,9 @@ final class TmuxSession {
     _ = try? run(["resize-window", "-x", "\(width)", "-y", "\(height)"])
   }
 
-  func capture() -> String { (try? run(["capture-pane", "-p"]))?.stdout ?? "" }
+  func capture(withEscapes: Bool = false) -> String {
+    (try? run(withEscapes ? ["capture-pane", "-p", "-e"] : ["capture-pane", "-p"]))?.stdout ?? ""
+  }
 
   func display(_ format: String) -> String {
     ((try? run(["display-message", "-p", format]))?.stdout ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -177,6 +238,19 @@ final class TmuxSession {
       usleep(50_000)
     }
     throw EndToEndError("'\(text)' did not appear within \(timeout) s; the pane shows:\n\(last)")
+  }
+
+  /// Polls the pane until `condition` holds for its capture.
+  @discardableResult
+  func waitUntil(_ what: String, timeout: Double = 10, _ condition: (String) -> Bool) throws -> String {
+    let deadline = Date().addingTimeInterval(timeout)
+    var last = ""
+    while Date() < deadline {
+      last = capture()
+      if condition(last) { return last }
+      usleep(50_000)
+    }
+    throw EndToEndError("\(what) did not appear within \(timeout) s; the pane shows:\n\(last)")
   }
 
   func waitForFile(_ path: String, timeout: Double) throws -> String {

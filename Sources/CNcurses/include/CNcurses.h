@@ -32,8 +32,7 @@ int cn_stdio_are_terminals(void);
 /// True when the current `LC_CTYPE` codeset is UTF-8 (`nl_langinfo(CODESET)`).
 int cn_locale_is_utf8(void);
 
-/// `setlocale(LC_ALL, "")`; when that locale is not UTF-8 capable, tries `C.UTF-8`.
-/// Returns 1 when the resulting locale is UTF-8.
+/// `setlocale(LC_ALL, "")`. Returns 1 when that locale is UTF-8 (else the UI draws ASCII).
 int cn_setup_locale(void);
 
 /// Unblocks the signals the UI needs (threads that spawned us may have blocked them) and installs

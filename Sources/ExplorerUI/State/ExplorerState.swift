@@ -162,8 +162,15 @@ public struct ExplorerState: Sendable {
 
   /// The buffers of the exporter (name, size, placement) for the buffer list.
   public var exporterBuffers: [BufferSpec] {
-    guard let exporter, exporter < topology.count else { return [] }
-    return topology[exporter].extras.buffers
+    guard let exporter else { return [] }
+    return buffers(of: exporter)
+  }
+
+  /// What a device can export: the kernel model's list (scenario buffers, else the driver
+  /// profile's documented default), or the topology's own list when the backend has none.
+  public func buffers(of function: Int) -> [BufferSpec] {
+    guard function >= 0, function < topology.count else { return [] }
+    return backend.exportableBuffers(of: function) ?? topology[function].extras.buffers
   }
 
   /// True while the playback timer should run.

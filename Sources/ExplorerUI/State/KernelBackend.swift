@@ -1,3 +1,4 @@
+import DMABufSim
 import P2PDMA
 import PCITopology
 
@@ -20,6 +21,11 @@ public struct KernelBackend: ShareBackend {
     guard provider >= 0, provider < count, client >= 0, client < count else { return nil }
     let (mapType, distance) = engine.mapTypeAndDistance(providerIndex: provider, clientIndex: client)
     return (mapType, distance)
+  }
+
+  public func exportableBuffers(of function: Int) -> [BufferSpec]? {
+    guard function >= 0, function < engine.topology.count else { return nil }
+    return DMABufSimulator.buffers(for: engine.topology[function].bdf, in: engine.topology)
   }
 
   public func explain(provider: Int, client: Int) throws -> PairExplanation {

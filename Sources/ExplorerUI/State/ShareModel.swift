@@ -36,7 +36,7 @@ public enum Lane: Int, CaseIterable, Sendable {
 public struct ShareSelection: Sendable, Equatable {
   /// Function index of the exporter.
   public var exporter: Int
-  /// Index into the exporter's `extras.buffers` (0 when it lists none: the simulator's default).
+  /// Index into the exporter's buffer list (`ExplorerState.buffers(of:)`).
   public var bufferIndex: Int
   /// Function indices of the importers.
   public var importers: [Int]
@@ -251,6 +251,12 @@ public protocol ShareBackend: Sendable {
   func explain(provider: Int, client: Int) throws -> PairExplanation
   /// Simulates the share.
   func simulate(_ selection: ShareSelection) throws -> ShareRun
+  /// The buffers a device can export, first = default; nil to use the topology's own list.
+  func exportableBuffers(of function: Int) -> [BufferSpec]?
+}
+
+extension ShareBackend {
+  public func exportableBuffers(of function: Int) -> [BufferSpec]? { nil }
 }
 
 /// Builds a backend for a topology and configuration.

@@ -80,9 +80,11 @@ enum DetailsView {
     if let mask = extras.dmaMaskBits { field("DMA", "\(mask)-bit mask") }
     if function.isPoweredOff { field("Power", "config space reads all ones (D3cold / gone)", .role(.warning)) }
     if let note = extras.note { field("Note", note, .role(.dim)) }
-    if !extras.buffers.isEmpty {
-      lines.append(StyledLine("Buffers (e exports):", .role(.header, bold: true)))
-      for (number, buffer) in extras.buffers.enumerated() {
+    let buffers = function.isBridge || function.isHostBridgeClass ? [] : state.buffers(of: index)
+    if !buffers.isEmpty {
+      let origin = extras.buffers.isEmpty ? " (driver default)" : ""
+      lines.append(StyledLine("Buffers\(origin), e exports:", .role(.header, bold: true)))
+      for (number, buffer) in buffers.enumerated() {
         lines.append(bufferLine(number: number, buffer: buffer, extras: extras, chosen: state.exporter == index && state.bufferIndex == number))
       }
     }
