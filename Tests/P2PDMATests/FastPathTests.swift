@@ -95,3 +95,14 @@ import Testing
     }
   }
 }
+
+/// The test builder itself: synthetic machines are well-formed for any seed.
+@Suite struct TopologyBuilderTests {
+  @Test func syntheticMachinesLoadWithoutWarnings() {
+    for seed: UInt64 in 100..<140 {
+      let topology = TopologyBuilder.synthetic(seed: seed, rootBusCount: 2, rootPortsPerBus: 6, maxSwitchDepth: 4)
+      #expect(topology.warnings.isEmpty, "seed \(seed): \(topology.warnings)")
+      #expect(topology.rootBuses.count == 2)
+    }
+  }
+}

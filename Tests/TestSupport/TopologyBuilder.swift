@@ -243,7 +243,9 @@ extension TopologyBuilder {
     below port: BDF, depthLeft: Int, maxDownstreamPorts: Int, maxFunctions: Int, random: inout SeededGenerator,
     randomACS: (inout SeededGenerator) -> ACSState
   ) {
-    if depthLeft > 0 && Int.random(in: 0..<3, using: &random) > 0 {
+    // A switch needs one bus per port; never run a domain out of its 256 bus numbers.
+    let busesLeft = 256 - (nextBus[port.domain] ?? firstFree)
+    if depthLeft > 0 && busesLeft > maxDownstreamPorts + 1 && Int.random(in: 0..<3, using: &random) > 0 {
       let ports = pcieSwitch(
         below: port, downstreamPorts: Int.random(in: 1...maxDownstreamPorts, using: &random),
         upstreamACS: randomACS(&random), downstreamACS: randomACS(&random))
