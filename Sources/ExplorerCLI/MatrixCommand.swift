@@ -302,7 +302,10 @@ public enum MatrixRenderer {
         case .thruHostBridge: summary.thruHostBridge += 1
         default: summary.notSupported += 1
         }
-        let redirect = engine.acsRedirectDevices(providerIndex: provider, clientIndex: client).map(\.description)
+        // BUS_ADDR means no redirect was found, so only the other verdicts need the walk.
+        let redirect =
+          mapType == .busAddress
+          ? [] : engine.acsRedirectDevices(providerIndex: provider, clientIndex: client).map(\.description)
         let topoClass = engine.topoClass(providerIndex: provider, clientIndex: client)
         output.write(first ? "\n" : ",\n")
         first = false

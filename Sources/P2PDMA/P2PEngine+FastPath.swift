@@ -264,19 +264,19 @@ extension P2PEngine {
   /// (provider side with the common device, then client side without it); empty when the pair
   /// has no common upstream device. Cheaper than `verdict` (no words, no host-bridge check).
   public func acsRedirectDevices(providerIndex: Int, clientIndex: Int) -> [BDF] {
-    let reader = ACSReader(topology: topology, configuration: configuration)
     guard let common = nearestCommonUpstream(providerIndex, clientIndex) else { return [] }
+    let nodes = tables.nodes
     var devices: [BDF] = []
     var node = providerIndex
     while true {
-      if reader.redirects(node) { devices.append(topology[node].bdf) }
+      if nodes[node].redirectsHere != 0 { devices.append(topology[node].bdf) }
       if node == common { break }
-      node = Int(tables.nodes[node].parent)
+      node = Int(nodes[node].parent)
     }
     node = clientIndex
     while node != common {
-      if reader.redirects(node) { devices.append(topology[node].bdf) }
-      node = Int(tables.nodes[node].parent)
+      if nodes[node].redirectsHere != 0 { devices.append(topology[node].bdf) }
+      node = Int(nodes[node].parent)
     }
     return devices
   }
