@@ -34,7 +34,7 @@ extension KernelBackend {
         importer: importerIndex[position], allowPeer2peer: result.allowPeer2peer, peer2peer: result.peer2peer,
         mapType: result.mapType, distance: result.distance, placement: Self.placement(result),
         error: error, culprit: result.verdict.flatMap { Self.culprit(of: $0) }, fix: result.verdict?.fix,
-        sgTable: result.sgTable.map(SimulatedSGRows.init))
+        sgTable: result.sgTable.map(SimulatedSGRows.init), reason: result.verdict?.reason)
     }
     return ShareRun(steps: steps, attachments: attachments)
   }

@@ -193,12 +193,15 @@ public struct AttachmentSummary: Sendable {
   public var fix: String?
   /// The mapped table, when the map succeeded.
   public var sgTable: (any SGRowSource)?
+  /// Why the kernel decided so, in plain words (the P2P verdict's explanation).
+  public var reason: String?
 
   public init(
     importer: Int, allowPeer2peer: Bool, peer2peer: Bool, mapType: MapType?, distance: Int?,
     placement: String, error: String? = nil, culprit: String? = nil, fix: String? = nil,
-    sgTable: (any SGRowSource)? = nil
+    sgTable: (any SGRowSource)? = nil, reason: String? = nil
   ) {
+    self.reason = reason
     self.importer = importer
     self.allowPeer2peer = allowPeer2peer
     self.peer2peer = peer2peer

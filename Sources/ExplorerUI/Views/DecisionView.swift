@@ -7,6 +7,8 @@ enum DecisionView {
   /// Column widths: importer, allow_peer2peer, map type, distance, peer2peer, placement. An error
   /// gets its own line under the importer's row, so long errno texts are never cut.
   static let columns = [11, 6, 17, 5, 10, 18]
+  /// Narrow panes (compact layout): shorter headings and a map type cut to its first word.
+  static let narrowColumns = [10, 4, 13, 4, 6, 12]
 
   static func render(_ state: ExplorerState, into screen: inout CellScreen, rect: Rect, focused: Bool) {
     screen.box(rect, title: "Decision", focused: focused, glyphs: state.display.glyphs)
@@ -27,8 +29,14 @@ enum DecisionView {
       return [(StyledLine("Decisions appear here once a share runs (Enter).", .role(.dim)), false)]
     }
     let ellipsis = state.display.glyphs.ellipsis
+    let narrow = width < Self.columns.reduce(0, +) + 4
+    let columns = narrow ? Self.narrowColumns : Self.columns
+    let titles =
+      narrow
+      ? ["importer", "p2p?", "map type", "dist", "peer2p", "placement"]
+      : ["importer", "allow", "P2P map type", "dist", "peer2peer", "placement"]
     var header = StyledLine()
-    for (title, width) in zip(["importer", "allow", "P2P map type", "dist", "peer2peer", "placement"], columns) {
+    for (title, width) in zip(titles, columns) {
       header.append(Format.fit(title, width), .role(.header, bold: true))
     }
     var result: [(StyledLine, Bool)] = [(header, false)]
@@ -68,8 +76,20 @@ enum DecisionView {
       if let fix = selected.fix {
         for text in Format.wrap("fix: \(fix)", width: width) { result.append((StyledLine(text, .role(.good)), false)) }
       }
+      // The kernel's reasoning fills whatever room is left (the pane clips the rest).
+      if let reason = selected.reason {
+        for text in Format.wrap("why (\(position(of: selected, in: run))): \(reason)", width: width) {
+          result.append((StyledLine(text, .role(.dim)), false))
+        }
+      }
     }
     return result
+  }
+
+  /// `importer 1` for the first attachment.
+  static func position(of attachment: AttachmentSummary, in run: ShareRun) -> String {
+    let number = (run.attachments.firstIndex { $0.importer == attachment.importer } ?? 0) + 1
+    return "importer \(number)"
   }
 
   /// Importers whose decision has been reached by the playback (all of them at the end).

@@ -1,0 +1,85 @@
+import Assets
+import ExplorerUI
+import Foundation
+import P2PDMA
+import PCITopology
+import Testing
+
+/// The real kernel model (P2P engine + dma-buf simulator) behind the UI, on built-in scenarios:
+/// what a user reads after playing a share to the end.
+@Suite("Built-in scenarios through the real kernel model")
+struct KnownScenarioTests {
+  static func state(_ name: String, width: Int = 120, height: Int = 40) throws -> ExplorerState {
+    let data = try #require(BuiltinAssets.scenarioData(named: name), "built-in scenario \(name) missing")
+    let topology = try ScenarioLoader.loadScenario(data: data, path: "builtin:" + name).topology
+    return ExplorerState(
+      topology: topology, configuration: P2PConfiguration(inferringFrom: topology), width: width, height: height,
+      backendFactory: KernelBackend.factory)
+  }
+
+  /// Exporter, its first buffer, importers in order, then the share played to its last step.
+  static func share(_ state: inout ExplorerState, exporter: String, importers: [String]) throws {
+    let topology = state.topology
+    let exporterIndex = try #require(BDF(exporter).flatMap { topology.index(of: $0) })
+    state.tree.reveal(exporterIndex, topology: topology)
+    state.press(.character("e"), .enter)
+    for importer in importers {
+      let index = try #require(BDF(importer).flatMap { topology.index(of: $0) })
+      state.tree.reveal(index, topology: topology)
+      state.press(.character("i"))
+    }
+    state.press(.enter)
+    #expect(state.run != nil, "share did not start: \(state.message ?? "")")
+    state.focus = .sequence
+    state.press(.end)
+    state.focus = .decision
+    state.press(.home)
+  }
+
+  @Test func teachingWorkstationGPUToGPUAndNICIsPeerToPeerFromVRAM() throws {
+    var state = try Self.state("teaching-workstation")
+    try Self.share(&state, exporter: "0000:03:00.0", importers: ["0000:04:00.0", "0000:05:00.0"])
+    #expect(state.isAtEnd)
+    let screen = state.screen
+    // Both importers sit behind the same switch: BUS_ADDR at distance 4, peer2peer kept, VRAM.
+    expectOnScreen(
+      screen, "1 04:00.0  yes   BUS_ADDR         4    true      VRAM",
+      "2 05:00.0  yes   BUS_ADDR         4    true      VRAM")
+    // The GPU's VRAM buffer is one sg entry: a BAR0 address with a NULL page.
+    expectOnScreen(screen, "nents 1  orig_nents 1", "  0  0x0000004040000000  256 MiB   NULL         BAR0 of 0000:03:00.0")
+    // The path of the last walk stays lit: provider, its downstream port, the switch's upstream port.
+    expectOnScreen(screen, "03:00.0 [EXP] ▶Navi 31", "01:00.0 ▶PEX890xx")
+  }
+
+  @Test func xeonACSRedirectNamesTheCulpritsAndTheFixAndTheWhatIfRemovesThem() throws {
+    var state = try Self.state("xeon-acs-redirect", width: 160, height: 50)
+    try Self.share(&state, exporter: "0000:19:00.0", importers: ["0000:1a:00.0"])
+    var screen = state.screen
+    let row = screen.lines.first { $0.contains("1 1a:00.0") } ?? ""
+    #expect(row.contains("THRU_HOST_BRIDGE"), "decision row: \(row)")
+    expectOnScreen(screen, "culprit: ACS redirect on 0000:18:00.0 (ACS RR CR)", "pci=disable_acs_redir=")
+    // Both downstream ports on the walk are marked in the tree.
+    expectOnScreen(screen, "18:00.0 ACS:RR CR ✗ redirect", "18:01.0 ACS:RR CR ✗ redirect")
+    // What-if: clear RR/CR/EC on both ports; the share is recomputed at once.
+    for port in ["0000:18:00.0", "0000:18:01.0"] {
+      let index = try #require(BDF(port).flatMap { state.topology.index(of: $0) })
+      state.tree.reveal(index, topology: state.topology)
+      state.focus = .tree
+      state.press(.character("a"))
+    }
+    screen = state.screen
+    let after = screen.lines.first { $0.contains("1 1a:00.0") } ?? ""
+    #expect(after.contains("BUS_ADDR"), "after the what-if: \(after)")
+    #expect(!screen.contains("culprit:"))
+    expectOnScreen(screen, "2 ACS what-if")
+  }
+
+  @Test func matrixOnAKnownScenarioExplainsAPair() throws {
+    var state = try Self.state("xeon-acs-redirect", width: 160, height: 50)
+    let gpu = try #require(BDF("0000:19:00.0").flatMap { state.topology.index(of: $0) })
+    state.tree.reveal(gpu, topology: state.topology)
+    state.press(.character("m"), .right)
+    let screen = state.screen
+    expectOnScreen(screen, "provider 0000:19:00.0", "PCI_P2PDMA_MAP_THRU_HOST_BRIDGE")
+  }
+}
