@@ -42,7 +42,8 @@ public struct ExplainCommand: AsyncParsableCommand {
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
     let providerBDF = try ExplainRenderer.parseBDF(provider, option: "--provider")
     let clientBDFs = try client.map { try ExplainRenderer.parseBDF($0, option: "--client") }
-    print(try ExplainRenderer.render(engine, provider: providerBDF, clients: clientBDFs, format: format), terminator: "")
+    print(
+      try ExplainRenderer.render(engine, provider: providerBDF, clients: clientBDFs, format: format), terminator: "")
   }
 }
 
@@ -95,14 +96,16 @@ public enum ExplainRenderer {
     var text = "topology: \(engine.topology.source.title)\n"
     text += "cpu rule: \(configuration.cpu.rawValue) (\(configuration.cpuSource))\n"
     if configuration.cpuWasInferred {
-      text += "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
+      text +=
+        "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
     }
     text += "iommu: \(configuration.iommu.rawValue)\n"
     if configuration.simulateKernelACSEnable {
       text += "what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n"
     }
     if !configuration.disableACSRedirect.isEmpty {
-      text += "what-if: pci=disable_acs_redir=\(configuration.disableACSRedirect.map(\.description).joined(separator: ";"))\n"
+      text +=
+        "what-if: pci=disable_acs_redir=\(configuration.disableACSRedirect.map(\.description).joined(separator: ";"))\n"
     }
     return text
   }
@@ -169,7 +172,9 @@ public enum ExplainRenderer {
         let entry = lookup.matchedEntry.map { "matches \($0.label)" } ?? "no allowlist entry"
         let outcome = lookup.passed ? "allowed" : "refused"
         text += "  root bus \(lookup.rootBus): host-bridge device \(device): \(entry)"
-        if lookup.rejectedBySameHostBridgeRule { text += ", but REQ_SAME_HOST_BRIDGE and the devices are under different host bridges" }
+        if lookup.rejectedBySameHostBridgeRule {
+          text += ", but REQ_SAME_HOST_BRIDGE and the devices are under different host bridges"
+        }
         if let rejection = lookup.rejectionReason { text += ": \(rejection)" }
         text += " -> \(outcome)\n"
       }
@@ -178,11 +183,16 @@ public enum ExplainRenderer {
     text += "\nVerdict: \(verdict.mapType.kernelName), pci_p2pdma_distance() = \(verdict.distance)"
     if verdict.distance != verdict.pathDistance { text += " (the walk counted \(verdict.pathDistance) hops)" }
     text += "\n"
-    text += "nvidia-smi topo -m class: \(verdict.topoClass.rawValue) (\(verdict.topoClass.meaning)); "
+    text +=
+      "nvidia-smi topo -m class: \(verdict.topoClass.rawValue) (\(verdict.topoClass.meaning)); "
       + "it describes the wires, not the kernel's permission\n"
-    text += "older kernels (upstream_bridge_distance): " + history(engine, verdict).map { kernel, result in
-      "\(kernel.rawValue) \(result.distance)" + (result.allowed ? "" : result.distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
-    }.joined(separator: ", ") + "\n"
+    text +=
+      "older kernels (upstream_bridge_distance): "
+      + history(engine, verdict).map { kernel, result in
+        "\(kernel.rawValue) \(result.distance)"
+          + (result.allowed
+            ? "" : result.distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
+      }.joined(separator: ", ") + "\n"
     text += "\nWhy: \(verdict.reason)\n"
     text += "\ndmesg, verbose caller (VFIO dma-buf map, habanalabs):\n"
     text += verdict.dmesg.isEmpty ? "  (nothing)\n" : verdict.dmesg.map { "  \($0)\n" }.joined()
@@ -192,7 +202,8 @@ public enum ExplainRenderer {
       // On an allowed host-bridge path the parameter is an optimisation, not a repair.
       text += verdict.mapType == .thruHostBridge ? "\nDirect route instead: \(fix)\n" : "\nFix: \(fix)\n"
       if fix.hasPrefix("pci=disable_acs_redir=") {
-        text += "  Clears RR/CR/EC on those devices at boot. It removes ACS isolation, so IOMMU groups may merge "
+        text +=
+          "  Clears RR/CR/EC on those devices at boot. It removes ACS isolation, so IOMMU groups may merge "
           + "(matters for VFIO). At runtime 'setpci -s BDF ECAP_ACS+6.w=0000' does the same until the next boot or reset; "
           + "a map type the kernel has already cached is not recomputed. Some firmware setups also have an ACS switch.\n"
       }
@@ -211,7 +222,9 @@ public enum ExplainRenderer {
   /// The v4.20 and v5.2 answers for the same pair.
   static func history(_ engine: P2PEngine, _ verdict: P2PVerdict) -> [(HistoricalKernel, HistoricalVerdict)] {
     HistoricalKernel.allCases.compactMap { kernel in
-      (try? engine.historicalVerdict(provider: verdict.provider, client: verdict.client, kernel: kernel)).map { (kernel, $0) }
+      (try? engine.historicalVerdict(provider: verdict.provider, client: verdict.client, kernel: kernel)).map {
+        (kernel, $0)
+      }
     }
   }
 
@@ -286,7 +299,9 @@ public enum ExplainRenderer {
     case .absent: acs = "absent"
     case .unknown: acs = "unknown"
     case .present(let capability, let control):
-      acs = ["capability": "0x" + hex(capability.rawValue, width: 4), "control": "0x" + hex(control.rawValue, width: 4)]
+      acs = [
+        "capability": "0x" + hex(capability.rawValue, width: 4), "control": "0x" + hex(control.rawValue, width: 4),
+      ]
     }
     return [
       "bdf": step.bdf.description,

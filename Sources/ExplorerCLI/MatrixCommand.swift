@@ -46,7 +46,9 @@ public struct MatrixCommand: AsyncParsableCommand {
 public struct P2PWhatIfOptions: ParsableArguments, Sendable {
   @Flag(
     name: .customLong("kernel-acs-enable"),
-    help: "What-if: turn on SV/RR/CR/UF wherever the ACS capability offers them, as pci_enable_acs() does when an IOMMU driver requests ACS.")
+    help:
+      "What-if: turn on SV/RR/CR/UF wherever the ACS capability offers them, as pci_enable_acs() does when an IOMMU driver requests ACS."
+  )
   public var kernelACSEnable = false
 
   public init() {}
@@ -162,7 +164,8 @@ public enum MatrixRenderer {
     output.write("P2PDMA matrix: \(engine.topology.source.title)\n")
     output.write("cpu rule: \(configuration.cpu.rawValue) (\(configuration.cpuSource))\n")
     if configuration.cpuWasInferred {
-      output.write("note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n")
+      output.write(
+        "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n")
     }
     output.write("iommu: \(configuration.iommu.rawValue)\n")
     if configuration.simulateKernelACSEnable {
@@ -170,7 +173,8 @@ public enum MatrixRenderer {
     }
     if !configuration.disableACSRedirect.isEmpty {
       output.write(
-        "what-if: pci=disable_acs_redir=\(configuration.disableACSRedirect.map(\.description).joined(separator: ";"))\n")
+        "what-if: pci=disable_acs_redir=\(configuration.disableACSRedirect.map(\.description).joined(separator: ";"))\n"
+      )
     }
     output.write("\n")
   }
@@ -240,7 +244,9 @@ public enum MatrixRenderer {
 
 
       """)
-    output.write("Connection class as nvidia-smi topo -m would name it (a different question: what the path crosses, not whether the kernel allows P2P):\n")
+    output.write(
+      "Connection class as nvidia-smi topo -m would name it (a different question: what the path crosses, not whether the kernel allows P2P):\n"
+    )
     writeTable(labels: labels, rows: classRows, to: &output)
     output.write(
       """
@@ -255,7 +261,8 @@ public enum MatrixRenderer {
       let function = topology[index]
       let driver = function.driver.map { "  [\($0)]" } ?? ""
       output.write(
-        "\(label.padding(toLength: 5, withPad: " ", startingAt: 0))\(function.bdf)  \(function.idPair)  \(function.displayName)\(driver)\n")
+        "\(label.padding(toLength: 5, withPad: " ", startingAt: 0))\(function.bdf)  \(function.idPair)  \(function.displayName)\(driver)\n"
+      )
     }
   }
 
@@ -276,10 +283,13 @@ public enum MatrixRenderer {
     let topology = engine.topology
     let configuration = engine.configuration
     output.write("{\n")
-    output.write("  \"topology\": {\"title\": \(P2PText.jsonString(topology.source.title)), \"source\": \(P2PText.jsonString(topology.source.kind.rawValue)), \"location\": \(P2PText.jsonString(topology.source.location))},\n")
+    output.write(
+      "  \"topology\": {\"title\": \(P2PText.jsonString(topology.source.title)), \"source\": \(P2PText.jsonString(topology.source.kind.rawValue)), \"location\": \(P2PText.jsonString(topology.source.location))},\n"
+    )
     output.write("  \"cpu\": \(cpuJSON(configuration)),\n")
     output.write("  \"iommu\": \(P2PText.jsonString(configuration.iommu.rawValue)),\n")
-    output.write("  \"disable_acs_redir\": \(P2PText.jsonArray(configuration.disableACSRedirect.map(\.description))),\n")
+    output.write(
+      "  \"disable_acs_redir\": \(P2PText.jsonArray(configuration.disableACSRedirect.map(\.description))),\n")
     output.write("  \"kernel_acs_enable\": \(configuration.simulateKernelACSEnable),\n")
     output.write("  \"include_self\": \(includeSelf),\n")
     output.write("  \"endpoints\": [")
@@ -287,7 +297,8 @@ public enum MatrixRenderer {
       let function = topology[index]
       output.write(position == 0 ? "\n" : ",\n")
       output.write(
-        "    {\"bdf\": \"\(function.bdf)\", \"id\": \"\(function.idPair)\", \"name\": \(P2PText.jsonString(function.displayName)), \"driver\": \(function.driver.map(P2PText.jsonString) ?? "null")}")
+        "    {\"bdf\": \"\(function.bdf)\", \"id\": \"\(function.idPair)\", \"name\": \(P2PText.jsonString(function.displayName)), \"driver\": \(function.driver.map(P2PText.jsonString) ?? "null")}"
+      )
     }
     output.write(engine.endpointIndices.isEmpty ? "],\n" : "\n  ],\n")
     output.write("  \"pairs\": [")

@@ -4,9 +4,9 @@ import PCITopology
 /// Mainline decisions come from `P2PEngine.verdict`; these are only for comparison.
 public enum HistoricalKernel: String, Sendable, Codable, CaseIterable {
   /// First `drivers/pci/p2pdma.c`: a redirect or a missing common bridge rejects outright.
-  case v4_20 = "v4.20"
+  case v4Point20 = "v4.20"
   /// As v4.20, plus the AMD Zen root-complex exception (`root_complex_whitelist()`).
-  case v5_2 = "v5.2"
+  case v5Point2 = "v5.2"
 }
 
 /// What `upstream_bridge_distance()` answered in an old kernel.
@@ -72,13 +72,14 @@ extension P2PEngine {
         let list = redirecting.map { topology[$0].bdf.description }.joined(separator: ";")
         dmesg.append(
           KernelLog.prefix(for: clientFunction)
-            + "cannot be used for peer-to-peer DMA as ACS redirect is set between the client and provider (\(provider))")
+            + "cannot be used for peer-to-peer DMA as ACS redirect is set between the client and provider (\(provider))"
+        )
         dmesg.append(KernelLog.disableACSRedirectHint(client: clientFunction, list: list))
         reason =
           "\(kernel.rawValue): ACS redirect on the path rejects the pair outright (-2); there is no host-bridge route in this kernel. "
           + "Mainline (≈v5.4 and later) would send it through the host bridge instead."
       }
-    } else if kernel == .v5_2, amdZenRootComplex(providerIndex), amdZenRootComplex(clientIndex) {
+    } else if kernel == .v5Point2, amdZenRootComplex(providerIndex), amdZenRootComplex(clientIndex) {
       // root_complex_whitelist(): both devices under a root complex whose 00.0 is 1022:1450.
       distance = 0x1000 + distA + distB
       byAMD = true
@@ -90,7 +91,8 @@ extension P2PEngine {
       redirecting = []
       dmesg.append(
         KernelLog.prefix(for: clientFunction)
-          + "cannot be used for peer-to-peer DMA as the client and provider (\(provider)) do not share an upstream bridge")
+          + "cannot be used for peer-to-peer DMA as the client and provider (\(provider)) do not share an upstream bridge"
+      )
       reason =
         "\(kernel.rawValue): the devices share no upstream bridge, which this kernel treats as separate hierarchy domains: rejected (-1)."
     }

@@ -10,7 +10,7 @@ public struct P2PAllowlistEntry: Sendable, Equatable, Hashable {
     /// Added in 2026 (Intel accelerator root-bus devices, Nvidia Vera Rubin).
     case added2026 = "2026"
     /// In the PCI tree, queued after v7.3-rc1 (Zhaoxin).
-    case queuedAfterV7_3rc1 = "queued after v7.3-rc1"
+    case queued = "queued after v7.3-rc1"
   }
 
   public var vendorID: UInt16
@@ -51,7 +51,7 @@ public struct P2PAllowlistEntry: Sendable, Equatable, Hashable {
   public var label: String {
     var notes = [what, since]
     if requiresSameHostBridge { notes.append("REQ_SAME_HOST_BRIDGE") }
-    if status == .queuedAfterV7_3rc1 { notes.append("queued after v7.3-rc1") }
+    if status == .queued { notes.append("queued after v7.3-rc1") }
     return "\(idPattern) (\(notes.joined(separator: "; ")))"
   }
 }
@@ -66,22 +66,27 @@ public enum P2PAllowlist {
   /// Every entry, in the order the kernel scans them.
   public static let entries: [P2PAllowlistEntry] = {
     var rows: [P2PAllowlistEntry] = [
-      .init(vendorID: intel, deviceID: 0x3c00, requiresSameHostBridge: true,
-            what: "Sandy Bridge-E host bridge, Xeon E5 / Core i7", since: "≈v5.4, 494d63b0d5d0"),
-      .init(vendorID: intel, deviceID: 0x3c01, requiresSameHostBridge: true,
-            what: "Sandy Bridge-E host bridge", since: "≈v5.4"),
-      .init(vendorID: intel, deviceID: 0x2f00, requiresSameHostBridge: true,
-            what: "Haswell-E host bridge, Xeon E5/E7 v3 and Core i7", since: "≈v5.4"),
-      .init(vendorID: intel, deviceID: 0x2f01, requiresSameHostBridge: true,
-            what: "Haswell-E host bridge", since: "≈v5.4"),
+      .init(
+        vendorID: intel, deviceID: 0x3c00, requiresSameHostBridge: true,
+        what: "Sandy Bridge-E host bridge, Xeon E5 / Core i7", since: "≈v5.4, 494d63b0d5d0"),
+      .init(
+        vendorID: intel, deviceID: 0x3c01, requiresSameHostBridge: true,
+        what: "Sandy Bridge-E host bridge", since: "≈v5.4"),
+      .init(
+        vendorID: intel, deviceID: 0x2f00, requiresSameHostBridge: true,
+        what: "Haswell-E host bridge, Xeon E5/E7 v3 and Core i7", since: "≈v5.4"),
+      .init(
+        vendorID: intel, deviceID: 0x2f01, requiresSameHostBridge: true,
+        what: "Haswell-E host bridge", since: "≈v5.4"),
       .init(vendorID: intel, deviceID: 0x2030, what: "Skylake-E root port A", since: "bc123a515cb7"),
       .init(vendorID: intel, deviceID: 0x2031, what: "Skylake-E root port B", since: "7b94b53db34f"),
       .init(vendorID: intel, deviceID: 0x2032, what: "Skylake-E root port C", since: "7b94b53db34f"),
       .init(vendorID: intel, deviceID: 0x2033, what: "Skylake-E root port D", since: "7b94b53db34f"),
       .init(vendorID: intel, deviceID: 0x2020, what: "Skylake-E", since: "commit unverified"),
-      .init(vendorID: intel, deviceID: 0x09a2,
-            what: "Ice Lake and later Xeon Scalable, the first device on ICX/SPR/EMR/GNR/SRF/CWF/DMR root buses",
-            since: "feaea1fe8b36, 2021"),
+      .init(
+        vendorID: intel, deviceID: 0x09a2,
+        what: "Ice Lake and later Xeon Scalable, the first device on ICX/SPR/EMR/GNR/SRF/CWF/DMR root buses",
+        since: "feaea1fe8b36, 2021"),
     ]
     let accelerators: [(UInt16, String)] = [
       (0x0b25, "DSA, Sapphire Rapids"), (0x0cfe, "IAX, Sapphire Rapids"),
@@ -91,27 +96,31 @@ public enum P2PAllowlist {
     ]
     for (device, what) in accelerators {
       rows.append(
-        .init(vendorID: intel, deviceID: device,
-              what: "Intel accelerator that is the first device on its own root bus: \(what)",
-              since: "2026, Lukas Wunner", status: .added2026))
+        .init(
+          vendorID: intel, deviceID: device,
+          what: "Intel accelerator that is the first device on its own root bus: \(what)",
+          since: "2026, Lukas Wunner", status: .added2026))
     }
     rows.append(.init(vendorID: google, deviceID: nil, what: "Google SoCs, any device ID", since: "before 2026"))
     for device: UInt16 in [0x2f95, 0x2f96, 0x2f97, 0x2f98] {
       rows.append(
-        .init(vendorID: nvidia, deviceID: device, what: "Nvidia CPU, Vera Rubin",
-              since: "894a78088fc3, 2026", status: .added2026))
+        .init(
+          vendorID: nvidia, deviceID: device, what: "Nvidia CPU, Vera Rubin",
+          since: "894a78088fc3, 2026", status: .added2026))
     }
     let zhaoxinSameBridge: [(UInt16, String)] = [
       (0x1003, "KX-6000"), (0x1005, "KH-40000"), (0x1006, "KX-6000G"), (0x1007, "KX-7000"),
     ]
     for (device, what) in zhaoxinSameBridge {
       rows.append(
-        .init(vendorID: zhaoxin, deviceID: device, requiresSameHostBridge: true,
-              what: "Zhaoxin \(what)", since: "f7c220404700", status: .queuedAfterV7_3rc1))
+        .init(
+          vendorID: zhaoxin, deviceID: device, requiresSameHostBridge: true,
+          what: "Zhaoxin \(what)", since: "f7c220404700", status: .queued))
     }
     rows.append(
-      .init(vendorID: zhaoxin, deviceID: 0x1008, what: "Zhaoxin KH-50000", since: "f7c220404700",
-            status: .queuedAfterV7_3rc1))
+      .init(
+        vendorID: zhaoxin, deviceID: 0x1008, what: "Zhaoxin KH-50000", since: "f7c220404700",
+        status: .queued))
     return rows
   }()
 
@@ -120,7 +129,7 @@ public enum P2PAllowlist {
     vendorID: UInt16, deviceID: UInt16, includeQueued: Bool = true
   ) -> P2PAllowlistEntry? {
     entries.first { entry in
-      (includeQueued || entry.status != .queuedAfterV7_3rc1)
+      (includeQueued || entry.status != .queued)
         && entry.matches(vendorID: vendorID, deviceID: deviceID)
     }
   }

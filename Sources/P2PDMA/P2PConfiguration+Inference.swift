@@ -78,7 +78,8 @@ extension P2PConfiguration {
       }
       if item.contains("/") {
         throw P2PError.invalidACSRedirectItem(
-          item: String(item), reason: "the bus path form (BB:DD.F/DD.F) is not supported here; give a BDF like 0000:01:00.0")
+          item: String(item),
+          reason: "the bus path form (BB:DD.F/DD.F) is not supported here; give a BDF like 0000:01:00.0")
       }
       guard let bdf = BDF(item) else {
         throw P2PError.invalidACSRedirectItem(

@@ -34,7 +34,8 @@ final class FastPathTables: Sendable {
   init(topology: Topology, configuration: P2PConfiguration) {
     let count = topology.count
     let engineForACS = ACSReader(topology: topology, configuration: configuration)
-    var nodes = [Node](repeating: Node(parent: -1, depth: -1, redirectsToRoot: 0, redirectsHere: 0, rootBus: 0), count: count)
+    var nodes = [Node](
+      repeating: Node(parent: -1, depth: -1, redirectsToRoot: 0, redirectsHere: 0, rootBus: 0), count: count)
     for index in 0..<count {
       nodes[index].parent = topology.parentIndex[index]
       nodes[index].rootBus = topology.rootBusIndex[index]
@@ -171,7 +172,9 @@ public struct MatrixSummary: Sendable, Equatable {
   public var thruHostBridge: Int
   public var notSupported: Int
 
-  public init(endpointCount: Int, includesSelfPairs: Bool, busAddress: Int = 0, thruHostBridge: Int = 0, notSupported: Int = 0) {
+  public init(
+    endpointCount: Int, includesSelfPairs: Bool, busAddress: Int = 0, thruHostBridge: Int = 0, notSupported: Int = 0
+  ) {
     self.endpointCount = endpointCount
     self.includesSelfPairs = includesSelfPairs
     self.busAddress = busAddress

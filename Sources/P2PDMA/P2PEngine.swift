@@ -285,7 +285,8 @@ public struct P2PEngine: Sendable {
 
   /// `__host_bridge_whitelist()` for one root bus, using `pci_host_bridge_dev()` to pick the
   /// device that stands for the host bridge.
-  func allowlistLookup(rootBus: BusID, sameHostBridge: Bool, warn: Bool) -> (lookup: HostBridgeLookup, dmesg: [String]) {
+  func allowlistLookup(rootBus: BusID, sameHostBridge: Bool, warn: Bool) -> (lookup: HostBridgeLookup, dmesg: [String])
+  {
     let firstIndex = topology.firstDevice(onRootBus: rootBus)
     let first = firstIndex.map { topology[$0] }
     guard let deviceIndex = topology.hostBridgeDevice(forRootBus: rootBus) else {
@@ -383,7 +384,8 @@ public struct P2PEngine: Sendable {
       let failing = verdicts.filter { $0.mapType == .notSupported }.map(\.client.description)
       reason =
         "-1: \(failing.joined(separator: ", ")) cannot reach the provider (NOT_SUPPORTED); one such client is enough"
-        + (stoppedAt.map { ", and without verbose the kernel stopped there (after \($0) nothing more was checked)" } ?? "")
+        + (stoppedAt.map { ", and without verbose the kernel stopped there (after \($0) nothing more was checked)" }
+          ?? "")
     } else {
       let parts = verdicts.map { "\($0.distance) (\($0.client), \($0.mapType.shortName))" }
       reason =

@@ -36,7 +36,8 @@ struct VerdictExplainer {
     let providerBDF = topology[provider].bdf
     let clientBDF = topology[client].bdf
     if provider == client {
-      sentences.append("Provider and client are the same function \(providerBDF), so the walk meets at once: distance 0.")
+      sentences.append(
+        "Provider and client are the same function \(providerBDF), so the walk meets at once: distance 0.")
     } else if let common {
       sentences.append(
         "The paths of provider \(providerBDF) and client \(clientBDF) meet at \(describe(common)), "
@@ -45,20 +46,22 @@ struct VerdictExplainer {
     } else {
       let providerRoot = topology.rootBus(of: provider)
       let clientRoot = topology.rootBus(of: client)
-      let where_ =
+      let meetingPlace =
         providerRoot == clientRoot
         ? "only at their host bridge (root bus \(providerRoot))"
         : "nowhere: they hang from different host bridges (root buses \(providerRoot) and \(clientRoot))"
       sentences.append(
-        "Provider \(providerBDF) and client \(clientBDF) share no upstream PCI bridge; their paths meet \(where_). "
+        "Provider \(providerBDF) and client \(clientBDF) share no upstream PCI bridge; their paths meet \(meetingPlace). "
           + "The distance counts every device on both paths: \(distA) + \(distB) = \(distA + distB). "
-          + "The kernel does not look at ACS in this case; traffic has to cross the host bridge, so the host-bridge gate decides.")
+          + "The kernel does not look at ACS in this case; traffic has to cross the host bridge, so the host-bridge gate decides."
+      )
     }
     if common != nil {
       if acsRedirect.isEmpty {
         sentences.append(
           "No device the kernel checks has ACS P2P redirect (RR, CR or EC) enabled, so the TLPs turn around "
-            + "below the host bridge: BUS_ADDR. The initiator is programmed with PCI bus addresses and no IOMMU mapping.")
+            + "below the host bridge: BUS_ADDR. The initiator is programmed with PCI bus addresses and no IOMMU mapping."
+        )
       } else {
         let names = acsRedirect.map { index -> String in
           let control = engine.effectiveACS(of: index).control ?? []
@@ -70,7 +73,8 @@ struct VerdictExplainer {
             + "host-bridge path, which must pass the host-bridge gate.")
         if engine.configuration.iommu == .on {
           sentences.append(
-            "With an IOMMU driver active the kernel itself turns RR and CR on for ports that support them (pci_enable_acs), so this is expected.")
+            "With an IOMMU driver active the kernel itself turns RR and CR on for ports that support them (pci_enable_acs), so this is expected."
+          )
         }
       }
     }
@@ -79,26 +83,31 @@ struct VerdictExplainer {
       switch mapType {
       case .thruHostBridge:
         sentences.append(
-          "THRU_HOST_BRIDGE: allowed; the initiator uses a normal DMA address (an IOVA under a translating IOMMU, the CPU physical address otherwise).")
+          "THRU_HOST_BRIDGE: allowed; the initiator uses a normal DMA address (an IOVA under a translating IOMMU, the CPU physical address otherwise)."
+        )
         if let common, !acsRedirect.isEmpty {
           sentences.append(
-            "Clearing the redirect bits on the listed devices would let the TLPs turn at \(topology[common].bdf) instead: BUS_ADDR, a shorter path.")
+            "Clearing the redirect bits on the listed devices would let the TLPs turn at \(topology[common].bdf) instead: BUS_ADDR, a shorter path."
+          )
         }
       case .notSupported:
         sentences.append("NOT_SUPPORTED: mapping must fail (-EREMOTEIO) and pci_p2pdma_distance() returns -1.")
       default: break
       }
       for lookup in hostBridge.lookups {
-        if let entry = lookup.matchedEntry, entry.status == .queuedAfterV7_3rc1 {
-          sentences.append("Note: the matched entry \(entry.idPattern) is queued after v7.3-rc1; released kernels up to v7.3 lack it.")
+        if let entry = lookup.matchedEntry, entry.status == .queued {
+          sentences.append(
+            "Note: the matched entry \(entry.idPattern) is queued after v7.3-rc1; released kernels up to v7.3 lack it.")
         } else if let entry = lookup.matchedEntry, entry.status == .added2026 {
-          sentences.append("Note: the matched entry \(entry.idPattern) was added in 2026; older kernels lack it unless backported.")
+          sentences.append(
+            "Note: the matched entry \(entry.idPattern) was added in 2026; older kernels lack it unless backported.")
         }
       }
     }
     if truncated {
       sentences.append(
-        "The ACS list in the dmesg line is cut at 127 characters by the kernel's 128-byte buffer; the full list is in the suggested parameter.")
+        "The ACS list in the dmesg line is cut at 127 characters by the kernel's 128-byte buffer; the full list is in the suggested parameter."
+      )
     }
     if !unknownACS.isEmpty {
       let names = unknownACS.map { topology[$0].bdf.description }.joined(separator: ", ")
@@ -136,10 +145,12 @@ struct VerdictExplainer {
     for lookup in hostBridge?.lookups ?? [] where !lookup.passed {
       if lookup.hostBridgeDevice == nil {
         blockers.append(
-          "root bus \(lookup.rootBus) has no usable host-bridge device (first device \(lookup.firstDevice.map(\.description) ?? "none") is not 00.0 and not a root port)")
+          "root bus \(lookup.rootBus) has no usable host-bridge device (first device \(lookup.firstDevice.map(\.description) ?? "none") is not 00.0 and not a root port)"
+        )
       } else if lookup.rejectedBySameHostBridgeRule {
         blockers.append(
-          "host bridge \(lookup.firstDeviceIDs ?? "?") is allowlisted only for devices under one host bridge; put both devices under the same host bridge")
+          "host bridge \(lookup.firstDeviceIDs ?? "?") is allowlisted only for devices under one host bridge; put both devices under the same host bridge"
+        )
       } else {
         blockers.append("host bridge \(lookup.firstDeviceIDs ?? "?") is not in the kernel's P2PDMA allowlist")
       }

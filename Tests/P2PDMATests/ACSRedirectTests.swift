@@ -35,12 +35,14 @@ import Testing
 
   @Test func redirectOnAnEndpointWithACSCounts() throws {
     let onProvider = Fixtures.switchPair(providerACS: redirecting)
-    let first = try Fixtures.engine(onProvider.topology, .amdZen).verdict(provider: onProvider.provider, client: onProvider.client)
+    let first = try Fixtures.engine(onProvider.topology, .amdZen).verdict(
+      provider: onProvider.provider, client: onProvider.client)
     #expect(first.mapType == .thruHostBridge)
     #expect(first.acsRedirect == [onProvider.provider])
 
     let onClient = Fixtures.switchPair(clientACS: redirecting)
-    let second = try Fixtures.engine(onClient.topology, .amdZen).verdict(provider: onClient.provider, client: onClient.client)
+    let second = try Fixtures.engine(onClient.topology, .amdZen).verdict(
+      provider: onClient.provider, client: onClient.client)
     #expect(second.acsRedirect == [onClient.client])
   }
 

@@ -15,8 +15,9 @@ import Testing
 
   @Test func sameHostBridgeFlagOnlyOnOldIntelAndZhaoxin() {
     let flagged = P2PAllowlist.entries.filter(\.requiresSameHostBridge).map(\.idPattern)
-    #expect(flagged == [
-      "8086:3c00", "8086:3c01", "8086:2f00", "8086:2f01", "1d17:1003", "1d17:1005", "1d17:1006", "1d17:1007",
-    ])
+    #expect(
+      flagged == [
+        "8086:3c00", "8086:3c01", "8086:2f00", "8086:2f01", "1d17:1003", "1d17:1005", "1d17:1006", "1d17:1007",
+      ])
   }
 }

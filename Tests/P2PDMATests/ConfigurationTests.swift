@@ -48,7 +48,8 @@ import Testing
     #expect(
       try P2PConfiguration.parseACSRedirectList("0000:00:01.1;01:00.0")
         == [Fixtures.bdf("0000:00:01.1"), Fixtures.bdf("0000:01:00.0")])
-    #expect(try P2PConfiguration.parseACSRedirectList("0001:1A:00.0;") == [BDF(domain: 1, bus: 0x1a, device: 0, function: 0)])
+    #expect(
+      try P2PConfiguration.parseACSRedirectList("0001:1A:00.0;") == [BDF(domain: 1, bus: 0x1a, device: 0, function: 0)])
     #expect(try P2PConfiguration.parseACSRedirectList("").isEmpty)
   }
 

@@ -39,7 +39,8 @@ import Testing
 
   @Test func noClientsIsMinusOne() throws {
     let machine = Self.machine()
-    let result = try Fixtures.engine(machine.topology).distanceMany(provider: machine.provider, clients: [], verbose: true)
+    let result = try Fixtures.engine(machine.topology).distanceMany(
+      provider: machine.provider, clients: [], verbose: true)
     #expect(result.distance == -1)
     #expect(result.verdicts.isEmpty)
   }

@@ -19,7 +19,9 @@ import Testing
     var configurations = Self.configurations
     let someDevices = (0..<6).map { _ in topology[Int.random(in: 0..<topology.count, using: &random)].bdf }
     configurations.append(
-      Fixtures.config(.intel, disable: Array(someDevices.prefix(3)), overrides: [someDevices[4]: .requestRedirect, someDevices[5]: []]))
+      Fixtures.config(
+        .intel, disable: Array(someDevices.prefix(3)),
+        overrides: [someDevices[4]: .requestRedirect, someDevices[5]: []]))
     for configuration in configurations {
       let engine = P2PEngine(topology: topology, configuration: configuration)
       for _ in 0..<500 {

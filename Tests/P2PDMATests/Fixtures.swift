@@ -132,7 +132,9 @@ enum Fixtures {
       cpu: cpu, disableACSRedirect: disable, acsControlOverrides: overrides, allowlistIncludesQueuedEntries: queued)
   }
 
-  static func engine(_ topology: Topology, _ cpu: CPURule = .intel, disable: [BDF] = [], overrides: [BDF: ACSBits] = [:])
+  static func engine(
+    _ topology: Topology, _ cpu: CPURule = .intel, disable: [BDF] = [], overrides: [BDF: ACSBits] = [:]
+  )
     -> P2PEngine
   {
     P2PEngine(topology: topology, configuration: config(cpu, disable: disable, overrides: overrides))

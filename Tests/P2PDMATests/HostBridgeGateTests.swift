@@ -8,7 +8,8 @@ import Testing
 @Suite struct HostBridgeGateTests {
   @Test func amdZenAllowsAnyHostBridgePathEvenAcrossHostBridges() throws {
     let machine = Fixtures.twoHostBridges(hostA: (0x1022, 0x14d8), hostB: (0x1022, 0x14d8))
-    let verdict = try Fixtures.engine(machine.topology, .amdZen).verdict(provider: machine.provider, client: machine.client)
+    let verdict = try Fixtures.engine(machine.topology, .amdZen).verdict(
+      provider: machine.provider, client: machine.client)
     #expect(verdict.mapType == .thruHostBridge)
     #expect(verdict.distance == 4)
     #expect(verdict.hostBridge?.allowlistConsulted == false)
@@ -85,12 +86,14 @@ import Testing
 
   @Test func bothHostBridgesMustBeListed() throws {
     let listedThenNot = Fixtures.twoHostBridges(hostA: (0x8086, 0x09a2), hostB: (0x8086, 0x4c43))
-    let first = try Fixtures.engine(listedThenNot.topology).verdict(provider: listedThenNot.provider, client: listedThenNot.client)
+    let first = try Fixtures.engine(listedThenNot.topology).verdict(
+      provider: listedThenNot.provider, client: listedThenNot.client)
     #expect(first.mapType == .notSupported)
     #expect(first.hostBridge?.lookups.map(\.passed) == [true, false])
 
     let notThenListed = Fixtures.twoHostBridges(hostA: (0x8086, 0x4c43), hostB: (0x8086, 0x09a2))
-    let second = try Fixtures.engine(notThenListed.topology).verdict(provider: notThenListed.provider, client: notThenListed.client)
+    let second = try Fixtures.engine(notThenListed.topology).verdict(
+      provider: notThenListed.provider, client: notThenListed.client)
     #expect(second.mapType == .notSupported)
     #expect(second.hostBridge?.lookups.map(\.passed) == [false])
   }

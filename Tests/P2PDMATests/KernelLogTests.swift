@@ -23,7 +23,8 @@ import Testing
   /// warn=acs_redirects, not verbose: amdgpu/xe callers (verbose=false) still get this line.
   @Test func allowlistWarningIsPrintedEvenWithoutVerbose() throws {
     let pair = Fixtures.switchPair(hostDevice: 0x4c43, providerPortACS: redirecting)
-    let verdict = try Fixtures.engine(pair.topology).verdict(provider: pair.provider, client: pair.client, verbose: false)
+    let verdict = try Fixtures.engine(pair.topology).verdict(
+      provider: pair.provider, client: pair.client, verbose: false)
     #expect(verdict.mapType == .notSupported)
     #expect(verdict.dmesg == ["pci 0000:00:00.0: Host bridge not in P2PDMA whitelist: 8086:4c43"])
   }
@@ -43,7 +44,8 @@ import Testing
     let verdict = try Fixtures.engine(pair.topology, .amdZen).verdict(provider: pair.provider, client: pair.client)
     #expect(verdict.mapType == .thruHostBridge)
     #expect(verdict.dmesg.count == 2)
-    let quiet = try Fixtures.engine(pair.topology, .amdZen).verdict(provider: pair.provider, client: pair.client, verbose: false)
+    let quiet = try Fixtures.engine(pair.topology, .amdZen).verdict(
+      provider: pair.provider, client: pair.client, verbose: false)
     #expect(quiet.dmesg.isEmpty)
   }
 
@@ -51,7 +53,8 @@ import Testing
   @Test func prefixUsesTheBoundDriver() throws {
     let machine = Fixtures.computeRuntime935(plxRedirect: true)
     let verdict = try Fixtures.engine(machine.topology).verdict(provider: machine.gpuA, client: machine.gpuB)
-    #expect(verdict.dmesg.first == "xe 0000:08:00.0: ACS redirect is set between the client and provider (0000:07:00.0)")
+    #expect(
+      verdict.dmesg.first == "xe 0000:08:00.0: ACS redirect is set between the client and provider (0000:07:00.0)")
   }
 
   @Test(arguments: 1...12)
@@ -79,7 +82,8 @@ import Testing
     let top = builder.pcieSwitch(below: port, downstreamPorts: 2, upstreamACS: redirecting, downstreamACS: redirecting)
     var deepest = top.downstream[0]
     for _ in 0..<4 {
-      deepest = builder.pcieSwitch(below: deepest, downstreamPorts: 1, upstreamACS: redirecting, downstreamACS: redirecting)
+      deepest =
+        builder.pcieSwitch(below: deepest, downstreamPorts: 1, upstreamACS: redirecting, downstreamACS: redirecting)
         .downstream[0]
     }
     let provider = builder.endpoint(below: deepest)

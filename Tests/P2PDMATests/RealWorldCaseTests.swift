@@ -41,7 +41,8 @@ import Testing
     let machine = Fixtures.computeRuntime935(plxRedirect: true)
     let devices = try P2PConfiguration.parseACSRedirectList("0000:02:00.0;0000:02:01.0")
     let engine = P2PEngine(
-      topology: machine.topology, configuration: P2PConfiguration(inferringFrom: machine.topology, disableACSRedirect: devices))
+      topology: machine.topology,
+      configuration: P2PConfiguration(inferringFrom: machine.topology, disableACSRedirect: devices))
     let verdict = try engine.verdict(provider: machine.gpuA, client: machine.gpuB)
     #expect(verdict.mapType == .busAddress)
     #expect(verdict.distance == 8)

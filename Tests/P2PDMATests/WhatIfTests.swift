@@ -16,16 +16,19 @@ import Testing
 
     // The parser also takes the whole parameter, as pasted from dmesg.
     let devices = try P2PConfiguration.parseACSRedirectList(try #require(before.fix))
-    let after = try Fixtures.engine(pair.topology, disable: devices).verdict(provider: pair.provider, client: pair.client)
+    let after = try Fixtures.engine(pair.topology, disable: devices).verdict(
+      provider: pair.provider, client: pair.client)
     #expect(after.mapType == .busAddress)
     #expect(after.distance == 4)
     #expect(after.fix == nil)
-    #expect(after.walk.first { $0.bdf == pair.providerPort }?.whatIf?.contains("cleared by pci=disable_acs_redir") == true)
+    #expect(
+      after.walk.first { $0.bdf == pair.providerPort }?.whatIf?.contains("cleared by pci=disable_acs_redir") == true)
   }
 
   @Test func disablingOnlyOneOfTwoIsNotEnough() throws {
     let pair = Fixtures.switchPair(providerPortACS: redirecting, clientPortACS: redirecting)
-    let verdict = try Fixtures.engine(pair.topology, disable: [pair.providerPort]).verdict(provider: pair.provider, client: pair.client)
+    let verdict = try Fixtures.engine(pair.topology, disable: [pair.providerPort]).verdict(
+      provider: pair.provider, client: pair.client)
     #expect(verdict.mapType == .notSupported)
     #expect(verdict.acsRedirect == [pair.clientPort])
   }
@@ -35,7 +38,8 @@ import Testing
     let before = try Fixtures.engine(pair.topology, .amdZen).verdict(provider: pair.provider, client: pair.client)
     #expect(before.mapType == .thruHostBridge)
     #expect(before.fix == "pci=disable_acs_redir=0000:01:00.0")
-    let after = try Fixtures.engine(pair.topology, .amdZen, disable: [pair.upstream]).verdict(provider: pair.provider, client: pair.client)
+    let after = try Fixtures.engine(pair.topology, .amdZen, disable: [pair.upstream]).verdict(
+      provider: pair.provider, client: pair.client)
     #expect(after.mapType == .busAddress)
   }
 
@@ -105,7 +109,8 @@ import Testing
 
   @Test func disablingAnUnknownPortSettlesIt() throws {
     let pair = Fixtures.switchPair(providerPortACS: .unknown(reason: "no extended config space"))
-    let verdict = try Fixtures.engine(pair.topology, disable: [pair.providerPort]).verdict(provider: pair.provider, client: pair.client)
+    let verdict = try Fixtures.engine(pair.topology, disable: [pair.providerPort]).verdict(
+      provider: pair.provider, client: pair.client)
     #expect(verdict.unknownACS.isEmpty)
     #expect(verdict.mapType == .busAddress)
   }
@@ -114,14 +119,18 @@ import Testing
   /// switch-local pair that was BUS_ADDR becomes a host-bridge path.
   @Test func kernelACSEnableTurnsSwitchLocalIntoHostBridge() throws {
     let pair = Fixtures.switchPair(providerPortACS: TopologyBuilder.acsAllOff, clientPortACS: TopologyBuilder.acsAllOff)
-    #expect(try Fixtures.engine(pair.topology).verdict(provider: pair.provider, client: pair.client).mapType == .busAddress)
+    #expect(
+      try Fixtures.engine(pair.topology).verdict(provider: pair.provider, client: pair.client).mapType == .busAddress)
     var configuration = Fixtures.config(.intel)
     configuration.simulateKernelACSEnable = true
     let enabled = try P2PEngine(topology: pair.topology, configuration: configuration)
       .verdict(provider: pair.provider, client: pair.client)
     #expect(enabled.mapType == .notSupported)
     #expect(enabled.acsRedirect == [pair.providerPort, pair.clientPort])
-    #expect(enabled.walk.first { $0.bdf == pair.providerPort }?.effectiveControl == [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
+    #expect(
+      enabled.walk.first { $0.bdf == pair.providerPort }?.effectiveControl == [
+        .sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding,
+      ])
     #expect(enabled.walk.first { $0.bdf == pair.providerPort }?.whatIf?.contains("RR CR") == true)
 
     // disable_acs_redir still wins, as the kernel applies it last.

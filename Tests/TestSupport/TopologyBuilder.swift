@@ -40,17 +40,27 @@ public struct TopologyBuilder: Sendable {
   /// ACS present with every P2P bit available and RR, CR (plus SV, UF) enabled: what the kernel
   /// sets when an IOMMU driver is active (`ACSCtl 0x001d`).
   public static let acsRedirecting = ACSState.present(
-    capability: [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding, .egressControl],
+    capability: [
+      .sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding,
+      .egressControl,
+    ],
     control: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
 
   /// ACS present, nothing enabled in Control.
   public static let acsAllOff = ACSState.present(
-    capability: [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding, .egressControl],
+    capability: [
+      .sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding,
+      .egressControl,
+    ],
     control: [])
 
   /// ACS present with only the given Control bits.
   public static func acs(control: ACSBits) -> ACSState {
-    .present(capability: [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding, .egressControl], control: control)
+    .present(
+      capability: [
+        .sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding,
+        .egressControl,
+      ], control: control)
   }
 
   /// Adds any function as given.
@@ -58,7 +68,9 @@ public struct TopologyBuilder: Sendable {
 
   /// A host bridge function (class 0600) on a root bus, e.g. 8086:4c43 at 0000:00:00.0.
   @discardableResult
-  public mutating func hostBridge(_ bdf: String = "0000:00:00.0", vendor: UInt16 = 0x8086, device: UInt16 = 0x09a2) -> BDF {
+  public mutating func hostBridge(_ bdf: String = "0000:00:00.0", vendor: UInt16 = 0x8086, device: UInt16 = 0x09a2)
+    -> BDF
+  {
     let address = Self.bdf(bdf)
     add(PCIFunction(bdf: address, vendorID: vendor, deviceID: device, classCode: 0x060000, name: "Host bridge"))
     return address
@@ -93,7 +105,8 @@ public struct TopologyBuilder: Sendable {
     below port: BDF, downstreamPorts: Int, upstreamACS: ACSState = .absent, downstreamACS: ACSState = .absent,
     vendor: UInt16 = 0x10b5, upstreamDevice: UInt16 = 0x8747, downstreamDevice: UInt16 = 0x8747
   ) -> SwitchPorts {
-    let upstream = bridge(below: port, portType: .upstreamPort, acs: upstreamACS, vendor: vendor, deviceID: upstreamDevice)
+    let upstream = bridge(
+      below: port, portType: .upstreamPort, acs: upstreamACS, vendor: vendor, deviceID: upstreamDevice)
     var downstream: [BDF] = []
     for slot in 0..<downstreamPorts {
       downstream.append(
@@ -134,7 +147,9 @@ public struct TopologyBuilder: Sendable {
 
   /// The secondary bus handed to a bridge added earlier.
   public func secondaryBus(of bridge: BDF) -> UInt8 {
-    guard let bus = secondaryBusOf[bridge] else { preconditionFailure("\(bridge) is not a bridge added to this builder") }
+    guard let bus = secondaryBusOf[bridge] else {
+      preconditionFailure("\(bridge) is not a bridge added to this builder")
+    }
     return bus
   }
 
@@ -153,7 +168,8 @@ public struct TopologyBuilder: Sendable {
       var frontier: Set<UInt8> = [secondary]
       while !frontier.isEmpty {
         var next: Set<UInt8> = []
-        for function in functions where function.bdf.domain == functions[index].bdf.domain
+        for function in functions
+        where function.bdf.domain == functions[index].bdf.domain
           && frontier.contains(function.bdf.bus)
         {
           if let below = function.secondaryBus {
@@ -165,10 +181,14 @@ public struct TopologyBuilder: Sendable {
       }
       functions[index].subordinateBus = highest
     }
-    return Topology(functions: functions, source: TopologySource(kind: .generated, location: "test", title: title), platform: platform)
+    return Topology(
+      functions: functions, source: TopologySource(kind: .generated, location: "test", title: title), platform: platform
+    )
   }
 
-  private mutating func addBridge(at address: BDF, portType: PCIePortType?, acs: ACSState, vendor: UInt16, device: UInt16) {
+  private mutating func addBridge(
+    at address: BDF, portType: PCIePortType?, acs: ACSState, vendor: UInt16, device: UInt16
+  ) {
     let bus = nextBus[address.domain] ?? firstFree
     precondition(bus <= 255, "out of bus numbers")
     nextBus[address.domain] = bus + 1
@@ -232,8 +252,9 @@ extension TopologyBuilder {
       }
       for portSlot in 0..<rootPortsPerBus {
         let port = builder.rootPort("\(domain):00:\(hex(portSlot + 1, width: 2)).0", acs: randomACS(&random))
-        builder.populate(below: port, depthLeft: maxSwitchDepth, maxDownstreamPorts: maxDownstreamPorts,
-                         maxFunctions: maxFunctionsPerEndpoint, random: &random, randomACS: randomACS)
+        builder.populate(
+          below: port, depthLeft: maxSwitchDepth, maxDownstreamPorts: maxDownstreamPorts,
+          maxFunctions: maxFunctionsPerEndpoint, random: &random, randomACS: randomACS)
       }
     }
     return builder.build(title: "synthetic seed \(seed)")
@@ -250,8 +271,9 @@ extension TopologyBuilder {
         below: port, downstreamPorts: Int.random(in: 1...maxDownstreamPorts, using: &random),
         upstreamACS: randomACS(&random), downstreamACS: randomACS(&random))
       for downstream in ports.downstream {
-        populate(below: downstream, depthLeft: depthLeft - 1, maxDownstreamPorts: maxDownstreamPorts,
-                 maxFunctions: maxFunctions, random: &random, randomACS: randomACS)
+        populate(
+          below: downstream, depthLeft: depthLeft - 1, maxDownstreamPorts: maxDownstreamPorts,
+          maxFunctions: maxFunctions, random: &random, randomACS: randomACS)
       }
     } else {
       for function in 0..<Int.random(in: 1...maxFunctions, using: &random) {
