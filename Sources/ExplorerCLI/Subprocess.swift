@@ -10,7 +10,8 @@ enum Subprocess {
   struct Outcome {
     var status: Int32
     var seconds: Double
-    /// Peak resident set of the child, in bytes (`ru_maxrss`).
+    /// `ru_maxrss` of the child in bytes. Beware: with posix_spawn's vfork it includes the
+    /// parent's resident set; children that matter report `VmHWM` themselves.
     var peakRSS: UInt64
     var output: String
   }
@@ -73,9 +74,12 @@ func monotonicSeconds() -> Double {
   return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-/// Peak resident set of this process so far, in bytes.
-func peakResidentBytes() -> UInt64 {
-  var usage = rusage()
-  getrusage(RUSAGE_SELF.rawValue, &usage)
-  return UInt64(max(0, usage.ru_maxrss)) * 1024
+/// Peak resident set of this program image (`VmHWM` in /proc/self/status), in bytes. Unlike
+/// `ru_maxrss` it starts afresh at exec, so a spawned child does not inherit its parent's peak.
+func peakResidentBytesOfThisImage() -> UInt64 {
+  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+  else { return 0 }
+  let kilobytes = line.split(separator: " ").compactMap { UInt64($0) }.first ?? 0
+  return kilobytes * 1024
 }
