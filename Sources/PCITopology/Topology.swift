@@ -130,6 +130,18 @@ public struct Topology: Sendable {
     self.functionsByBus = [:]
     self.childBusOf = [:]
     deriveRelations()
+    capWarnings()
+  }
+
+  /// Most warnings a topology keeps; a hostile or badly mangled input could otherwise produce one
+  /// per line. The rest are counted in a final line.
+  public static let maximumWarnings = 50
+
+  private mutating func capWarnings() {
+    guard warnings.count > Self.maximumWarnings + 1 else { return }
+    let dropped = warnings.count - Self.maximumWarnings
+    warnings.removeLast(dropped)
+    warnings.append(LoadWarning("... and \(dropped) more warnings not shown"))
   }
 
   public var count: Int { functions.count }
