@@ -71,10 +71,14 @@ static void restore_on_crash(int signal_number) {
   for (size_t index = 0; index < CRASH_SIGNAL_COUNT; index++) {
     if (crash_signals[index] == signal_number) {
       sigaction(signal_number, &previous_crash_actions[index], NULL);
-      return;  // A fault re-executes and reaches the previous handler; abort() re-raises itself.
+      // Hand the signal on now (SA_NODEFER keeps it unblocked): this also covers a crash signal
+      // sent with kill(), which returning alone would swallow.
+      raise(signal_number);
+      return;
     }
   }
   signal(signal_number, SIG_DFL);
+  raise(signal_number);
 }
 
 void cn_install_signal_handlers(void) {

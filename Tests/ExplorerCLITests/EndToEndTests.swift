@@ -79,11 +79,13 @@ struct EndToEndTests {
   /// terminal and exit with 128 + the signal number.
   @Test(
     .enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"),
-    arguments: [("C-c", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP)])
+    arguments: [("C-c", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP), ("SEGV", SIGSEGV)])
   func signalsRestoreTheTerminal(how: String, signal: Int32) throws {
     let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
     defer { session.tearDown() }
-    try session.start(width: 100, height: 30)
+    // A crash signal goes on to Swift's backtracer after the terminal is restored; it would wait
+    // for a key on a terminal, so it is turned off here and the default action ends the process.
+    try session.start(width: 100, height: 30, environment: "-u NO_COLOR LANG=C.UTF-8 SWIFT_BACKTRACE=enable=no")
     try session.waitFor("PCI tree")
     if how == "C-c" {
       _ = try session.run(["send-keys", "C-c"])
@@ -129,6 +131,28 @@ struct EndToEndTests {
     } else {
       #expect(plain.contains("┌─"), "\(name): no UTF-8 box drawing")
     }
+  }
+
+  /// Ctrl-Z gives the shell back with the terminal restored; `fg` brings the explorer back drawn.
+  @Test(.enabled(if: tmuxPath != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs tmux and bash"))
+  func suspendAndResume() throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.startRaw("env -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 PS1='$ ' /bin/bash --norc --noprofile -i", width: 100, height: 30)
+    try session.waitFor("$")
+    session.keys("'\(session.binary)'", "Enter")
+    try session.waitFor("PCI tree")
+    _ = try session.run(["send-keys", "C-z"])
+    try session.waitFor("Stopped")
+    #expect(session.display("#{alternate_on}") == "0", "alternate screen still on after Ctrl-Z")
+    #expect(session.display("#{cursor_flag}") == "1", "cursor hidden after Ctrl-Z")
+    session.keys("fg", "Enter")
+    try session.waitFor("PCI tree")
+    #expect(session.display("#{alternate_on}") == "1", "explorer not back on the alternate screen after fg")
+    session.keys("j", "q")
+    try session.waitUntil("the shell prompt after quitting") { !$0.contains("PCI tree") }
+    session.keys("echo rc=$?", "Enter")
+    try session.waitFor("rc=0")
   }
 
   @Test func refusesToRunWithoutATerminal() throws {
@@ -202,6 +226,12 @@ final class TmuxSession {
     let result = try run(["-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command])
     guard result.status == 0 else { throw EndToEndError("tmux new-session failed: \(result.stderr)") }
     _ = try? run(["set", "-sg", "escape-time", "10"])
+  }
+
+  /// Starts the session running `command` as it is (a shell, for job-control tests).
+  func startRaw(_ command: String, width: Int, height: Int) throws {
+    let result = try run(["-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command])
+    guard result.status == 0 else { throw EndToEndError("tmux new-session failed: \(result.stderr)") }
   }
 
   @discardableResult
