@@ -253,7 +253,7 @@ public struct Topology: Sendable {
         warnings.append(
           LoadWarning(
             "bridge loop through \(functions[cut].bdf): bus \(bus) is treated as a root bus"))
-        if let bridge = bridgeForBus[bus] { bridgeForBus[bus] = nil; _ = bridge }
+        bridgeForBus[bus] = nil
         for member in functions(onBusRaw: bus) { parentIndex[member] = -1 }
       }
       for member in chain { state[member] = 2 }
@@ -285,9 +285,6 @@ public struct Topology: Sendable {
         root = rootIndexByBus[functions[current].bdf.busID] ?? 0
       }
       for member in chain { rootBusIndex[member] = root }
-    }
-    for bus in rootBuses {
-      if let bridge = bridgeForBus[bus] { _ = bridge }
     }
     let orphanBuses = rootBuses.filter { bus in
       functions.contains { $0.isBridge && $0.bdf.domain == bus.domain && isInside(bus.bus, of: $0) }
