@@ -1031,7 +1031,14 @@ struct SimulationRun {
         if device.usesIOMMU {
           explanation += " Inference, UNVERIFIED on hardware: these IOVAs make the traffic hairpin through the root "
             + "complex instead of staying in the switch."
+        } else if bar.busOffset != 0 {
+          explanation += " Inference, UNVERIFIED on hardware: this host bridge has a bus offset of \(bar.busOffset), "
+            + "so the CPU physical address handed out is not the bus address a switch would decode for the BAR."
         }
+      }
+      if device.usesIOMMU {
+        explanation += " Handing the importer the raw BAR address instead would make its IOMMU fault and drop the "
+          + "writes (the NVIDIA/open-gpu-kernel-modules#1324 bug); dma_map_resource is what makes it an IOVA."
       }
       note = "newest kernels route dma_map_resource through dma_map_phys(DMA_ATTR_MMIO) (≈v6.17+), same addresses"
     } else {
