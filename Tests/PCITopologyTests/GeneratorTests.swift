@@ -33,7 +33,9 @@ struct GeneratorTests {
     let topology = Self.machine(4000, seed: 7).topology(location: "generated")
     #expect(topology.count == 4000)
     #expect(topology.warnings.isEmpty)
-    #expect(Set(topology.rootBuses.map(\.domain)).count > 1)
+    let domains = Set(topology.rootBuses.map(\.domain)).count
+    #expect(domains > 1)
+    #expect(topology.rootBuses.count > domains, "several host bridges per domain")
     // Some endpoint sits below two switches: its path holds two upstream ports.
     let cascaded = topology.functions.indices.contains { index in
       topology.pathToRoot(from: index).filter { topology[$0].portType == .upstreamPort }.count >= 2
@@ -48,6 +50,18 @@ struct GeneratorTests {
     for bus in topology.rootBuses {
       #expect(topology.hostBridgeDevice(forRootBus: bus) != nil, "\(bus)")
     }
+  }
+
+  /// Seeds pick the platform: AMD (CPU rule), Ice Lake (allowlisted) and Broadwell-EP (refused).
+  @Test func seedsCoverTheThreeHostBridgeCases() {
+    var hostBridges = Set<String>()
+    for seed: UInt64 in 1...40 {
+      let topology = Self.machine(60, seed: seed).topology(location: "generated")
+      for bus in topology.rootBuses {
+        if let host = topology.hostBridgeDevice(forRootBus: bus) { hostBridges.insert(topology[host].idPair) }
+      }
+    }
+    #expect(hostBridges == ["1022:14a4", "8086:09a2", "8086:6f00"])
   }
 
   @Test func sameSeedSameMachineOtherSeedOtherMachine() {

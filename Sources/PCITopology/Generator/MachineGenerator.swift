@@ -130,6 +130,53 @@ enum DeviceCatalogue {
   ]
 }
 
+// MARK: - Platforms
+
+/// What sits on a generated machine's root buses; picked once per machine from the seed.
+struct PlatformFlavour {
+  /// True for AMD's layout: a dummy host bridge at function 0 of every root-port slot.
+  var usesDummyHostBridges: Bool
+  var vendorID: UInt16
+  var vendorName: String
+  /// The function at 00.0 of every root bus, the one `pci_host_bridge_dev()` looks up.
+  var hostBridge: (deviceID: UInt16, classCode: UInt32, name: String, portType: PCIePortType?)
+  var rootPort: (deviceID: UInt16, name: String, acsCapability: ACSBits)
+  /// A root-complex integrated endpoint used to fill the last one or two functions.
+  var integratedEndpoint: (deviceID: UInt16, classCode: UInt32, name: String)
+  var platform: PlatformInfo
+  var label: String
+
+  /// AMD Zen 4: host-bridge P2P allowed everywhere by the CPU rule.
+  static let amdGenoa = PlatformFlavour(
+    usesDummyHostBridges: true, vendorID: 0x1022, vendorName: DeviceCatalogue.amd,
+    hostBridge: (0x14a4, 0x060000, "Genoa/Bergamo Root Complex", nil),
+    rootPort: (0x14ab, "Genoa/Bergamo GPP Bridge", ACSBits(rawValue: 0x1f)),
+    integratedEndpoint: (0x14a5, 0x080600, "Genoa/Bergamo IOMMU"),
+    platform: PlatformInfo(
+      cpuVendor: .amd, cpuFamily: 0x19, cpuModelName: "synthetic AMD EPYC (Zen 4)", iommu: .on, kernel: "mainline"),
+    label: "AMD EPYC")
+  /// Ice Lake Xeon: every root bus starts with allowlisted 8086:09a2.
+  static let intelIceLake = PlatformFlavour(
+    usesDummyHostBridges: false, vendorID: 0x8086, vendorName: DeviceCatalogue.intel,
+    hostBridge: (0x09a2, 0x088000, "Ice Lake Memory Map/VT-d", .rootComplexIntegratedEndpoint),
+    rootPort: (0x347a, "Ice Lake PCIe Root Port", ACSBits(rawValue: 0x5f)),
+    integratedEndpoint: (0x0998, 0x088000, "Ice Lake IEH"),
+    platform: PlatformInfo(
+      cpuVendor: .intel, cpuFamily: 6, cpuModelName: "synthetic Intel Xeon (Ice Lake-SP)", iommu: .on,
+      kernel: "mainline"),
+    label: "Intel Ice Lake Xeon")
+  /// Broadwell-EP Xeon: 8086:6f00 is not allowlisted, so host-bridge paths are refused.
+  static let intelBroadwell = PlatformFlavour(
+    usesDummyHostBridges: false, vendorID: 0x8086, vendorName: DeviceCatalogue.intel,
+    hostBridge: (0x6f00, 0x060000, "Xeon E7 v4/Xeon E5 v4/Xeon E3 v4/Xeon D DMI2", nil),
+    rootPort: (0x6f08, "Xeon E7 v4/Xeon E5 v4/Xeon E3 v4/Xeon D PCI Express Root Port 3", ACSBits(rawValue: 0x1d)),
+    integratedEndpoint: (0x6f28, 0x088000, "Xeon E7 v4/Xeon E5 v4/Xeon E3 v4/Xeon D Map/VTd_Misc/System Management"),
+    platform: PlatformInfo(
+      cpuVendor: .intel, cpuFamily: 6, cpuModelName: "synthetic Intel Xeon E5 v4 (Broadwell-EP)", iommu: .on,
+      kernel: "mainline"),
+    label: "Intel Broadwell-EP Xeon")
+}
+
 // MARK: - Builder
 
 private struct Builder {
@@ -139,10 +186,16 @@ private struct Builder {
   var random: SplitMix64
   var functions: [PCIFunction] = []
   var remaining: Int
-  let isAMD: Bool
+  let flavour: PlatformFlavour
+  var isAMD: Bool { flavour.usesDummyHostBridges }
   var domain: UInt32 = 0
   var domainOpen = false
   var nextBus = 1
+  /// The root bus (host bridge) root ports are being added to; a domain holds several, as
+  /// multi-socket servers do (one per PCIe stack).
+  var rootBus: UInt8 = 0
+  var rootPortsOnRootBus = 0
+  var rootPortsPerRootBus = 4
   var nextRootDevice = 1
   var rootPortsInDevice = 0
   var nextIOMMUGroup = 0
@@ -155,7 +208,11 @@ private struct Builder {
     self.options = options
     random = SplitMix64(seed: options.seed)
     remaining = max(1, min(options.functionCount, MachineGenerator.maximumFunctionCount))
-    isAMD = random.chance(50)
+    switch random.int(in: 0...9) {
+    case 0...3: flavour = .amdGenoa
+    case 4...6: flavour = .intelIceLake
+    default: flavour = .intelBroadwell
+    }
     functions.reserveCapacity(remaining)
   }
 
@@ -186,21 +243,22 @@ private struct Builder {
     if !functions.isEmpty { domain += 1 }
     domainOpen = true
     nextBus = 1
+    openRootBus(0)
+  }
+
+  /// Starts a root bus with its host-bridge function at 00.0 (what `pci_host_bridge_dev()` finds).
+  mutating func openRootBus(_ bus: UInt8) {
+    rootBus = bus
+    rootPortsOnRootBus = 0
+    rootPortsPerRootBus = random.int(in: 2...8)
     nextRootDevice = 1
     rootPortsInDevice = 0
-    let bdf = BDF(domain: domain, bus: 0, device: 0, function: 0)
-    if isAMD {
-      append(
-        PCIFunction(
-          bdf: bdf, vendorID: 0x1022, deviceID: 0x14a4, classCode: 0x060000, name: "Genoa/Bergamo Root Complex",
-          vendorName: DeviceCatalogue.amd))
-    } else {
-      var host = PCIFunction(
-        bdf: bdf, vendorID: 0x8086, deviceID: 0x09a2, classCode: 0x088000, name: "Ice Lake Memory Map/VT-d",
-        vendorName: DeviceCatalogue.intel)
-      host.portType = .rootComplexIntegratedEndpoint
-      append(host)
-    }
+    var host = PCIFunction(
+      bdf: BDF(domain: domain, bus: bus, device: 0, function: 0), vendorID: flavour.vendorID,
+      deviceID: flavour.hostBridge.deviceID, classCode: flavour.hostBridge.classCode, name: flavour.hostBridge.name,
+      vendorName: flavour.vendorName)
+    host.portType = flavour.hostBridge.portType
+    append(host)
   }
 
   /// Next root-port address. AMD puts a dummy host bridge at function 0 of each slot and root
@@ -215,16 +273,16 @@ private struct Builder {
         guard nextRootDevice <= 0x1f, remaining >= 3 else { return nil }
         append(
           PCIFunction(
-            bdf: BDF(domain: domain, bus: 0, device: UInt8(nextRootDevice), function: 0), vendorID: 0x1022,
+            bdf: BDF(domain: domain, bus: rootBus, device: UInt8(nextRootDevice), function: 0), vendorID: 0x1022,
             deviceID: 0x149f, classCode: 0x060000, name: "Genoa/Bergamo PCIe Dummy Host Bridge",
             vendorName: DeviceCatalogue.amd))
       }
       rootPortsInDevice += 1
-      return BDF(domain: domain, bus: 0, device: UInt8(nextRootDevice), function: UInt8(rootPortsInDevice))
+      return BDF(domain: domain, bus: rootBus, device: UInt8(nextRootDevice), function: UInt8(rootPortsInDevice))
     }
     guard nextRootDevice <= 0x1f else { return nil }
     defer { nextRootDevice += 1 }
-    return BDF(domain: domain, bus: 0, device: UInt8(nextRootDevice), function: 0)
+    return BDF(domain: domain, bus: rootBus, device: UInt8(nextRootDevice), function: 0)
   }
 
   /// The first root-bus slot nothing uses yet, nil when all 32 are taken.
@@ -234,29 +292,36 @@ private struct Builder {
   }
 
   mutating func addRootComplexEndpoint(device: UInt8) {
-    let bdf = BDF(domain: domain, bus: 0, device: device, function: 0)
+    let bdf = BDF(domain: domain, bus: rootBus, device: device, function: 0)
     nextRootDevice = Int(device) + 1
     rootPortsInDevice = 0
     var function = PCIFunction(
-      bdf: bdf, vendorID: isAMD ? 0x1022 : 0x8086, deviceID: isAMD ? 0x14a5 : 0x0998,
-      classCode: isAMD ? 0x080600 : 0x088000, name: isAMD ? "Genoa/Bergamo IOMMU" : "Ice Lake IEH",
-      vendorName: isAMD ? DeviceCatalogue.amd : DeviceCatalogue.intel)
+      bdf: bdf, vendorID: flavour.vendorID, deviceID: flavour.integratedEndpoint.deviceID,
+      classCode: flavour.integratedEndpoint.classCode, name: flavour.integratedEndpoint.name,
+      vendorName: flavour.vendorName)
     function.portType = .rootComplexIntegratedEndpoint
     append(function)
   }
 
   mutating func addRootPortWithChild() {
+    // After a few root ports, start the next host bridge on the next free bus, when there is
+    // room for its host-bridge function, a root port and something below it.
+    if rootPortsOnRootBus >= rootPortsPerRootBus, remaining >= 4, nextBus <= 0xfe {
+      let bus = UInt8(nextBus)
+      nextBus += 1
+      openRootBus(bus)
+      return
+    }
+    rootPortsOnRootBus += 1
     guard let bdf = nextRootPortAddress() else {
       domainOpen = false
       return
     }
     guard remaining >= 2 else { return }  // the dummy host bridge took the last-but-one slot
     let port = PCIFunction(
-      bdf: bdf, vendorID: isAMD ? 0x1022 : 0x8086, deviceID: isAMD ? 0x14ab : 0x347a, classCode: 0x060400,
-      headerType: 1, portType: .rootPort, primaryBus: bdf.bus,
-      acs: portACS(capability: isAMD ? ACSBits(rawValue: 0x1f) : ACSBits(rawValue: 0x5f)),
-      driver: "pcieport", name: isAMD ? "Genoa/Bergamo GPP Bridge" : "Ice Lake PCIe Root Port",
-      vendorName: isAMD ? DeviceCatalogue.amd : DeviceCatalogue.intel)
+      bdf: bdf, vendorID: flavour.vendorID, deviceID: flavour.rootPort.deviceID, classCode: 0x060400,
+      headerType: 1, portType: .rootPort, primaryBus: bdf.bus, acs: portACS(capability: flavour.rootPort.acsCapability),
+      driver: "pcieport", name: flavour.rootPort.name, vendorName: flavour.vendorName)
     let portIndex = append(port)
     nextIOMMUGroup += 1
     openBridge(portIndex)
@@ -415,15 +480,9 @@ private struct Builder {
     for index in functions.indices {
       functions[index].config = ConfigSpaceEncoder.encode(functions[index], windows: windows[index])
     }
-    let platform =
-      isAMD
-      ? PlatformInfo(
-        cpuVendor: .amd, cpuFamily: 0x19, cpuModelName: "synthetic AMD EPYC (Zen 4)", iommu: .on, kernel: "mainline")
-      : PlatformInfo(
-        cpuVendor: .intel, cpuFamily: 6, cpuModelName: "synthetic Intel Xeon (Ice Lake-SP)", iommu: .on,
-        kernel: "mainline")
+    let platform = flavour.platform
     let title =
-      "Synthetic \(isAMD ? "AMD" : "Intel") machine: \(functions.count) functions in \(Int(domain) + 1) domain\(domain == 0 ? "" : "s") (seed \(options.seed))"
+      "Synthetic \(flavour.label): \(functions.count) functions, \(Int(domain) + 1) PCI domain\(domain == 0 ? "" : "s") (seed \(options.seed))"
     return MachineGenerator.Machine(functions: functions, platform: platform, title: title)
   }
 
