@@ -37,24 +37,12 @@ struct ScenarioObject {
     Self.failure(path: path, field: field(key), line: line ?? self.line, message)
   }
 
-  /// Fails on the object itself (for rules that span several keys).
-  func failureHere(_ message: String) -> TopologyError {
-    Self.failure(path: path, field: fieldPath.isEmpty ? "(document)" : fieldPath, line: line, message)
-  }
-
   mutating func value(_ key: String) -> JSONValue? {
     consumed.insert(key)
     guard let member = members.first(where: { $0.key == key }) else { return nil }
     // An explicit null means "not given": convenient for generated files.
     if case .null = member.value.kind { return nil }
     return member.value
-  }
-
-  mutating func has(_ key: String) -> Bool { members.contains { $0.key == key } }
-
-  mutating func required(_ key: String, _ what: String) throws(TopologyError) -> JSONValue {
-    guard let value = value(key) else { throw failure(key, "missing; expected \(what)") }
-    return value
   }
 
   // MARK: Typed readers
@@ -192,8 +180,6 @@ struct ScenarioObject {
     }
   }
 
-  /// Marks keys as known without reading them (keys read elsewhere, or optional ones absent).
-  mutating func accept(_ keys: [String]) { for key in keys { consumed.insert(key) } }
 }
 
 /// Number and size syntax shared by the scenario reader and writer.

@@ -40,14 +40,6 @@ public enum ScenarioLoader {
     return try load(data: data, path: path)
   }
 
-  /// True when the bytes start like a JSON object that names our schema; cheap enough for
-  /// format detection (looks at the first 4 KiB only).
-  public static func looksLikeScenario(_ data: Data) -> Bool {
-    let head = String(decoding: data.prefix(4096), as: UTF8.self)
-    guard head.drop(while: { $0.isWhitespace || $0 == "\u{FEFF}" }).first == "{" else { return false }
-    return head.contains(schemaName)
-  }
-
   /// Loads a scenario with its name, title and description.
   public static func loadScenario(data: Data, path: String) throws(TopologyError) -> Scenario {
     let document: JSONValue
