@@ -92,6 +92,16 @@ struct SharePlaybackTests {
     expectOnScreen(screen, "  1  0x0000007080000000  1 MiB")
   }
 
+  @Test func decisionIsRevealedOnlyWhenTheWalkIsComplete() {
+    var state = Self.startedShare()
+    state.press(.character("n"), .character("n"))  // onto the walk, first node lit
+    var row = state.screen.lines.first { $0.contains("1 04:00.0") } ?? ""
+    #expect(row.contains("(not attached yet)"), "verdict shown before the walk: \(row)")
+    for _ in 0..<4 { state.press(.character("n")) }  // every node of the walk lit
+    row = state.screen.lines.first { $0.contains("1 04:00.0") } ?? ""
+    #expect(row.contains("THRU_HOST_BRIDGE"), "verdict missing after the walk: \(row)")
+  }
+
   @Test func sgEntriesAppearAsTheExporterBuildsThem() {
     var state = Self.startedShare()
     state.press(.character("n"), .character("n"))

@@ -19,7 +19,9 @@ extension KernelBackend {
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
     let importerIndex = simulation.attachments.map { topology.index(of: $0.importer) ?? -1 }
     let steps = simulation.steps.map { step -> ShareStep in
-      let importer = step.attachmentIndex.flatMap { importerIndex.indices.contains($0) ? importerIndex[$0] : nil }
+      var importer = step.attachmentIndex.flatMap { importerIndex.indices.contains($0) ? importerIndex[$0] : nil }
+      // Importer-driver steps before the attach (dma_buf_get) name their device only in the actor.
+      if importer == nil, case .importerDriver(let bdf) = step.actor { importer = topology.index(of: bdf) }
       var explanation = step.explanation
       if let note = step.kernelNote, !note.isEmpty { explanation += " (\(note))" }
       return ShareStep(

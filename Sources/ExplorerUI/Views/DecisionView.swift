@@ -44,7 +44,7 @@ enum DecisionView {
     let revealed = revealedAttachments(state)
     for (position, attachment) in run.attachments.enumerated() {
       var line = StyledLine()
-      let bdf = attachment.importer < state.topology.count ? state.topology[attachment.importer].bdf.shortDescription : "?"
+      let bdf = (0..<state.topology.count).contains(attachment.importer) ? state.topology[attachment.importer].bdf.shortDescription : "?"
       line.append(Format.fit("\(position + 1) \(bdf)", columns[0]), .role(.importer, bold: true))
       guard revealed.contains(attachment.importer) else {
         line.append("(not attached yet)", .role(.dim))
@@ -99,8 +99,13 @@ enum DecisionView {
     var seen = Set<Int>()
     let last = min(state.playback.step, run.steps.count - 1)
     guard last >= 0 else { return seen }
-    for step in run.steps[0...last] {
-      if let importer = step.importer { seen.insert(importer) }
+    // A decision shows once the exporter, PCI P2PDMA or the DMA API has acted for that importer,
+    // and for the distance walk only once the walk is fully lit, so the verdict is not given away.
+    for (index, step) in run.steps[0...last].enumerated() {
+      guard let importer = step.importer, step.lane == .exporterDriver || step.lane == .p2pdma || step.lane == .dmaAPI
+      else { continue }
+      if index == last, let walk = step.walk, state.playback.walkProgress < walk.nodes.count { continue }
+      seen.insert(importer)
     }
     return seen
   }

@@ -6,7 +6,7 @@ enum SGTableView {
   static func render(_ state: ExplorerState, into screen: inout CellScreen, rect: Rect, focused: Bool) {
     var title = "sg table"
     let attachment = state.shownAttachment
-    if let attachment, attachment.importer < state.topology.count {
+    if let attachment, (0..<state.topology.count).contains(attachment.importer) {
       title += " — importer \(state.topology[attachment.importer].bdf.shortDescription)"
     }
     screen.box(rect, title: title, focused: focused, glyphs: state.display.glyphs)

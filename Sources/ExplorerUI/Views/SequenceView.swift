@@ -84,7 +84,7 @@ enum SequenceView {
     let top = inner.maxY - explanationHeight
     var kernelLine = StyledLine("kernel: ", .role(.header))
     kernelLine.append("\(step.function)()", .bold)
-    if let importer = step.importer, importer < state.topology.count {
+    if let importer = step.importer, (0..<state.topology.count).contains(importer) {
       kernelLine.append("  importer \(state.topology[importer].bdf.shortDescription)", .role(.importer))
     }
     var explanation = Format.wrap(step.explanation, width: inner.width)
