@@ -9,7 +9,7 @@ import Testing
 struct ScenarioBuiltinTests {
   static let expectedNames = [
     "teaching-workstation", "switch-local-p2p", "xeon-acs-redirect", "intel-desktop-refused",
-    "amd-zen-root-ports", "multi-domain", "small-bar", "cross-socket",
+    "amd-zen-root-ports", "multi-domain", "small-bar", "cross-socket", "hygon-not-amd",
   ]
   /// Driver profiles that export buffers from their own memory.
   static let exportingProfiles: Set<String> = ["amdgpu", "xe", "i915", "vfio-pci", "udmabuf"]
@@ -182,6 +182,14 @@ struct ScenarioBuiltinTests {
     #expect(try #require(high.bars.first).address >= 1 << 44)
     #expect(small.extras.dmaMaskBits == 44)
     #expect(try Self.nearestCommonUpstream(topology, "04:00.0", "05:00.0") == BDF("0000:02:00.0"))
+  }
+
+  @Test func hygonShape() throws {
+    let topology = try Self.load("hygon-not-amd").topology
+    #expect(topology.platform.cpuVendor == .hygon && topology.platform.cpuFamily == 0x18)
+    let host = try #require(topology.hostBridgeDevice(forRootBus: BusID(domain: 0, bus: 0)))
+    #expect(topology[host].idPair == "1d94:1450")
+    #expect(try Self.nearestCommonUpstream(topology, "01:00.0", "02:00.0") == nil)
   }
 
   @Test func crossSocketShape() throws {
