@@ -64,6 +64,18 @@ struct GeneratorTests {
     #expect(hostBridges == ["1022:14a4", "8086:09a2", "8086:6f00"])
   }
 
+  @Test(arguments: [
+    (MachineGenerator.Platform.amd, "1022:14a4"), (.icelake, "8086:09a2"), (.broadwell, "8086:6f00"),
+  ])
+  func platformCanBeChosen(platform: MachineGenerator.Platform, hostBridge: String) {
+    let topology = MachineGenerator(options: .init(functionCount: 300, seed: 3, platform: platform)).generate()
+      .topology(location: "generated")
+    #expect(topology.count == 300 && topology.warnings.isEmpty)
+    for bus in topology.rootBuses {
+      #expect(topology.hostBridgeDevice(forRootBus: bus).map { topology[$0].idPair } == hostBridge, "\(bus)")
+    }
+  }
+
   @Test func sameSeedSameMachineOtherSeedOtherMachine() {
     let first = HexDumpWriter.write(Self.machine(500, seed: 11).functions)
     let again = HexDumpWriter.write(Self.machine(500, seed: 11).functions)

@@ -12,12 +12,25 @@ public struct MachineGenerator: Sendable {
     public var seed: UInt64
     /// Deepest switch cascade below a root port (1 = no switch behind a switch).
     public var maximumSwitchDepth: Int
+    /// The platform on the root buses; nil lets the seed choose.
+    public var platform: Platform?
 
-    public init(functionCount: Int, seed: UInt64 = 1, maximumSwitchDepth: Int = 3) {
+    public init(functionCount: Int, seed: UInt64 = 1, maximumSwitchDepth: Int = 3, platform: Platform? = nil) {
       self.functionCount = functionCount
       self.seed = seed
       self.maximumSwitchDepth = maximumSwitchDepth
+      self.platform = platform
     }
+  }
+
+  /// Which host bridges a generated machine has, i.e. which host-bridge verdict it teaches.
+  public enum Platform: String, Sendable, CaseIterable {
+    /// AMD EPYC: every host-bridge path allowed by the CPU rule.
+    case amd
+    /// Ice Lake Xeon: allowlisted 8086:09a2 on every root bus.
+    case icelake
+    /// Broadwell-EP Xeon: 8086:6f00, not allowlisted; host-bridge paths refused.
+    case broadwell
   }
 
   /// The most functions one run may ask for (the PCI ID space of 65,536 domains is far larger,
@@ -208,10 +221,12 @@ private struct Builder {
     self.options = options
     random = SplitMix64(seed: options.seed)
     remaining = max(1, min(options.functionCount, MachineGenerator.maximumFunctionCount))
-    switch random.int(in: 0...9) {
-    case 0...3: flavour = .amdGenoa
-    case 4...6: flavour = .intelIceLake
-    default: flavour = .intelBroadwell
+    // Draw even when the platform is given, so the rest of the machine is the same for a seed.
+    let draw = random.int(in: 0...9)
+    switch options.platform ?? (draw <= 3 ? .amd : draw <= 6 ? .icelake : .broadwell) {
+    case .amd: flavour = .amdGenoa
+    case .icelake: flavour = .intelIceLake
+    case .broadwell: flavour = .intelBroadwell
     }
     functions.reserveCapacity(remaining)
   }
