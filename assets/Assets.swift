@@ -24,8 +24,14 @@ public enum BuiltinAssets {
     data(named: name, extension: "json", in: topologiesDirectory)
   }
 
-  /// Names of the lessons, alphabetical.
-  public static var lessonNames: [String] { fileNames(in: lessonsDirectory, withExtension: "md") }
+  /// The lesson to read first (a tour of the default scenario).
+  public static let firstLessonName = "start-here"
+
+  /// Names of the lessons: the first lesson, then alphabetical.
+  public static var lessonNames: [String] {
+    let names = fileNames(in: lessonsDirectory, withExtension: "md")
+    return names.filter { $0 == firstLessonName } + names.filter { $0 != firstLessonName }
+  }
 
   /// A lesson's markdown text, nil when there is no such lesson.
   public static func lesson(named name: String) -> String? {

@@ -204,6 +204,7 @@ struct ScenarioBuiltinTests {
   @Test func lessonsPointAtRealScenariosAndDevices() throws {
     let names = BuiltinAssets.lessonNames
     #expect(names.count >= 6, "\(names)")
+    #expect(names.first == BuiltinAssets.firstLessonName)
     for name in names {
       let text = try #require(BuiltinAssets.lesson(named: name))
       let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
