@@ -140,6 +140,10 @@ struct SimulationRun {
   var initialBlocks: [VRAMBlock] = []
   var pages: PageRuns?
   var pinCount = 0
+  /// The provider's `p2pdma->map_types` xarray (§1.2 step 6): what `pci_p2pdma_map_type()`
+  /// computed per client, by topology index (the kernel keys it by domain, bus and devfn).
+  /// Only the VFIO exporter has p2pdma state (`pcim_p2pdma_init`), so only it fills this.
+  var mapTypeCache: [Int: P2PVerdict] = [:]
 
   init(topology: Topology, request: ShareRequest) throws {
     self.topology = topology
@@ -675,6 +679,30 @@ struct SimulationRun {
     return false
   }
 
+  /// `pci_p2pdma_map_type(provider, attach->dev)`: reads the provider's map_types cache and
+  /// only on a miss (UNKNOWN) runs `calc_map_type_and_dist()` with verbose=true, so a client
+  /// that was already decided prints nothing the second time.
+  private mutating func mapType(_ index: Int, caller: String) -> P2PVerdict {
+    let client = attachments[index].importerIndex
+    guard var cached = mapTypeCache[client] else {
+      let verdict = askDistance(index, verbose: true, caller: caller)
+      mapTypeCache[client] = verdict
+      return verdict
+    }
+    cached.dmesg = []
+    attachments[index].verdict = cached
+    record(
+      .pciP2PDMA, "pci_p2pdma_map_type (map_types cache hit)",
+      inputs: "provider \(request.exporter), client \(attachments[index].importer) (caller \(caller))",
+      changes: ["\(cached.mapType.kernelName) read from the provider's map_types xarray; calc_map_type_and_dist() not run"],
+      outcome: cached.mapType.kernelName,
+      explanation:
+        "This client was decided before, and pci_p2pdma_map_type() returns the cached map type without "
+        + "walking the topology again, so no warnings are printed this time (and ACS changes since then are not seen).",
+      attachment: index, verdict: cached, failed: cached.mapType == .notSupported)
+    return cached
+  }
+
   /// `pci_p2pdma_distance(provider, attach->dev, verbose)` as the exporter calls it.
   @discardableResult
   private mutating func askDistance(_ index: Int, verbose: Bool, caller: String) -> P2PVerdict {
@@ -953,7 +981,7 @@ struct SimulationRun {
         "VFIO does not build addresses itself: it describes its BAR range as physical address/length pairs and "
         + "lets the shared helper ask PCI P2PDMA how the importer reaches them.",
       attachment: index)
-    let verdict = askDistance(index, verbose: true, caller: "dma_buf_phys_vec_to_sgt")
+    let verdict = mapType(index, caller: "dma_buf_phys_vec_to_sgt")
     let state = attachments[index]
     guard let bar else { return }
     let result = DMAMapper.physVecToSGT(

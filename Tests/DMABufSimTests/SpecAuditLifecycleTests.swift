@@ -1,0 +1,156 @@
+import P2PDMA
+import PCITopology
+import Testing
+
+@testable import DMABufSim
+
+private typealias F = SimFixtures
+
+/// Independent audit of kernel-model §2.3–§4.4 against the simulator: the points where a wrong
+/// answer would be easy to miss (quiet dmesg of verbose=false callers, which address kind an
+/// importer gets, -EOPNOTSUPP vs -EINVAL and where each happens).
+@Suite struct SpecAuditLifecycleTests {
+  /// SimFixtures with ACS redirect (RR+CR) on both switch downstream ports above the exporter and
+  /// importer A, so the switch-local pair becomes a host-bridge path.
+  static func redirectingSwitch(exporter: SimFixtures.Device, hostDevice: UInt16 = 0x4c43) -> Topology {
+    var topology = F.topology(exporter: exporter, hostDevice: hostDevice)
+    let redirect = ACSState.present(
+      capability: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding],
+      control: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
+    for port in ["0000:02:00.0", "0000:02:01.0"] {
+      topology.setACS(redirect, at: topology.index(of: F.bdf(port))!)
+    }
+    return topology
+  }
+
+  static let allowlistLine = "pci 0000:00:00.0: Host bridge not in P2PDMA whitelist: 8086:4c43"
+
+  /// §3.1 + §1.4 warn quirk: amdgpu calls pci_p2pdma_distance(verbose=false). The attach still
+  /// returns 0 and only clears peer2peer; the only dmesg line is the allowlist warning, printed
+  /// because warn = acs_redirects.
+  @Test func amdgpuAttachPrintsOnlyTheAllowlistLineAndNeverFails() throws {
+    let topology = Self.redirectingSwitch(exporter: F.gpu(buffers: [F.framebuffer]))
+    let simulation = try F.simulate(topology, importers: [F.switchImporter])
+    let attachment = simulation.attachments[0]
+    #expect(attachment.mapType == .notSupported && attachment.distance == -1)
+    #expect(attachment.allowPeer2peer && !attachment.peer2peer)
+    #expect(attachment.error == nil)
+    #expect(attachment.placement == .system)
+    #expect(simulation.dmesg == [Self.allowlistLine])
+    #expect(simulation.steps.contains { $0.function == "amdgpu_dma_buf_attach" && $0.outcome == "0" && !$0.failed })
+    #expect(attachment.verdict?.verbose == false)
+  }
+
+  /// No common upstream device: warn=false and verbose=false, so nothing at all is printed.
+  @Test func amdgpuAttachAcrossRootPortsIsSilent() throws {
+    let topology = F.topology(exporter: F.gpu(buffers: [F.framebuffer]), rootPortImporter: F.mellanox)
+    let simulation = try F.simulate(topology, importers: [F.rootPortImporter])
+    #expect(simulation.attachments[0].mapType == .notSupported)
+    #expect(!simulation.attachments[0].peer2peer)
+    #expect(simulation.dmesg.isEmpty)
+  }
+
+  /// §3.1: with an allowed host-bridge path (AMD Zen) amdgpu keeps VRAM, and the address is
+  /// still dma_map_resource's (§5.5): CPU physical under dma-direct, even where a bus offset
+  /// exists; never the bus address.
+  @Test func amdgpuUsesDMAMapResourceAddressesEvenForBusAddrPaths() throws {
+    let exporter = F.gpu(busOffset: -0x40_0000_0000, buffers: [F.framebuffer])
+    let simulation = try F.simulate(F.topology(exporter: exporter), importers: [F.switchImporter], iommu: .off)
+    let attachment = simulation.attachments[0]
+    #expect(attachment.mapType == .busAddress)
+    #expect(attachment.placement == .vram)
+    let table = try #require(attachment.sgTable)
+    #expect(table[0].dmaAddress == F.barAddress + (1 << 20))
+    #expect(!table[0].isBusAddress && table[0].addressKind == .cpuPhysical)
+    #expect(table.origNents == table.nents && table[0].pagePFN == nil)
+  }
+
+  /// §3.5 + §2.8 + §1.7: VFIO does not ask P2PDMA at attach; at map pci_p2pdma_map_type runs
+  /// with verbose=true, so all four lines appear, and the helper fails with -EINVAL.
+  @Test func vfioNotSupportedFailsAtMapWithAllFourLines() throws {
+    let buffer = BufferSpec(name: "mmio", size: 2 << 20, preferredPlacement: .vram, vramOffset: 0)
+    let topology = Self.redirectingSwitch(exporter: F.gpu(buffers: [buffer], profile: "vfio-pci"))
+    let simulation = try F.simulate(topology, importers: [F.switchImporter])
+    let attachment = simulation.attachments[0]
+    #expect(attachment.error == "-EINVAL")
+    #expect(attachment.failedFunction == "dma_buf_phys_vec_to_sgt")
+    #expect(attachment.peer2peer)
+    #expect(
+      simulation.dmesg == [
+        "pci 0000:04:00.0: ACS redirect is set between the client and provider (0000:03:00.0)",
+        "pci 0000:04:00.0: to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir=0000:02:00.0;0000:02:01.0",
+        Self.allowlistLine,
+        "pci 0000:04:00.0: cannot be used for peer-to-peer DMA as the client and provider (0000:03:00.0) do not share an upstream bridge or whitelisted host bridge",
+      ])
+    let attachIndex = try #require(simulation.steps.firstIndex { $0.function == "vfio_pci_dma_buf_attach" })
+    let p2pIndex = try #require(simulation.steps.firstIndex { $0.actor == .pciP2PDMA })
+    #expect(attachIndex < p2pIndex)
+    #expect(!simulation.steps[attachIndex].failed)
+  }
+
+  /// §2.8/§4.4: THRU_HOST_BRIDGE without a translating IOMMU (off or iommu=pt) gives the CPU
+  /// physical address, not the bus address, and orig_nents is 0.
+  @Test(arguments: [IOMMUMode.off, .passthrough])
+  func vfioThroughHostBridgeWithoutTranslationIsCPUPhysical(iommu: IOMMUMode) throws {
+    let buffer = BufferSpec(name: "mmio", size: 2 << 20, preferredPlacement: .vram, vramOffset: 1 << 20)
+    var exporter = F.gpu(buffers: [buffer], profile: "vfio-pci")
+    exporter.bars = [BAR(index: 0, address: F.barAddress, size: 16 << 30, busOffset: 0x1000_0000)]
+    let topology = Self.redirectingSwitch(exporter: exporter)
+    let simulation = try F.simulate(topology, importers: [F.switchImporter], iommu: iommu, cpu: .amdZen)
+    let attachment = simulation.attachments[0]
+    #expect(attachment.mapType == .thruHostBridge)
+    let table = try #require(attachment.sgTable)
+    #expect(table.origNents == 0 && table.nents == 1)
+    #expect(table[0].dmaAddress == F.barAddress + (1 << 20))
+    #expect(!table[0].isBusAddress && table[0].addressKind == .cpuPhysical)
+    // verbose=true at map: the two ACS lines, no allowlist line (cpu_supports_p2pdma is true).
+    #expect(simulation.dmesg.count == 2)
+  }
+
+  /// §2.3: a static importer (NULL importer_ops) has peer2peer false even on a BUS_ADDR path;
+  /// amdgpu serves it from GTT (pin-on-map, §2.4).
+  @Test func staticImporterNeverGetsPeer2peerEvenOnABusAddrPath() throws {
+    let topology = F.topology(exporter: F.gpu(buffers: [F.framebuffer]), switchImporter: F.nvidiaDisplay)
+    let simulation = try F.simulate(topology, importers: [F.switchImporter])
+    let attachment = simulation.attachments[0]
+    #expect(!attachment.isDynamic && !attachment.allowPeer2peer && !attachment.peer2peer)
+    #expect(attachment.mapType == .busAddress)
+    #expect(attachment.placement == .system)
+    #expect(simulation.steps.contains { $0.function == "amdgpu_dma_buf_pin" })
+  }
+
+  /// §1.7 + §1.2 step 6: pci_p2pdma_map_type() reads the provider's map_types cache and runs
+  /// calc_map_type_and_dist(verbose=true) only on a miss. A client that maps a VFIO buffer a
+  /// second time (a NIC registering the same dma-buf twice) gets the cached answer and prints
+  /// nothing. The simulator used to recompute and print the four lines again.
+  @Test func vfioSecondMapOfTheSameClientUsesTheCacheAndPrintsNothing() throws {
+    let buffer = BufferSpec(name: "mmio", size: 2 << 20, preferredPlacement: .vram, vramOffset: 0)
+    let topology = Self.redirectingSwitch(exporter: F.gpu(buffers: [buffer], profile: "vfio-pci"))
+    let simulation = try F.simulate(topology, importers: [F.switchImporter, F.switchImporter])
+    #expect(simulation.attachments.map(\.error) == ["-EINVAL", "-EINVAL"])
+    #expect(simulation.attachments.map(\.mapType) == [.notSupported, .notSupported])
+    #expect(simulation.dmesg.count == 4)
+    let p2pSteps = simulation.steps.filter { $0.actor == .pciP2PDMA }
+    #expect(p2pSteps.map(\.function) == [
+      "pci_p2pdma_map_type -> calc_map_type_and_dist", "pci_p2pdma_map_type (map_types cache hit)",
+    ])
+    #expect(p2pSteps.map(\.attachmentIndex) == [0, 1])
+    #expect(p2pSteps[1].dmesg.isEmpty && p2pSteps[1].failed)
+    #expect(simulation.attachments[1].verdict?.dmesg.isEmpty == true)
+  }
+
+  /// The cache is per client: a different importer is computed (and prints) on its own.
+  @Test func vfioCacheIsPerClient() throws {
+    let buffer = BufferSpec(name: "mmio", size: 2 << 20, preferredPlacement: .vram, vramOffset: 0)
+    let topology = Self.redirectingSwitch(exporter: F.gpu(buffers: [buffer], profile: "vfio-pci"))
+    let simulation = try F.simulate(
+      topology, importers: [F.switchImporter, F.secondSwitchImporter, F.switchImporter], cpu: .amdZen)
+    let p2pSteps = simulation.steps.filter { $0.actor == .pciP2PDMA }
+    #expect(p2pSteps.map { $0.function.hasSuffix("cache hit)") } == [false, false, true])
+    #expect(simulation.attachments.map(\.mapType) == [.thruHostBridge, .thruHostBridge, .thruHostBridge])
+    // 04:00.0 prints both ACS lines once; 06:00.0 sits below 02:02.0 (no ACS), but the
+    // provider side port 02:00.0 redirects, so it prints its own two lines.
+    #expect(simulation.dmesg.count == 4)
+    #expect(simulation.attachments.allSatisfy { $0.error == nil && $0.sgTable != nil })
+  }
+}
