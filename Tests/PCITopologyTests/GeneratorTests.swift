@@ -76,6 +76,15 @@ struct GeneratorTests {
     }
   }
 
+  @Test func singleRootBusPerDomainOnRequest() {
+    for seed: UInt64 in 1...5 {
+      let topology = MachineGenerator(options: .init(functionCount: 2000, seed: seed, singleRootBusPerDomain: true))
+        .generate().topology(location: "generated")
+      #expect(topology.count == 2000 && topology.warnings.isEmpty)
+      #expect(topology.rootBuses.allSatisfy { $0.bus == 0 }, "seed \(seed): \(topology.rootBuses)")
+    }
+  }
+
   @Test func sameSeedSameMachineOtherSeedOtherMachine() {
     let first = HexDumpWriter.write(Self.machine(500, seed: 11).functions)
     let again = HexDumpWriter.write(Self.machine(500, seed: 11).functions)
