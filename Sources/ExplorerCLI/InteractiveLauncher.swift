@@ -70,7 +70,7 @@ enum InteractiveLauncher {
       handle.write(data)
       try? handle.close()
     } else {
-      FileManager.default.createFile(atPath: target, contents: data)
+      _ = FileManager.default.createFile(atPath: target, contents: data)
     }
   }
 }

@@ -137,6 +137,16 @@ struct SharePlaybackTests {
     #expect(!screen.contains("culprit:"))
   }
 
+  @Test func changingTheSelectionDropsThePlayedShare() {
+    var state = Self.startedShare()
+    state.highlight(Fixtures.nvme)
+    state.press(.character("i"))
+    #expect(state.run == nil)
+    expectOnScreen(state.screen, "No share yet.", "importers: 04:00.0")
+    state.press(.enter)
+    #expect(state.run?.attachments.count == 1)
+  }
+
   @Test func failingSimulationShowsAnErrorBoxNotACrash() {
     var state = Fixtures.state(backend: { _, _ in UnavailableBackend(reason: "simulator offline") })
     state.highlight(Fixtures.gpu)

@@ -186,11 +186,25 @@ public struct ExplorerState: Sendable {
     exporter = index
     bufferIndex = 0
     if let index { importers.removeAll { $0 == index } }
+    discardRun()
   }
 
-  mutating func setBufferIndex(_ index: Int) { bufferIndex = max(0, index) }
+  mutating func setBufferIndex(_ index: Int) {
+    if bufferIndex != max(0, index) { discardRun() }
+    bufferIndex = max(0, index)
+  }
+
+  /// A share played for another selection would mislead: changing the selection drops it
+  /// (Enter plays the new one).
+  private mutating func discardRun() {
+    run = nil
+    playback = Playback(speedIndex: playback.speedIndex)
+    decisionCursor = 0
+    sgScroll = 0
+  }
 
   mutating func toggleImporter(_ index: Int) -> Bool {
+    discardRun()
     if let position = importers.firstIndex(of: index) {
       importers.remove(at: position)
       return false

@@ -60,7 +60,7 @@ public struct Layout: Equatable, Sendable {
     let rightX = leftWidth
     let rightWidth = width - leftWidth
     let sequenceHeight = mode == .full ? body * 2 / 5 : body / 3
-    let decisionHeight = mode == .full ? max(8, body / 4) : max(6, body / 4)
+    let decisionHeight = mode == .full ? max(8, body * 2 / 7) : max(6, body / 4)
     sequence = Rect(x: rightX, y: 0, width: rightWidth, height: sequenceHeight)
     decision = Rect(x: rightX, y: sequenceHeight, width: rightWidth, height: decisionHeight)
     sgTable = Rect(
