@@ -132,3 +132,28 @@ struct KernelBackendTests {
     #expect(answer.mapType == .busAddress)
   }
 }
+
+@Suite("Degenerate topologies")
+struct DegenerateTopologyTests {
+  @Test(arguments: [0, 1])
+  func emptyOrSingleFunctionMachineNeverTraps(functionCount: Int) {
+    let functions = (0..<functionCount).map { _ in
+      PCIFunction(bdf: Fixtures.bdf("0000:00:00.0"), vendorID: 0xffff, deviceID: 0xffff, classCode: 0, isPoweredOff: true)
+    }
+    let topology = Topology(functions: functions, source: TopologySource(kind: .generated, location: "empty"))
+    var state = ExplorerState(
+      topology: topology, configuration: Fixtures.configuration, width: 120, height: 40,
+      backendFactory: { topology, configuration in KernelBackend(topology: topology, configuration: configuration) })
+    let keys: [Key] = [
+      .down, .up, .end, .home, .pageDown, .tab, .character("e"), .escape, .character("i"), .enter, .character(" "),
+      .character("n"), .character("p"), .character("m"), .right, .enter, .escape, .character("R"), .character("a"),
+      .character("I"), .character("c"), .character("/"), .character("x"), .enter, .character("h"), .character("?"),
+    ]
+    for key in keys {
+      state.press(key)
+      _ = state.screen
+    }
+    #expect(state.run == nil)
+    expectOnScreen(state.screen, "PCI tree (\(functionCount) functions)")
+  }
+}
