@@ -858,6 +858,20 @@ struct SimulationRun {
     case .i915, .systemMemory: mapPagesFor(index, exporterFunction: behaviour == .i915 ? "i915_gem_map_dma_buf" : "map_dma_buf (page-backed)")
     case .vfioPCI: mapVFIO(index)
     }
+    if pinOnMap && attachments[index].pinnedOnMap && !attachments[index].mapped {
+      // dma_buf_map_attachment(): map_dma_buf failed, so the core drops its pin-on-map before
+      // returning the error (§2.4: unpin on error or unmap).
+      attachments[index].pinnedOnMap = false
+      pinCount = max(0, pinCount - 1)
+      let unpin = behaviour == .xe ? "xe_dma_buf_unpin" : "amdgpu_dma_buf_unpin"
+      record(
+        .dmaBufCore, "dma_buf_map_attachment (error path) -> \(unpin)", inputs: "attachment of \(importerLabel(index))",
+        changes: ["pin-on-map undone (pin count \(pinCount))"], outcome: attachments[index].error ?? "error",
+        explanation:
+          "The exporter could not map the buffer for this static importer, so the core releases the pin it took "
+          + "for the map and returns the error; the buffer may move again.",
+        attachment: index, failed: true)
+    }
     if let table = attachments[index].table {
       let state = attachments[index]
       let first = table.nents > 0 ? table[0] : nil

@@ -153,4 +153,26 @@ private typealias F = SimFixtures
     #expect(simulation.dmesg.count == 4)
     #expect(simulation.attachments.allSatisfy { $0.error == nil && $0.sgTable != nil })
   }
+
+  /// §2.4: pin-on-map pins before map_dma_buf and unpins on error. A static importer whose GTT
+  /// mapping fails (pages above its 32-bit mask under dma-direct) must not leave the BO pinned:
+  /// the unpin follows the failure at once and teardown has nothing left to unpin. The simulator
+  /// used to keep the pin (and the pin count) until the end of the run.
+  @Test func pinOnMapIsUndoneWhenTheMapFails() throws {
+    var capture = F.nvidiaDisplay
+    capture.extras = DeviceExtras(driverProfile: "v4l2", dmaMaskBits: 32)
+    let topology = F.topology(exporter: F.gpu(buffers: [F.framebuffer]), rootPortImporter: capture)
+    let simulation = try F.simulate(topology, importers: [F.rootPortImporter, F.switchImporter])
+    #expect(simulation.attachments[0].error == "-EBUSY")
+    let functions = simulation.steps.map(\.function)
+    let pin = try #require(functions.firstIndex(of: "amdgpu_dma_buf_pin"))
+    let failure = try #require(simulation.steps.firstIndex { $0.function == "amdgpu_dma_buf_map" && $0.failed })
+    let unpin = try #require(functions.firstIndex(of: "dma_buf_map_attachment (error path) -> amdgpu_dma_buf_unpin"))
+    #expect(pin < failure && failure < unpin)
+    #expect(simulation.steps[unpin].attachmentIndex == 0 && simulation.steps[unpin].failed)
+    #expect(!simulation.steps.contains { $0.stateChanges.contains("unpin (pin-on-map)") })
+    // The second importer (dynamic, switch-local) is no longer told the BO is pinned.
+    #expect(!simulation.steps.contains { $0.attachmentIndex == 1 && $0.stateChanges.contains { $0.hasPrefix("BO pinned in") } })
+    #expect(simulation.attachments[1].error == nil && simulation.attachments[1].placement == .system)
+  }
 }
