@@ -55,6 +55,16 @@ struct KeyHandlingTests {
     #expect(state.selectedFunction == Fixtures.index(Fixtures.gpu))
   }
 
+  @Test func emptySearchRepeatsTheLastOne() {
+    var state = Fixtures.state()
+    state.press(.character("/"))
+    state.type("switch down")
+    state.press(.enter)
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.bdf("0000:02:00.0")))
+    state.press(.character("/"), .enter)
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.redirectingSwitchPort))
+  }
+
   @Test func searchRevealsFunctionsInCollapsedSubtrees() {
     var state = Fixtures.state()
     state.highlight(Fixtures.bdf("0000:00:01.1"))

@@ -47,7 +47,7 @@ extension KeyBinding {
     KeyBinding(keys: "PgUp PgDn Home End", action: "page, first, last", group: "Move"),
     KeyBinding(keys: "Tab  Shift-Tab", action: "next / previous pane", group: "Move"),
     KeyBinding(keys: "h l  o", action: "collapse / expand / toggle subtree", group: "Move"),
-    KeyBinding(keys: "/", action: "search BDF or name (Enter jumps, Esc cancels)", group: "Move"),
+    KeyBinding(keys: "/", action: "search BDF/name: Enter jumps (empty: again), Esc", group: "Move"),
     KeyBinding(keys: "e", action: "mark exporter, open its buffer list (Enter picks)", group: "Share"),
     KeyBinding(keys: "i", action: "toggle highlighted device as importer", group: "Share"),
     KeyBinding(keys: "Enter", action: "start the share", group: "Share"),

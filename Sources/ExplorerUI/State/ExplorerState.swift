@@ -55,6 +55,8 @@ public struct ExplorerState: Sendable {
   public var sgScroll = 0
   public var overlay: Overlay?
   public var searchQuery = ""
+  /// The last search that was run (an empty prompt repeats it).
+  public var lastSearch = ""
   public var bufferCursor = 0
   public var matrix = MatrixState()
   public private(set) var exporter: Int?

@@ -218,8 +218,11 @@ extension ExplorerState {
   }
 
   private mutating func jumpToSearchMatch() {
+    // An empty prompt repeats the last search: `/` Enter walks through the matches.
+    if searchQuery.trimmingWhitespace().isEmpty { searchQuery = lastSearch }
     let query = searchQuery.trimmingWhitespace().lowercased()
     guard !query.isEmpty else { return }
+    lastSearch = searchQuery
     // Start after the cursor so that repeating the search walks through the matches.
     let start = selectedFunction.map { $0 + 1 } ?? 0
     let count = topology.count

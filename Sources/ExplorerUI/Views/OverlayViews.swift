@@ -12,7 +12,7 @@ enum OverlayViews {
 
   static func renderHelp(_ state: ExplorerState, into screen: inout CellScreen) {
     let bindings = KeyBinding.all
-    let rect = centredBox(screen: screen, width: 78, height: bindings.count + 4)
+    let rect = centredBox(screen: screen, width: 84, height: bindings.count + 4)
     screen.box(rect, title: "Keys (Esc closes)", focused: true, glyphs: state.display.glyphs)
     let inner = rect.inset(by: 1)
     var y = inner.y
@@ -22,7 +22,7 @@ enum OverlayViews {
       let groupLabel = binding.group == group ? "" : binding.group
       group = binding.group
       var line = StyledLine(Format.fit(groupLabel, 9), .role(.header, bold: true))
-      line.append(Format.fit(binding.keys, 20), .bold)
+      line.append(Format.fit(binding.keys, 19), .bold)
       line.append(binding.action)
       screen.draw(line, x: inner.x, y: y, width: inner.width)
       y += 1
