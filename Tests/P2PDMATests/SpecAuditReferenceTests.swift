@@ -16,6 +16,10 @@ struct SpecReference {
   let includeQueued: Bool
   /// `pci_std_enable_acs()` what-if: SV|RR|CR|UF where the capability has them.
   let kernelACSEnable: Bool
+  /// What-if ACS Control values (replace the register), then `pci=disable_acs_redir=` (§1.9:
+  /// clears RR, CR and EC on the listed devices).
+  var overrides: [BDF: UInt16] = [:]
+  var disabled: Set<BDF> = []
 
   /// §1.4 table, literally, in order: vendor, device (nil = PCI_ANY_ID), REQ_SAME_HOST_BRIDGE, queued.
   static let table: [(UInt16, UInt16?, Bool, Bool)] =
@@ -45,9 +49,14 @@ struct SpecReference {
 
   /// `pci_bridge_has_acs_redir()`: RR 0x04 | CR 0x08 | EC 0x20 in ACS Control, any device type.
   func redirects(_ index: Int) -> Bool {
-    guard case .present(let capability, let control) = topology[index].acs else { return false }
-    var value = control.rawValue
-    if kernelACSEnable { value |= capability.rawValue & 0x001d }
+    let bdf = topology[index].bdf
+    var value: UInt16 = 0
+    if case .present(let capability, let control) = topology[index].acs {
+      value = control.rawValue
+      if kernelACSEnable { value |= capability.rawValue & 0x001d }
+    }
+    if let override = overrides[bdf] { value = override }
+    if disabled.contains(bdf) { value &= ~0x002c }
     return value & 0x002c != 0
   }
 
@@ -255,7 +264,23 @@ enum AdversarialMachines {
 
 @Suite struct SpecAuditReferenceTests {
   static func references(_ topology: Topology) -> [(P2PConfiguration, SpecReference)] {
-    [
+    // What-ifs on a deterministic handful of devices: overrides (some on devices without a
+    // readable capability) and disable_acs_redir (some overlapping the overrides).
+    let picks = stride(from: 0, to: topology.count, by: 5).map { topology[$0].bdf }
+    var overrides: [BDF: ACSBits] = [:]
+    for (position, bdf) in picks.enumerated() where position % 2 == 0 {
+      overrides[bdf] = [[.requestRedirect], [], [.egressControl, .sourceValidation], [.upstreamForwarding]][position / 2 % 4]
+    }
+    let disabled = picks.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
+    var whatIf = SpecReference(topology: topology, amdZen: false, includeQueued: true, kernelACSEnable: true)
+    whatIf.overrides = overrides.mapValues(\.rawValue)
+    whatIf.disabled = Set(disabled)
+    return [
+      (
+        P2PConfiguration(
+          cpu: .intel, disableACSRedirect: disabled, acsControlOverrides: overrides, simulateKernelACSEnable: true),
+        whatIf
+      ),
       (
         P2PConfiguration(cpu: .intel),
         SpecReference(topology: topology, amdZen: false, includeQueued: true, kernelACSEnable: false)
