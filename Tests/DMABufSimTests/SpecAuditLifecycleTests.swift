@@ -175,4 +175,45 @@ private typealias F = SimFixtures
     #expect(!simulation.steps.contains { $0.attachmentIndex == 1 && $0.stateChanges.contains { $0.hasPrefix("BO pinned in") } })
     #expect(simulation.attachments[1].error == nil && simulation.attachments[1].placement == .system)
   }
+
+  static func importerDevice(_ iommu: IOMMUMode) -> DMADevice {
+    DMADevice(
+      bdf: F.switchImporter, driverName: "mlx5_core", dmaMaskBits: 64, maxSegmentSize: 2 << 30,
+      segmentBoundaryMask: 0xffff_ffff, iommu: iommu, domain: IOVADomain())
+  }
+
+  /// §2.8 steps 1, 3, 4: THRU_HOST_BRIDGE under a translating IOMMU is one IOVA range cut at
+  /// 4 GiB - 4 KiB; without translation it is the CPU physical address (bus offset ignored);
+  /// every other map type is -EINVAL.
+  @Test func physVecHelperAddressKindsAndRefusals() throws {
+    let bar = BAR(index: 2, address: 0x200_0000_0000, size: 16 << 30, busOffset: 0x1000_0000)
+    let provider = F.exporter
+    let iova = try DMAMapper.physVecToSGT(
+      provider: provider, bar: bar, rangeOffset: 0, size: 8 << 30, mapType: .thruHostBridge,
+      device: Self.importerDevice(.on)
+    ).get()
+    #expect(iova.table.origNents == 0 && iova.table.nents == 3)
+    #expect(iova.iovas.count == 1)
+    #expect(iova.table[0].dmaAddress == iova.iovas[0])
+    #expect(iova.table[1].dmaAddress == iova.table[0].dmaAddress + 0xffff_f000)
+    #expect(iova.table[2].dmaAddress == iova.table[1].dmaAddress + 0xffff_f000)
+    #expect(iova.table.entries.allSatisfy { !$0.isBusAddress && $0.addressKind == .iova })
+    for mode in [IOMMUMode.off, .passthrough] {
+      let direct = try DMAMapper.physVecToSGT(
+        provider: provider, bar: bar, rangeOffset: 1 << 20, size: 4 << 20, mapType: .thruHostBridge,
+        device: Self.importerDevice(mode)
+      ).get()
+      #expect(direct.table.nents == 1 && direct.table[0].dmaAddress == 0x200_0010_0000)
+      #expect(direct.table[0].addressKind == .cpuPhysical && !direct.table[0].isBusAddress)
+    }
+    for type in [MapType.notSupported, .none, .unknown] {
+      let result = DMAMapper.physVecToSGT(
+        provider: provider, bar: bar, rangeOffset: 0, size: 4 << 20, mapType: type, device: Self.importerDevice(.on))
+      guard case .failure(let failure) = result else {
+        Issue.record("\(type.shortName) mapped")
+        continue
+      }
+      #expect(failure.errno == "-EINVAL")
+    }
+  }
 }
