@@ -113,6 +113,16 @@ struct SharePlaybackTests {
     #expect(!screen.contains("0x0000007080000000"))
   }
 
+  @Test func compactDecisionColumnsStaySeparated() {
+    var state = Self.startedShare()
+    state.handle(.resize(width: 80, height: 24))
+    state.focus = .sequence
+    state.press(.end)
+    state.focus = .decision
+    state.press(.home)
+    expectOnScreen(state.screen, "importer  alw map type  dist p2p   placement", "1 04:00.0 yes THRU_HOST 4    true  VRAM")
+  }
+
   @Test func decisionCursorSelectsWhichSGTableIsShown() {
     var state = Self.startedShare()
     state.focus = .sequence

@@ -8,7 +8,7 @@ enum DecisionView {
   /// gets its own line under the importer's row, so long errno texts are never cut.
   static let columns = [11, 6, 17, 5, 10, 18]
   /// Narrow panes (compact layout): shorter headings and a map type cut to its first word.
-  static let narrowColumns = [10, 4, 13, 4, 6, 12]
+  static let narrowColumns = [10, 4, 10, 5, 6, 10]
 
   static func render(_ state: ExplorerState, into screen: inout CellScreen, rect: Rect, focused: Bool) {
     screen.box(rect, title: "Decision", focused: focused, glyphs: state.display.glyphs)
@@ -33,11 +33,13 @@ enum DecisionView {
     let columns = narrow ? Self.narrowColumns : Self.columns
     let titles =
       narrow
-      ? ["importer", "p2p?", "map type", "dist", "peer2p", "placement"]
+      ? ["importer", "alw", "map type", "dist", "p2p", "placement"]
       : ["importer", "allow", "P2P map type", "dist", "peer2peer", "placement"]
+    // Every cell ends in a space, so columns never run together however narrow they get.
+    func cell(_ text: String, _ width: Int) -> String { Format.fit(text, max(1, width - 1), ellipsis: ellipsis) + " " }
     var header = StyledLine()
     for (title, width) in zip(titles, columns) {
-      header.append(Format.fit(title, width), .role(.header, bold: true))
+      header.append(cell(title, width), .role(.header, bold: true))
     }
     var result: [(StyledLine, Bool)] = [(header, false)]
     // Attachments are revealed as the playback reaches them, so the verdict is not given away early.
@@ -45,20 +47,21 @@ enum DecisionView {
     for (position, attachment) in run.attachments.enumerated() {
       var line = StyledLine()
       let bdf = (0..<state.topology.count).contains(attachment.importer) ? state.topology[attachment.importer].bdf.shortDescription : "?"
-      line.append(Format.fit("\(position + 1) \(bdf)", columns[0]), .role(.importer, bold: true))
+      line.append(cell("\(position + 1) \(bdf)", columns[0]), .role(.importer, bold: true))
       guard revealed.contains(attachment.importer) else {
         line.append("(not attached yet)", .role(.dim))
         result.append((line, position == state.decisionCursor))
         continue
       }
-      line.append(Format.fit(attachment.allowPeer2peer ? "yes" : "no", columns[1]))
+      line.append(cell(attachment.allowPeer2peer ? "yes" : "no", columns[1]))
       let mapType = attachment.mapType
-      line.append(Format.fit(mapType?.shortName ?? "-", columns[2], ellipsis: ellipsis), style(for: mapType))
-      line.append(Format.fit(attachment.distance.map(String.init) ?? "-", columns[3]))
+      let mapName = narrow ? mapType.map(shortMapName) : mapType?.shortName
+      line.append(cell(mapName ?? "-", columns[2]), style(for: mapType))
+      line.append(cell(attachment.distance.map(String.init) ?? "-", columns[3]))
       line.append(
-        Format.fit(attachment.peer2peer ? "true" : "false", columns[4]),
+        cell(attachment.peer2peer ? "true" : "false", columns[4]),
         CellStyle(bold: true, underline: !attachment.peer2peer, role: attachment.peer2peer ? .good : .warning))
-      line.append(Format.fit(attachment.placement, columns[5], ellipsis: ellipsis))
+      line.append(narrow ? attachment.placement : cell(attachment.placement, columns[5]))
       result.append((line, position == state.decisionCursor))
       if let error = attachment.error {
         for text in Format.wrap("  error: \(error)", width: width) {
@@ -84,6 +87,15 @@ enum DecisionView {
       }
     }
     return result
+  }
+
+  /// Map type names that fit the compact layout's column.
+  static func shortMapName(_ mapType: MapType) -> String {
+    switch mapType {
+    case .thruHostBridge: return "THRU_HOST"
+    case .notSupported: return "NOT_SUPP"
+    default: return mapType.shortName
+    }
   }
 
   /// `importer 1` for the first attachment.
