@@ -80,6 +80,6 @@ struct KnownScenarioTests {
     state.tree.reveal(gpu, topology: state.topology)
     state.press(.character("m"), .right)
     let screen = state.screen
-    expectOnScreen(screen, "provider 0000:19:00.0", "PCI_P2PDMA_MAP_THRU_HOST_BRIDGE")
+    expectOnScreen(screen, "provider 0000:19:00.0", "PCI_P2PDMA_MAP_THRU_HOST_BRIDGE", "client 0000:16:00.0", "nvidia-smi topo: PHB")
   }
 }

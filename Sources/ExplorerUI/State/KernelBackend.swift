@@ -37,6 +37,7 @@ public struct KernelBackend: ShareBackend {
     let verdict = engine.verdict(providerIndex: provider, clientIndex: client, verbose: true)
     return PairExplanation(
       mapType: verdict.mapType, distance: verdict.distance >= 0 ? verdict.distance : nil,
-      reason: verdict.reason, fix: verdict.fix, dmesg: verdict.dmesg)
+      reason: verdict.reason, fix: verdict.fix, dmesg: verdict.dmesg,
+      topologyClass: "\(verdict.topoClass.rawValue) (\(verdict.topoClass.meaning))")
   }
 }

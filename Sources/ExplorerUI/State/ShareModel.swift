@@ -235,8 +235,15 @@ public struct PairExplanation: Sendable, Equatable {
   public var fix: String?
   /// The lines the kernel would print.
   public var dmesg: [String]
+  /// `nvidia-smi topo -m`'s word for the pair (`PIX`, `PHB`...) with its meaning: familiar
+  /// vocabulary next to the kernel's, which answers a different question.
+  public var topologyClass: String?
 
-  public init(mapType: MapType, distance: Int?, reason: String, fix: String? = nil, dmesg: [String] = []) {
+  public init(
+    mapType: MapType, distance: Int?, reason: String, fix: String? = nil, dmesg: [String] = [],
+    topologyClass: String? = nil
+  ) {
+    self.topologyClass = topologyClass
     self.mapType = mapType
     self.distance = distance
     self.reason = reason

@@ -177,9 +177,14 @@ enum OverlayViews {
     let explanation = try state.backend.explain(provider: provider, client: client)
     var verdict = StyledLine("\(explanation.mapType.kernelName)", DecisionView.style(for: explanation.mapType))
     verdict.append("  distance \(explanation.distance.map(String.init) ?? "-")")
+    if let topologyClass = explanation.topologyClass {
+      verdict.append("   nvidia-smi topo: ", .role(.header))
+      verdict.append(topologyClass, .role(.dim))
+    }
     screen.draw(verdict, x: inner.x, y: top + 2, width: inner.width)
     var text = Format.wrap(explanation.reason, width: inner.width)
     if let fix = explanation.fix { text += Format.wrap("fix: \(fix)", width: inner.width) }
+    for line in explanation.dmesg { text += Format.wrap("dmesg: \(line)", width: inner.width) }
     for (offset, line) in text.prefix(explanationHeight - 3).enumerated() {
       screen.put(line, x: inner.x, y: top + 3 + offset, style: line.hasPrefix("fix:") ? .role(.good) : .plain)
     }
