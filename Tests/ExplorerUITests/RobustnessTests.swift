@@ -123,6 +123,15 @@ struct KernelBackendTests {
     #expect(backend.mapTypeAndDistance(provider: -1, client: nic) == nil)
   }
 
+  @Test func detailsNameTheProfileTheSimulatorChose() {
+    var state = Fixtures.state(backend: KernelBackend.factory)
+    state.highlight(Fixtures.nvme)
+    expectOnScreen(state.screen, "Driver  nvme (profile nvme, chosen by the", "        simulator)")
+    // A profile the input gave is shown as given.
+    state.highlight(Fixtures.gpu)
+    expectOnScreen(state.screen, "Driver  amdgpu  (profile amdgpu)")
+  }
+
   @Test func whatIfOverrideChangesTheAnswer() throws {
     var configuration = Fixtures.configuration
     configuration.acsControlOverrides[Fixtures.redirectingSwitchPort] = []

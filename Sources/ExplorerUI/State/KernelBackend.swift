@@ -28,6 +28,11 @@ public struct KernelBackend: ShareBackend {
     return DMABufSimulator.buffers(for: engine.topology[function].bdf, in: engine.topology)
   }
 
+  public func driverProfile(of function: Int) -> String? {
+    guard function >= 0, function < engine.topology.count else { return nil }
+    return DMABufSimulator.profile(for: engine.topology[function].bdf, in: engine.topology)?.name
+  }
+
   public func explain(provider: Int, client: Int) throws -> PairExplanation {
     let count = engine.topology.count
     guard provider >= 0, provider < count, client >= 0, client < count else {

@@ -263,10 +263,13 @@ public protocol ShareBackend: Sendable {
   func simulate(_ selection: ShareSelection) throws -> ShareRun
   /// The buffers a device can export, first = default; nil to use the topology's own list.
   func exportableBuffers(of function: Int) -> [BufferSpec]?
+  /// The driver profile the simulator would use for a device (nil when unknown).
+  func driverProfile(of function: Int) -> String?
 }
 
 extension ShareBackend {
   public func exportableBuffers(of function: Int) -> [BufferSpec]? { nil }
+  public func driverProfile(of function: Int) -> String? { nil }
 }
 
 /// Builds a backend for a topology and configuration.

@@ -71,7 +71,12 @@ enum DetailsView {
     field("IOMMU", function.iommuGroup.map { "group \($0)" } ?? "no group known")
     let extras = function.extras
     var driver = function.driver ?? "none bound"
-    if let profile = extras.driverProfile { driver += "  (profile \(profile))" }
+    if let profile = extras.driverProfile {
+      driver += "  (profile \(profile))"
+    } else if let profile = state.backend.driverProfile(of: index) {
+      // The input named no profile: say which one the simulator picked, and that it picked it.
+      driver += "  (profile \(profile), chosen by the simulator)"
+    }
     field("Driver", driver)
     if let vram = extras.vramSize {
       let visible = extras.visibleVRAMSize.map { ", CPU-visible \(Format.bytes($0))" } ?? ""
