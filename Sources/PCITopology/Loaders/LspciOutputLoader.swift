@@ -148,10 +148,16 @@ enum LspciOutputLoader {
       if !functions.isEmpty, !records.contains(where: { $0.busNumbers != nil }),
         !records.contains(where: { $0.sawCapabilities })
       {
-        warnings.append(
-          LoadWarning(
-            "the listing has no bridge bus numbers (plain lspci?): every bus is shown as a root bus; "
-              + "load lspci -vvv, a hex dump or lspci -tv for the real hierarchy", file: path))
+        // Bus-number inference hook: with bridges listed, rebuild the hierarchy from the bus
+        // numbers (BusNumberInference.swift) instead of making every bus a root bus.
+        if BusNumberInference.isNeeded(functions) {
+          warnings += BusNumberInference.infer(&functions, path: path)
+        } else {
+          warnings.append(
+            LoadWarning(
+              "the listing has no bridge bus numbers (plain lspci?): every bus is shown as a root bus; "
+                + "load lspci -vvv, a hex dump or lspci -tv for the real hierarchy", file: path))
+        }
       }
     }
     return Result(functions: functions, warnings: warnings, sawHex: sawHex)
