@@ -12,7 +12,8 @@ enum DetailsView {
       screen.draw(line, x: inner.x, y: inner.y + offset, width: inner.width)
     }
     if lines.count > inner.height + first, rect.width > 12 {
-      screen.put(" more ↓ ".replacingArrow(state.display.glyphs), x: rect.maxX - 10, y: rect.maxY - 1, style: .role(.dim))
+      // ExplorerRenderer turns the arrow into `v` for ASCII terminals.
+      screen.put(" more ↓ ", x: rect.maxX - 10, y: rect.maxY - 1, style: .role(.dim))
     }
   }
 
@@ -181,12 +182,5 @@ enum DetailsView {
     case (0x12, _): return "processing accelerator"
     default: return "class \(hex(function.baseClass, width: 2))"
     }
-  }
-}
-
-extension String {
-  /// Replaces the `↓` marker with an ASCII `v` when the ASCII glyph set is active.
-  func replacingArrow(_ glyphs: Glyphs) -> String {
-    glyphs == .ascii ? String(self.map { $0 == "↓" ? "v" : $0 }) : self
   }
 }

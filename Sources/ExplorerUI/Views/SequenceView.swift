@@ -58,9 +58,9 @@ enum SequenceView {
       } else {
         screen.set(x: to, y: y, glyphs.laneDot, style: style)
       }
+      // In ASCII mode `→` becomes `>` with every other glyph (ExplorerRenderer.convertToASCII).
       var label = step.function
       if let outcome = step.outcome, !outcome.isEmpty { label += " → \(outcome)" }
-      if glyphs == .ascii { label = label.replacingOccurrencesOfArrow() }
       // The label goes right of the arrow when it fits there; otherwise it is written over the
       // arrow's line, right after the head (leftward) or after a head drawn at the start
       // (rightward), so direction and origin stay visible and the text stays readable.
@@ -133,16 +133,5 @@ enum SequenceView {
     for (offset, line) in lines.prefix(inner.height).enumerated() {
       screen.draw(line, x: inner.x, y: inner.y + offset, width: inner.width)
     }
-  }
-}
-
-extension String {
-  /// `→` as `->` for the ASCII glyph set.
-  func replacingOccurrencesOfArrow() -> String {
-    var result = ""
-    for character in self {
-      if character == "→" { result += "->" } else { result.append(character) }
-    }
-    return result
   }
 }
