@@ -628,11 +628,12 @@ struct SimulationRun {
           index, function: "i915_gem_dmabuf_attach", inputs: inputs, errno: "-EOPNOTSUPP",
           why: "i915 never shares LMEM peer-to-peer and this object cannot migrate to system memory.")
       }
-      var changes = ["peer2peer ignored: i915 never exports LMEM peer-to-peer"]
+      // i915_gem_dmabuf_attach() leaves attach->peer2peer as the core set it: the flag stays
+      // true for a dynamic P2P importer, but the buffer it gets is system memory all the same.
+      var changes = ["peer2peer left as is, but unused: i915 never exports LMEM peer-to-peer"]
       let mustMove = placement == .vram
       if mustMove { changes.append("object migrates LMEM -> SMEM") }
       if pinCount == 0 { changes.append("pages pinned (i915_gem_object_pin_pages)") }
-      attachments[index].peer2peer = false
       record(
         .exporterDriver, "i915_gem_dmabuf_attach", inputs: inputs, changes: changes,
         explanation: "Mainline i915 has no P2P: it moves the object to system memory and pins its pages at attach.",

@@ -313,7 +313,8 @@ private typealias F = SimFixtures
   @Test func i915MigratesToSystemMemoryAtAttach() throws {
     let exporter = F.gpu(buffers: [F.framebuffer], profile: "i915")
     let simulation = try F.simulate(F.topology(exporter: exporter), importers: [F.switchImporter])
-    #expect(!simulation.attachments[0].peer2peer)
+    // i915 does not touch attach->peer2peer (spec §3.3); the placement is what says "no P2P".
+    #expect(simulation.attachments[0].peer2peer == simulation.attachments[0].allowPeer2peer)
     #expect(simulation.attachments[0].placement == .system)
     let attach = try #require(simulation.steps.firstIndex { $0.function == "i915_gem_dmabuf_attach" })
     let move = try #require(simulation.steps.firstIndex { $0.function == "i915_gem_object_migrate(SMEM)" })
