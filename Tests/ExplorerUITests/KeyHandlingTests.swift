@@ -146,6 +146,9 @@ struct KeyHandlingTests {
     var other = Fixtures.state()
     other.press(.character("?"), .function(10))
     #expect(other.shouldQuit)
+    var fromMatrix = Fixtures.state()
+    fromMatrix.press(.character("m"), .character("q"))
+    #expect(fromMatrix.shouldQuit)
     // q typed into the search prompt is text, not quit.
     var searching = Fixtures.state()
     searching.press(.character("/"), .character("q"))

@@ -45,6 +45,11 @@ extension ExplorerState {
       return
     default: break
     }
+    // q quits from every overlay except the search prompt, where it is text.
+    if key == .character("q"), overlay != .search {
+      shouldQuit = true
+      return
+    }
     if let overlay {
       handleOverlayKey(key, overlay: overlay)
       return
@@ -117,7 +122,7 @@ extension ExplorerState {
     switch overlay {
     case .help, .error:
       switch key {
-      case .escape, .enter, .character("q"), .character("?"), .function(1): self.overlay = nil
+      case .escape, .enter, .character("?"), .function(1): self.overlay = nil
       default: break
       }
     case .search:
@@ -159,7 +164,7 @@ extension ExplorerState {
   private mutating func handleMatrixKey(_ key: Key) {
     let count = matrix.endpoints.count
     switch key {
-    case .escape, .character("m"), .character("q"):
+    case .escape, .character("m"):
       overlay = nil
       return
     case .up, .character("k"): matrix.row -= 1
