@@ -198,6 +198,22 @@ struct KeyHandlingTests {
     #expect(state.message?.contains("has no ACS capability") == true)
   }
 
+  @Test func clickOnTheExpanderCollapsesTheSubtree() {
+    var state = Fixtures.state()
+    let rows = state.tree.rows.count
+    let screen = state.screen
+    guard let expander = screen.find("▾01:00.0") else {
+      Issue.record("no expander for the switch:\(screen)")
+      return
+    }
+    state.handle(.mouse(MouseEvent(x: expander.x, y: expander.y, action: .press)))
+    #expect(state.tree.rows.count == rows - 4)
+    expectOnScreen(state.screen, "▸01:00.0")
+    // A click elsewhere on the row only selects it.
+    state.handle(.mouse(MouseEvent(x: expander.x + 3, y: expander.y, action: .press)))
+    #expect(state.tree.rows.count == rows - 4)
+  }
+
   @Test func mouseClickSelectsAndWheelScrolls() {
     var state = Fixtures.state()
     let target = state.tree.rows.firstIndex { $0.functionIndex == Fixtures.index(Fixtures.nic) } ?? 0

@@ -417,6 +417,10 @@ extension ExplorerState {
         let target = tree.scroll + row
         if row >= 0, target < tree.rows.count {
           tree.cursor = target
+          // A click on the ▸/▾ glyph (after the rails and the branch) collapses or expands.
+          let line = tree.rows[target]
+          let expanderColumn = rect.x + 1 + line.rails.count * 2 + (line.depth > 0 ? 2 : 0)
+          if line.hasChildren, mouse.x == expanderColumn { tree.toggleCollapse(topology: topology) }
         }
       case .decision:
         // Row 0 inside the box is the column header.
