@@ -65,6 +65,7 @@ public struct SimulateCommand: AsyncParsableCommand {
 
   public mutating func run() async throws {
     let topology = try TopologyResolver.resolve(options.topology)
+    for warning in topology.warnings { CommandLineEntry.printError("warning: \(warning)") }
     let request = try makeRequest(topology: topology)
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
     var output = StandardOutputSink()
