@@ -85,9 +85,13 @@ struct FunctionModel {
   var extras: DeviceExtras
 }
 
-/// A physical endpoint device: one or more functions in one slot.
+/// A physical endpoint device: one or more functions in one slot, plus SR-IOV virtual functions.
 struct EndpointModel {
   var functions: [FunctionModel]
+  /// Virtual functions enabled on the device (`sriov_numvfs`), placed after the physical ones at
+  /// consecutive routing IDs as ARI allows (devfn 0.2, 0.3, ... 1.0, ...). Big servers get most
+  /// of their functions this way: thousands of functions are mostly NIC VFs.
+  var virtualFunctions: (count: Int, template: FunctionModel)? = nil
 }
 
 enum DeviceCatalogue {
@@ -131,14 +135,28 @@ enum DeviceCatalogue {
         vendorID: 0x15b3, deviceID: 0x1021, classCode: 0x020700, name: "MT2910 Family [ConnectX-7]",
         vendorName: "Mellanox Technologies", bars: [(0, 32 * mib, true, true)], driver: "mlx5_core",
         extras: DeviceExtras(driverProfile: "mlx5", dmaMaskBits: 64))
-    })
+    },
+    virtualFunctions: (
+      30,
+      FunctionModel(
+        vendorID: 0x15b3, deviceID: 0x101e, classCode: 0x020700, name: "ConnectX Family mlx5Gen Virtual Function",
+        vendorName: "Mellanox Technologies", bars: [(0, 2 * mib, true, true)], driver: "mlx5_core",
+        extras: DeviceExtras(driverProfile: "mlx5", dmaMaskBits: 64))
+    ))
   static let e810 = EndpointModel(
     functions: (0..<2).map { _ in
       FunctionModel(
         vendorID: 0x8086, deviceID: 0x159b, classCode: 0x020000, name: "Ethernet Controller E810-C for SFP",
         vendorName: intel, bars: [(0, 32 * mib, true, true), (3, 64 << 10, true, true)], driver: "ice",
         extras: DeviceExtras(dmaMaskBits: 64))
-    })
+    },
+    virtualFunctions: (
+      14,
+      FunctionModel(
+        vendorID: 0x8086, deviceID: 0x1889, classCode: 0x020000, name: "Ethernet Adaptive Virtual Function",
+        vendorName: intel, bars: [(0, 128 << 10, true, true), (3, 16 << 10, true, true)], driver: "iavf",
+        extras: DeviceExtras(dmaMaskBits: 64))
+    ))
   static let nvme = EndpointModel(functions: [
     FunctionModel(
       vendorID: 0x144d, deviceID: 0xa824, classCode: 0x010802, name: "NVMe SSD Controller PM173X",
@@ -442,6 +460,31 @@ private struct Builder {
           bdf: BDF(domain: domain, bus: bus, device: 0, function: UInt8(number)), vendorID: template.vendorID,
           deviceID: template.deviceID, classCode: template.classCode, isMultiFunction: model.functions.count > 1,
           portType: .endpoint, bars: bars, acs: .absent, iommuGroup: group, driver: template.driver,
+          name: template.name, vendorName: template.vendorName, extras: template.extras))
+    }
+    addVirtualFunctions(of: model, bus: bus, firstRoutingID: model.functions.count)
+  }
+
+  /// SR-IOV VFs after the physical functions, as many as fit in what is left to generate. Each
+  /// VF is its own IOMMU group, as it would be behind an ACS-capable port.
+  mutating func addVirtualFunctions(of model: EndpointModel, bus: UInt8, firstRoutingID: Int) {
+    guard let (count, template) = model.virtualFunctions else { return }
+    let fitting = min(count, remaining, 256 - firstRoutingID)
+    for number in 0..<max(0, fitting) {
+      let routingID = firstRoutingID + number
+      var bars: [BAR] = []
+      for bar in template.bars {
+        bars.append(
+          BAR(
+            index: bar.index, address: allocate(size: bar.size, prefetchable: bar.prefetchable), size: bar.size,
+            is64Bit: bar.is64Bit, isPrefetchable: bar.prefetchable))
+      }
+      nextIOMMUGroup += 1
+      append(
+        PCIFunction(
+          bdf: BDF(domain: domain, bus: bus, device: UInt8(routingID >> 3), function: UInt8(routingID & 7)),
+          vendorID: template.vendorID, deviceID: template.deviceID, classCode: template.classCode,
+          portType: .endpoint, bars: bars, acs: .absent, iommuGroup: nextIOMMUGroup, driver: template.driver,
           name: template.name, vendorName: template.vendorName, extras: template.extras))
     }
   }
