@@ -180,14 +180,44 @@ struct CLIBuiltinVerdictTests {
     #expect(lines.contains { $0.hasPrefix("NOT_SUPPORTED") && $0.contains(" 12 ") }, "\(result)")
   }
 
+  // MARK: - matrix (fast path) and explain (the full walk) agree
+
+  /// Every pair `matrix --format json` lists gets the same map type, distance and ACS list from
+  /// `explain` (one run per provider with every other endpoint as a client).
+  @Test(arguments: ["xeon-acs-redirect", "teaching-workstation", "multi-domain"])
+  func matrixAgreesWithExplain(scenario: String) throws {
+    let verdicts = try Self.matrix(["--topology", scenario])
+    let endpoints = Set(verdicts.keys.map { String($0.split(separator: ">")[0]) }).sorted()
+    #expect(endpoints.count >= 5)
+    for provider in endpoints {
+      let clients = endpoints.filter { $0 != provider }
+      let result = try runCLI(
+        ["explain", "--topology", scenario, "--provider", provider, "--format", "json"] + clients.flatMap { ["--client", $0] })
+      #expect(result.status == 0, "\(result)")
+      let explained = try JSONShape.object(result.stdout)["verdicts"] as? [[String: Any]] ?? []
+      #expect(explained.count == clients.count)
+      for verdict in explained {
+        let client = verdict["client"] as? String ?? "?"
+        let fromExplain = V(
+          verdict["map_type"] as? String ?? "?", JSONShape.int(verdict["distance"]) ?? -99,
+          verdict["acs_redirect"] as? [String] ?? ["?"])
+        #expect(verdicts["\(provider)>\(client)"] == fromExplain, "\(provider) -> \(client)")
+      }
+    }
+  }
+
   // MARK: - simulate on every built-in
+
+  /// The built-in scenario names: one per file in assets/topologies.
+  static let builtins: [String] = {
+    let folder = CLI.packageRoot.appendingPathComponent("assets/topologies").path
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+  }()
 
   /// Issue 3: `simulate` runs on every built-in scenario: the first GPU exports to every other
   /// endpoint, IOMMU off and on.
-  @Test(arguments: [
-    "teaching-workstation", "amd-zen-root-ports", "cross-socket", "intel-desktop-refused", "multi-domain", "small-bar",
-    "switch-local-p2p", "xeon-acs-redirect",
-  ])
+  @Test(arguments: builtins)
   func simulateEveryBuiltin(scenario: String) throws {
     let tree = try JSONShape.object(try runCLI(["tree", "--topology", scenario, "--format", "json"]).stdout)
     let devices = tree["devices"] as? [[String: Any]] ?? []
