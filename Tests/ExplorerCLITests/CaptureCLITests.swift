@@ -162,6 +162,43 @@ struct CaptureCLITests {
     return Summary(endpoints: endpoints, pairs: pairs, counts: counts)
   }
 
+  // MARK: - Two captures of one machine draw one tree
+
+  /// Different captures of the same machine give the same structure: a plain `lspci -nn` listing
+  /// (hierarchy inferred from bus numbers) and that machine's own `lspci -t`; `lspci -tv` and the
+  /// report it was cut from; `lspci` and `lspci -k`.
+  @Test(
+    .enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"),
+    arguments: [
+      ("server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-nn.txt",
+       "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-t.txt"),
+      ("server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt", "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_report.md"),
+      ("workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt", "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_report.md"),
+      ("server-gigabyte-epyc7551p-8x-vega20-4x-pex8747_lspci.txt", "server-gigabyte-epyc7551p-8x-vega20-4x-pex8747_lspci-k.txt"),
+    ])
+  func sameMachineSameTree(first: String, second: String) throws {
+    let one = try runCLI(["tree", "--topology", CLI.realCapture(first)])
+    let two = try runCLI(["tree", "--topology", CLI.realCapture(second)])
+    #expect(one.status == 0 && two.status == 0, "\(one)\n\(two)")
+    #expect(!one.stdout.isEmpty)
+    #expect(TreeText.stripNames(one.stdout) == TreeText.stripNames(two.stdout), "\(first) and \(second) draw different trees")
+  }
+
+  /// A complete `lspci -t`/`-tv` listing whose root buses are in lspci -F's order is drawn back
+  /// byte for byte, names included.
+  @Test(
+    .enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"),
+    arguments: [
+      "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt", "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt",
+      "embedded-amd-ryzen-v1000-picasso+pericom-switch_lspci-t.txt",
+    ])
+  func treeListingRoundTrips(name: String) throws {
+    let original = try String(contentsOfFile: CLI.realCapture(name), encoding: .utf8)
+    let result = try runCLI(["tree", "--topology", CLI.realCapture(name)])
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout == original, "tree of \(name) is not the listing itself")
+  }
+
   // MARK: - lspci oracle
 
   /// Issue 2: for every hex dump, `tree` draws the same structure as `lspci -F FILE -t`. The
