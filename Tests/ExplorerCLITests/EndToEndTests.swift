@@ -262,11 +262,15 @@ final class TmuxSession {
   func waitFor(_ text: String, timeout: Double = 10) throws -> String {
     let deadline = Date().addingTimeInterval(timeout)
     var last = ""
-    while Date() < deadline {
+    // One look after the deadline too: a test thread starved by other suites must not time out
+    // on a screen it never looked at.
+    repeat {
       last = capture()
       if last.contains(text) { return last }
       usleep(50_000)
-    }
+    } while Date() < deadline
+    last = capture()
+    if last.contains(text) { return last }
     throw EndToEndError("'\(text)' did not appear within \(timeout) s; the pane shows:\n\(last)")
   }
 
@@ -275,20 +279,23 @@ final class TmuxSession {
   func waitUntil(_ what: String, timeout: Double = 10, _ condition: (String) -> Bool) throws -> String {
     let deadline = Date().addingTimeInterval(timeout)
     var last = ""
-    while Date() < deadline {
+    repeat {
       last = capture()
       if condition(last) { return last }
       usleep(50_000)
-    }
+    } while Date() < deadline
+    last = capture()
+    if condition(last) { return last }
     throw EndToEndError("\(what) did not appear within \(timeout) s; the pane shows:\n\(last)")
   }
 
   func waitForFile(_ path: String, timeout: Double) throws -> String {
     let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
+    repeat {
       if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\n") { return text }
       usleep(50_000)
-    }
+    } while Date() < deadline
+    if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\n") { return text }
     throw EndToEndError("the explorer did not exit within \(timeout) s; the pane shows:\n\(capture())")
   }
 
