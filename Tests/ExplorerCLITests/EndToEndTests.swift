@@ -19,33 +19,33 @@ struct EndToEndTests {
   }()
 
   @Test(.enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"))
-  func shareTwoImportersPlayToTheEndResizeAndQuit() throws {
+  func shareTwoImportersPlayToTheEndResizeAndQuit() async throws {
     let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
     defer { session.tearDown() }
     try session.start(width: 120, height: 40)
-    try session.waitFor("PCI tree")
+    try await session.waitFor("PCI tree")
 
     // Exporter: the first GPU, its first (default) buffer.
     session.keys("/", "03:00.0", "Enter")
-    try session.waitFor("found 0000:03:00.0")
+    try await session.waitFor("found 0000:03:00.0")
     session.keys("e")
-    try session.waitFor("(Enter picks, Esc keeps)")
+    try await session.waitFor("(Enter picks, Esc keeps)")
     session.keys("Enter")
-    try session.waitFor("picked")
+    try await session.waitFor("picked")
     // Two importers: the second GPU and the RDMA NIC.
     session.keys("/", "04:00.0", "Enter")
-    try session.waitFor("found 0000:04:00.0")
+    try await session.waitFor("found 0000:04:00.0")
     session.keys("i")
-    try session.waitFor("[IMP1]")
+    try await session.waitFor("[IMP1]")
     session.keys("/", "05:00.0", "Enter")
-    try session.waitFor("found 0000:05:00.0")
+    try await session.waitFor("found 0000:05:00.0")
     session.keys("i")
-    try session.waitFor("[IMP2]")
+    try await session.waitFor("[IMP2]")
 
     // Start the share at the fastest speed and let it play to the end.
     session.keys("+", "+", "+", "+", "+", "+", "Enter")
-    try session.waitFor("share started")
-    let final = try session.waitFor(", done,", timeout: 30)
+    try await session.waitFor("share started")
+    let final = try await session.waitFor(", done,", timeout: 30)
     #expect(final.contains("peer2peer"), "decision header missing:\(final)")
     #expect(final.contains("1 04:00.0"), "first importer's decision missing:\(final)")
     #expect(final.contains("2 05:00.0"), "second importer's decision missing:\(final)")
@@ -58,18 +58,18 @@ struct EndToEndTests {
     // Smaller terminals: compact layout, then the too-small note.
     session.resize(width: 80, height: 24)
     // Wait for the redrawn frame: its top-right corner sits in column 80.
-    let compact = try session.waitUntil("the 80x24 layout") { capture in
+    let compact = try await session.waitUntil("the 80x24 layout") { capture in
       capture.split(separator: "\n").first.map { $0.unicodeScalars.count == 80 && $0.hasSuffix("┐") } ?? false
     }
     #expect(compact.contains("PCI tree") && compact.contains("Decision"), "compact layout:\(compact)")
     #expect(compact.split(separator: "\n").count <= 24)
     session.resize(width: 40, height: 10)
-    let tiny = try session.waitFor("Terminal too small")
+    let tiny = try await session.waitFor("Terminal too small")
     #expect(tiny.contains("40x10"), "too-small note:\(tiny)")
 
     // Quit: the program exits 0 and leaves the terminal in its normal state.
     session.keys("q")
-    let exitText = try session.waitForFile(session.exitFile, timeout: 10)
+    let exitText = try await session.waitForFile(session.exitFile, timeout: 10)
     #expect(exitText.trimmingCharacters(in: .whitespacesAndNewlines) == "EXIT=0")
     #expect(session.display("#{alternate_on}") == "0", "alternate screen still on after quit")
     #expect(session.display("#{cursor_flag}") == "1", "cursor left hidden after quit")
@@ -80,20 +80,20 @@ struct EndToEndTests {
   @Test(
     .enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"),
     arguments: [("C-c", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP), ("SEGV", SIGSEGV)])
-  func signalsRestoreTheTerminal(how: String, signal: Int32) throws {
+  func signalsRestoreTheTerminal(how: String, signal: Int32) async throws {
     let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
     defer { session.tearDown() }
     // A crash signal goes on to Swift's backtracer after the terminal is restored; it would wait
     // for a key on a terminal, so it is turned off here and the default action ends the process.
     try session.start(width: 100, height: 30, environment: "-u NO_COLOR LANG=C.UTF-8 SWIFT_BACKTRACE=enable=no")
-    try session.waitFor("PCI tree")
+    try await session.waitFor("PCI tree")
     if how == "C-c" {
       _ = try session.run(["send-keys", "C-c"])
     } else {
       let pid = try #require(session.explorerPID(), "explorer process not found under the pane")
       kill(pid, signal)
     }
-    let exitText = try session.waitForFile(session.exitFile, timeout: 10)
+    let exitText = try await session.waitForFile(session.exitFile, timeout: 10)
     #expect(exitText.trimmingCharacters(in: .whitespacesAndNewlines) == "EXIT=\(128 + signal)")
     #expect(session.display("#{alternate_on}") == "0", "alternate screen still on after \(how)")
     #expect(session.display("#{cursor_flag}") == "1", "cursor left hidden after \(how)")
@@ -110,11 +110,11 @@ struct EndToEndTests {
       ("--ascii", "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", "--ascii"),
       ("C locale", "-u NO_COLOR LANG=C LC_ALL=C", ""),
     ])
-  func colourAndGlyphChoices(name: String, environment: String, arguments: String) throws {
+  func colourAndGlyphChoices(name: String, environment: String, arguments: String) async throws {
     let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
     defer { session.tearDown() }
     try session.start(width: 100, height: 30, environment: environment, arguments: arguments)
-    let plain = try session.waitFor("PCI tree")
+    let plain = try await session.waitFor("PCI tree")
     let styled = session.capture(withEscapes: true)
     let hasColour = Self.hasForegroundColour(styled)
     if name == "NO_COLOR" || name == "--no-color" {
@@ -135,24 +135,24 @@ struct EndToEndTests {
 
   /// Ctrl-Z gives the shell back with the terminal restored; `fg` brings the explorer back drawn.
   @Test(.enabled(if: tmuxPath != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs tmux and bash"))
-  func suspendAndResume() throws {
+  func suspendAndResume() async throws {
     let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
     defer { session.tearDown() }
     try session.startRaw("env -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 PS1='$ ' /bin/bash --norc --noprofile -i", width: 100, height: 30)
-    try session.waitFor("$")
+    try await session.waitFor("$")
     session.keys("'\(session.binary)'", "Enter")
-    try session.waitFor("PCI tree")
+    try await session.waitFor("PCI tree")
     _ = try session.run(["send-keys", "C-z"])
-    try session.waitFor("Stopped")
+    try await session.waitFor("Stopped")
     #expect(session.display("#{alternate_on}") == "0", "alternate screen still on after Ctrl-Z")
     #expect(session.display("#{cursor_flag}") == "1", "cursor hidden after Ctrl-Z")
     session.keys("fg", "Enter")
-    try session.waitFor("PCI tree")
+    try await session.waitFor("PCI tree")
     #expect(session.display("#{alternate_on}") == "1", "explorer not back on the alternate screen after fg")
     session.keys("j", "q")
-    try session.waitUntil("the shell prompt after quitting") { !$0.contains("PCI tree") }
+    try await session.waitUntil("the shell prompt after quitting") { !$0.contains("PCI tree") }
     session.keys("echo rc=$?", "Enter")
-    try session.waitFor("rc=0")
+    try await session.waitFor("rc=0")
   }
 
   @Test func refusesToRunWithoutATerminal() throws {
@@ -259,7 +259,7 @@ final class TmuxSession {
 
   /// Polls the pane until `text` shows; returns the capture that had it.
   @discardableResult
-  func waitFor(_ text: String, timeout: Double = 10) throws -> String {
+  func waitFor(_ text: String, timeout: Double = 10) async throws -> String {
     let deadline = Date().addingTimeInterval(timeout)
     var last = ""
     // One look after the deadline too: a test thread starved by other suites must not time out
@@ -267,7 +267,7 @@ final class TmuxSession {
     repeat {
       last = capture()
       if last.contains(text) { return last }
-      usleep(50_000)
+      try await Task.sleep(for: .milliseconds(50))
     } while Date() < deadline
     last = capture()
     if last.contains(text) { return last }
@@ -276,24 +276,24 @@ final class TmuxSession {
 
   /// Polls the pane until `condition` holds for its capture.
   @discardableResult
-  func waitUntil(_ what: String, timeout: Double = 10, _ condition: (String) -> Bool) throws -> String {
+  func waitUntil(_ what: String, timeout: Double = 10, _ condition: (String) -> Bool) async throws -> String {
     let deadline = Date().addingTimeInterval(timeout)
     var last = ""
     repeat {
       last = capture()
       if condition(last) { return last }
-      usleep(50_000)
+      try await Task.sleep(for: .milliseconds(50))
     } while Date() < deadline
     last = capture()
     if condition(last) { return last }
     throw EndToEndError("\(what) did not appear within \(timeout) s; the pane shows:\n\(last)")
   }
 
-  func waitForFile(_ path: String, timeout: Double) throws -> String {
+  func waitForFile(_ path: String, timeout: Double) async throws -> String {
     let deadline = Date().addingTimeInterval(timeout)
     repeat {
       if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\n") { return text }
-      usleep(50_000)
+      try await Task.sleep(for: .milliseconds(50))
     } while Date() < deadline
     if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\n") { return text }
     throw EndToEndError("the explorer did not exit within \(timeout) s; the pane shows:\n\(capture())")
