@@ -120,12 +120,15 @@ public enum MatrixRenderer {
   /// Notes for stderr: load warnings and what-if devices that are not in the topology.
   public static func stderrNotes(_ engine: P2PEngine) -> [String] {
     var notes = engine.topology.warnings.map { "warning: \($0)" }
-    if !engine.unmatchedWhatIfDevices.isEmpty {
-      notes.append(
-        "note: --disable-acs-redir names devices not in this topology (ignored, as the kernel would): "
-          + engine.unmatchedWhatIfDevices.map(\.description).joined(separator: ", "))
-    }
+    if let note = unmatchedWhatIfNote(engine.unmatchedWhatIfDevices) { notes.append(note) }
     return notes
+  }
+
+  /// The note for `--disable-acs-redir` devices that are not in the topology, nil when none.
+  public static func unmatchedWhatIfNote(_ devices: [BDF]) -> String? {
+    guard !devices.isEmpty else { return nil }
+    return "note: --disable-acs-redir names devices not in this topology (ignored, as the kernel would): "
+      + devices.map(\.description).joined(separator: ", ")
   }
 
   /// The whole output as a string (for tests and small machines).

@@ -31,6 +31,7 @@ public struct SimulateCommand: AsyncParsableCommand {
       """)
 
   @OptionGroup public var options: TopologyOptions
+  @OptionGroup public var whatIf: P2PWhatIfOptions
 
   @Option(name: .long, help: ArgumentHelp("The exporting device.", valueName: "BDF"))
   public var exporter: String
@@ -67,6 +68,8 @@ public struct SimulateCommand: AsyncParsableCommand {
     let topology = try TopologyResolver.resolve(options.topology)
     for warning in topology.warnings { CommandLineEntry.printError("warning: \(warning)") }
     let request = try makeRequest(topology: topology)
+    let unmatched = request.configuration.disableACSRedirect.filter { topology.index(of: $0) == nil }
+    if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
     var output = StandardOutputSink()
     switch format {
@@ -102,19 +105,6 @@ public struct SimulateCommand: AsyncParsableCommand {
     if let exporterProfile, DriverProfile.named(exporterProfile) == nil {
       throw DMABufSimError.unknownProfile(exporterProfile)
     }
-    var cpu: CPURule?
-    if let text = options.cpu {
-      guard let rule = CPURule(rawValue: text) else {
-        throw CLIFailure("--cpu '\(text)' must be one of \(CPURule.allCases.map(\.rawValue).joined(separator: ", "))")
-      }
-      cpu = rule
-    }
-    var iommu: IOMMUMode?
-    if let text = options.iommu {
-      guard let mode = IOMMUMode(rawValue: text) else { throw CLIFailure("--iommu '\(text)' must be on, off or pt") }
-      iommu = mode
-    }
-    let disable = try options.disableACSRedir.map { try P2PConfiguration.parseACSRedirectList($0) } ?? []
     var layout = SystemPageLayout.partlyContiguous
     if let pages {
       guard let parsed = SystemPageLayout(rawValue: pages) else {
@@ -132,7 +122,7 @@ public struct SimulateCommand: AsyncParsableCommand {
     return ShareRequest(
       exporter: exporterBDF, bufferName: buffer, importers: importers, importerProfiles: profiles,
       exporterProfile: exporterProfile,
-      configuration: P2PConfiguration(inferringFrom: topology, cpu: cpu, iommu: iommu, disableACSRedirect: disable),
+      configuration: try whatIf.configuration(options, for: topology),
       systemPageLayout: layout, seed: seedValue)
   }
 

@@ -23,6 +23,8 @@ public struct TreeCommand: AsyncParsableCommand {
 
   public mutating func run() async throws {
     let loaded = try TopologyResolver.resolve(topology.topology)
+    // The tree does not depend on the what-ifs, but a mistyped --cpu/--iommu must not pass silently.
+    _ = try topology.p2pConfiguration(for: loaded)
     let output = Self.render(loaded, format: format)
     if format != .json {
       for warning in loaded.warnings { CommandLineEntry.printError("warning: \(warning)") }

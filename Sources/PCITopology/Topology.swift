@@ -111,6 +111,7 @@ public struct Topology: Sendable {
     var unique: [PCIFunction] = []
     var seen = Set<BDF>()
     var warnings = warnings
+    let warningsGiven = warnings.count
     unique.reserveCapacity(functions.count)
     for function in functions.sorted(by: { $0.bdf < $1.bdf }) {
       if seen.insert(function.bdf).inserted {
@@ -130,6 +131,11 @@ public struct Topology: Sendable {
     self.functionsByBus = [:]
     self.childBusOf = [:]
     deriveRelations()
+    // Name the input in the warnings derived here, as the loaders do for theirs.
+    let derivedFrom = warningsGiven
+    for index in derivedFrom..<self.warnings.count where self.warnings[index].file == nil {
+      self.warnings[index].file = source.location
+    }
     capWarnings()
   }
 

@@ -291,9 +291,7 @@ struct CLIErrorTests {
     expectNoCrashText(result)
     #expect(result.status == 0, "\(result)")
     #expect(result.stderrLines.count == 1 && result.stderr.contains("duplicate function 0000:04:00.0"), "\(result)")
-    withKnownIssue("Topology's duplicate-function warning does not name the file or line") {
-      #expect(result.stderr.contains(file.path), "\(result)")
-    }
+    #expect(result.stderr.contains(file.path), "\(result)")
   }
 
   // MARK: - Built-in names and option values
@@ -335,18 +333,15 @@ struct CLIErrorTests {
     expectInputError(result, mentions: ["disable_acs_redir", "'bogus'"])
   }
 
-  /// The same spelling of a what-if value should mean the same thing to every command: matrix
-  /// and explain lower-case --cpu/--iommu, simulate does not (its own parser in
-  /// SimulateCommand.makeRequest).
+  /// The same spelling of a what-if value means the same thing to every command (they share
+  /// `TopologyOptions.p2pConfiguration(for:)`).
   @Test func whatIfValuesParseTheSameEverywhere() throws {
     let matrix = try runCLI(["matrix", "--topology", Self.builtin, "--cpu", "AMD-ZEN", "--iommu", "ON", "--format", "summary"])
     #expect(matrix.status == 0, "\(matrix)")
     let simulate = try runCLI(
       ["simulate", "--topology", Self.builtin, "--exporter", "03:00.0", "--importer", "05:00.0", "--cpu", "AMD-ZEN",
        "--iommu", "ON", "--format", "summary"])
-    withKnownIssue("simulate parses --cpu/--iommu case-sensitively, matrix/explain do not") {
-      #expect(simulate.status == matrix.status, "\(simulate)")
-    }
+    #expect(simulate.status == matrix.status, "\(simulate)")
   }
 
   /// A bad what-if value is an error even where the command does not use it, rather than being
@@ -354,9 +349,7 @@ struct CLIErrorTests {
   @Test func treeRejectsBadWhatIfValues() throws {
     let result = try runCLI(["tree", "--topology", Self.builtin, "--cpu", "arm64"])
     expectNoCrashText(result)
-    withKnownIssue("tree accepts and ignores an invalid --cpu value") {
-      #expect(result.status == 2, "\(result)")
-    }
+    #expect(result.status == 2, "\(result)")
   }
 
   @Test func simulateUnknownBuffer() throws {
