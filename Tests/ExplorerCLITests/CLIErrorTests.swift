@@ -189,7 +189,6 @@ struct CLIErrorTests {
     /// The line the message should name.
     var line: Int
     /// The loader names the enclosing object's line instead of the field's (reported bug).
-    var lineKnownWrong = false
     var testDescription: String { name }
   }
 
@@ -208,13 +207,13 @@ struct CLIErrorTests {
       field: "devices[2].bars[0].address", fragments: ["0xnothex"], line: 12),
     ScenarioCase(
       name: "duplicate BDF", find: "\"bdf\": \"0000:00:06.0\"", replace: "\"bdf\": \"0000:01:00.0\"",
-      field: "devices[3].bdf", fragments: ["duplicate BDF 0000:01:00.0", "devices[2]"], line: 14, lineKnownWrong: true),
+      field: "devices[3].bdf", fragments: ["duplicate BDF 0000:01:00.0", "devices[2]"], line: 14),
     ScenarioCase(
       name: "malformed BDF", find: "\"bdf\": \"0000:00:06.0\"", replace: "\"bdf\": \"0000:00:06.9\"",
-      field: "devices[3].bdf", fragments: ["0000:00:06.9"], line: 14, lineKnownWrong: true),
+      field: "devices[3].bdf", fragments: ["0000:00:06.9"], line: 14),
     ScenarioCase(
       name: "wrong version", find: "\"version\": 1,", replace: "\"version\": 2,",
-      field: "version", fragments: ["version 2 is not supported", "1"], line: 3, lineKnownWrong: true),
+      field: "version", fragments: ["version 2 is not supported", "1"], line: 3),
     ScenarioCase(
       name: "bus number out of range", find: "\"secondary\": 1,", replace: "\"secondary\": 300,",
       field: "devices[1].bridge.secondary", fragments: ["300"], line: 10),
@@ -237,14 +236,7 @@ struct CLIErrorTests {
     let result = try runCLI(["tree", "--topology", file.path])
     if let field = scenarioCase.field {
       expectInputError(result, mentions: ["\(file.path): \(field): "] + scenarioCase.fragments)
-      let lineNamed = "(line \(scenarioCase.line))"
-      if scenarioCase.lineKnownWrong {
-        withKnownIssue("ScenarioLoader names the enclosing object's line, not the line of \(field)") {
-          #expect(result.stderr.contains(lineNamed), "\(result)")
-        }
-      } else {
-        #expect(result.stderr.contains(lineNamed), "\(result)")
-      }
+      #expect(result.stderr.contains("(line \(scenarioCase.line))"), "\(result)")
     } else {
       expectInputError(result, mentions: ["\(file.path):\(scenarioCase.line): "] + scenarioCase.fragments)
     }

@@ -33,8 +33,11 @@ struct ScenarioObject {
     return fieldPath.isEmpty ? safeKey : "\(fieldPath).\(safeKey)"
   }
 
+  /// A failure about `key`, on the line of its value when the key is present (the line a user
+  /// must edit), else on the object's line.
   func failure(_ key: String, _ message: String, line: Int? = nil) -> TopologyError {
-    Self.failure(path: path, field: field(key), line: line ?? self.line, message)
+    let keyLine = members.first(where: { $0.key == key })?.value.line
+    return Self.failure(path: path, field: field(key), line: line ?? keyLine ?? self.line, message)
   }
 
   mutating func value(_ key: String) -> JSONValue? {

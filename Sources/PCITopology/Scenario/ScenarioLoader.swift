@@ -89,8 +89,12 @@ public enum ScenarioLoader {
       let fieldPath = "devices[\(index)]"
       let function = try parseDevice(value, path: path, fieldPath: fieldPath)
       if let earlier = firstIndexByBDF[function.bdf] {
+        var bdfLine = value.line
+        if case .object(let members) = value.kind, let member = members.first(where: { $0.key == "bdf" }) {
+          bdfLine = member.value.line
+        }
         throw ScenarioObject.failure(
-          path: path, field: "\(fieldPath).bdf", line: value.line,
+          path: path, field: "\(fieldPath).bdf", line: bdfLine,
           "duplicate BDF \(function.bdf); devices[\(earlier)] already has it")
       }
       firstIndexByBDF[function.bdf] = index
