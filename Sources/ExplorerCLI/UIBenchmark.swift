@@ -50,7 +50,7 @@ enum UIBenchmark {
 
     // Scrolling a huge sg table vs a tiny one.
     let huge = try scrollCost(bufferSize: 16 << 30)
-    let tiny = try scrollCost(bufferSize: 40 << 10)
+    let tiny = try scrollCost(bufferSize: 40 << 10)  // 10 pages: 10 entries
     rows.append(
       Row(
         name: "sg scroll frame, \(BenchCommand.grouped(huge.entries)) entries", value: BenchCommand.ms(huge.perFrame),
@@ -72,8 +72,8 @@ enum UIBenchmark {
     return monotonicSeconds() - start
   }
 
-  /// Shares a system-memory buffer of `bufferSize` from the teaching GPU to the NIC with the
-  /// IOMMU off, plays to the end, focuses the sg table and times page-down frames.
+  /// Shares a system-memory buffer of `bufferSize` (scattered pages) from the teaching GPU to
+  /// the NIC with the IOMMU off, plays to the end, focuses the sg table and times page-down frames.
   @MainActor
   static func scrollCost(bufferSize: UInt64) throws -> (entries: Int, perFrame: Double) {
     var topology = try TopologyResolver.resolve("teaching-workstation")
@@ -85,9 +85,10 @@ enum UIBenchmark {
         driverProfile: "system-memory",
         buffers: [BufferSpec(name: "bench", size: bufferSize, preferredPlacement: .system)]),
       at: exporter)
+    // Scattered pages: one sg entry per 4 KiB page, 4,194,304 entries for 16 GiB.
     var state = ExplorerState(
       topology: topology, configuration: P2PConfiguration(inferringFrom: topology, iommu: .off), width: 120,
-      height: 40, backendFactory: KernelBackend.factory)
+      height: 40, backendFactory: KernelBackend.factory(pageLayout: .scattered))
     state.tree.cursor = state.tree.rowOfFunction[exporter]
     state.handle(.key(.character("e")))
     state.handle(.key(.enter))

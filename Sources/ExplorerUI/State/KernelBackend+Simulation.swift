@@ -15,7 +15,7 @@ extension KernelBackend {
     let bufferName = buffers.indices.contains(selection.bufferIndex) ? buffers[selection.bufferIndex].name : nil
     let request = ShareRequest(
       exporter: exporter, bufferName: bufferName, importers: selection.importers.map { topology[$0].bdf },
-      configuration: engine.configuration)
+      configuration: engine.configuration, systemPageLayout: pageLayout)
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
     let importerIndex = simulation.attachments.map { topology.index(of: $0.importer) ?? -1 }
     let steps = simulation.steps.map { step -> ShareStep in

@@ -6,14 +6,27 @@ import PCITopology
 /// simulator for shares. Built once per topology and knob setting.
 public struct KernelBackend: ShareBackend {
   public let engine: P2PEngine
+  /// How system-memory buffers are laid out in pages (the simulator's default unless a caller,
+  /// such as the benchmark's worst case, asks for another).
+  public let pageLayout: SystemPageLayout
 
-  public init(topology: Topology, configuration: P2PConfiguration) {
+  public init(
+    topology: Topology, configuration: P2PConfiguration, pageLayout: SystemPageLayout = .partlyContiguous
+  ) {
     engine = P2PEngine(topology: topology, configuration: configuration)
+    self.pageLayout = pageLayout
   }
 
   /// The factory the app uses: a new backend for each what-if.
   public static let factory: ShareBackendFactory = { topology, configuration in
     KernelBackend(topology: topology, configuration: configuration)
+  }
+
+  /// A factory whose shares use `pageLayout` for system memory.
+  public static func factory(pageLayout: SystemPageLayout) -> ShareBackendFactory {
+    { topology, configuration in
+      KernelBackend(topology: topology, configuration: configuration, pageLayout: pageLayout)
+    }
   }
 
   public func mapTypeAndDistance(provider: Int, client: Int) -> (mapType: MapType, distance: Int)? {
