@@ -21,7 +21,7 @@ enum InteractiveLauncher {
     }
     // Load before touching the terminal, so load errors print as plain lines.
     let topology = try TopologyResolver.resolve(options.topology)
-    let configuration = try makeConfiguration(options, topology: topology)
+    let configuration = try options.p2pConfiguration(for: topology)
     let utf8 = cn_setup_locale() != 0
     let environment = ProcessInfo.processInfo.environment
     let colorWanted = !noColor && (environment["NO_COLOR"] ?? "").isEmpty
@@ -37,26 +37,6 @@ enum InteractiveLauncher {
     if let target = environment[statsVariable], !target.isEmpty {
       report(app.statsReport, to: target)
     }
-  }
-
-  /// The P2P knobs from the command line, inferred from the topology where not given.
-  static func makeConfiguration(_ options: TopologyOptions, topology: Topology) throws -> P2PConfiguration {
-    var cpu: CPURule?
-    if let text = options.cpu {
-      guard let rule = CPURule(rawValue: text) else {
-        throw CLIFailure("--cpu '\(text)': expected one of \(CPURule.allCases.map(\.rawValue).joined(separator: ", "))")
-      }
-      cpu = rule
-    }
-    var iommu: IOMMUMode?
-    if let text = options.iommu {
-      guard let mode = IOMMUMode(rawValue: text) else {
-        throw CLIFailure("--iommu '\(text)': expected on, off or pt")
-      }
-      iommu = mode
-    }
-    let disabled = try options.disableACSRedir.map { try P2PConfiguration.parseACSRedirectList($0) } ?? []
-    return P2PConfiguration(inferringFrom: topology, cpu: cpu, iommu: iommu, disableACSRedirect: disabled)
   }
 
   private static func report(_ text: String, to target: String) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import P2PDMA
 import PCITopology
 
 /// `dmabuf-explorer`: with no subcommand, the interactive explorer; subcommands are headless.
@@ -97,4 +98,37 @@ public struct TopologyOptions: ParsableArguments, Sendable {
   public var disableACSRedir: String?
 
   public init() {}
+}
+
+extension TopologyOptions {
+  /// The P2P configuration from `--cpu`, `--iommu` and `--disable-acs-redir`, with everything
+  /// not given taken from the topology's platform facts or inferred (and marked as inferred).
+  public func p2pConfiguration(for topology: Topology) throws -> P2PConfiguration {
+    var cpuRule: CPURule?
+    if let cpu {
+      guard let parsed = CPURule(rawValue: cpu.lowercased()) else {
+        throw CLIFailure("--cpu: '\(cpu)' is not one of \(CPURule.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      cpuRule = parsed
+    }
+    var iommuMode: IOMMUMode?
+    if let iommu {
+      guard let parsed = IOMMUMode(rawValue: iommu.lowercased()) else {
+        throw CLIFailure("--iommu: '\(iommu)' is not one of on, off, pt")
+      }
+      iommuMode = parsed
+    }
+    var disabled: [BDF] = []
+    if let disableACSRedir {
+      do {
+        disabled = try P2PConfiguration.parseACSRedirectList(disableACSRedir)
+      } catch let error as P2PError {
+        throw CLIFailure("--disable-acs-redir: \(error.description)")
+      }
+    }
+    var configuration = P2PConfiguration(
+      inferringFrom: topology, cpu: cpuRule, iommu: iommuMode, disableACSRedirect: disabled)
+    if cpuRule != nil { configuration.cpuSource = "given with --cpu" }
+    return configuration
+  }
 }
