@@ -237,24 +237,7 @@ public enum SimulationReport {
 
   /// A JSON string literal.
   static func quote(_ text: String) -> String {
-    var out = "\""
-    out.reserveCapacity(text.utf8.count + 2)
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          out += "\\u" + hex(scalar.value, width: 4)
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
+    jsonStringLiteral(text)
   }
 
   static func stringArray(_ items: [String]) -> String { "[" + items.map(quote).joined(separator: ",") + "]" }

@@ -313,23 +313,7 @@ public enum MatrixRenderer {
 enum P2PText {
   /// A JSON string literal with the escapes JSON requires.
   static func jsonString(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          result += "\\u" + hex(scalar.value, width: 4)
-        } else {
-          result.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return result + "\""
+    jsonStringLiteral(text)
   }
 
   /// A JSON array of strings.

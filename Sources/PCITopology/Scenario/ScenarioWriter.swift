@@ -101,18 +101,6 @@ public enum ScenarioWriter {
 
   /// A JSON string literal.
   public static func quoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where scalar.value < 0x20: out += "\\u" + hex(scalar.value, width: 4)
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out + "\""
+    jsonStringLiteral(text)
   }
 }
