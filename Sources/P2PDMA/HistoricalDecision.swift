@@ -37,24 +37,9 @@ extension P2PEngine {
   public func historicalVerdict(provider: BDF, client: BDF, kernel: HistoricalKernel) throws -> HistoricalVerdict {
     let providerIndex = try index(of: provider)
     let clientIndex = try index(of: client)
-    let providerPath = topology.pathToRoot(from: providerIndex)
-    let clientPath = topology.pathToRoot(from: clientIndex)
-    var redirecting: [Int] = []
-    var common: Int?
-    var distA = 0
-    var distB = 0
-    outer: for candidate in providerPath {
-      distB = 0
-      if effectiveACS(of: candidate).redirects { redirecting.append(candidate) }
-      for clientSide in clientPath {
-        if clientSide == candidate {
-          common = candidate
-          break outer
-        }
-        distB += 1
-      }
-      distA += 1
-    }
+    let nested = nestedWalk(providerIndex: providerIndex, clientIndex: clientIndex)
+    let (clientPath, common, distA, distB) = (nested.clientPath, nested.common, nested.distA, nested.distB)
+    var redirecting = nested.providerSideRedirects
     let clientFunction = topology[clientIndex]
     var dmesg: [String] = []
     var byAMD = false

@@ -118,29 +118,12 @@ public struct P2PEngine: Sendable {
   /// distance, then the host-bridge gate. Written as a literal walk (not the fast path's
   /// depth arithmetic) so that the two can check each other.
   public func verdict(providerIndex: Int, clientIndex: Int, verbose: Bool) -> P2PVerdict {
-    let providerPath = topology.pathToRoot(from: providerIndex)
-    let clientPath = topology.pathToRoot(from: clientIndex)
     let providerFunction = topology[providerIndex]
     let clientFunction = topology[clientIndex]
-
-    // Step 2: the outer walk tests each provider-side device for redirect, then looks for it on
-    // the client's path.
-    var acsRedirect: [Int] = []
-    var common: Int?
-    var distA = 0
-    var distB = 0
-    outer: for candidate in providerPath {
-      distB = 0
-      if effectiveACS(of: candidate).redirects { acsRedirect.append(candidate) }
-      for clientSide in clientPath {
-        if clientSide == candidate {
-          common = candidate
-          break outer
-        }
-        distB += 1
-      }
-      distA += 1
-    }
+    let nested = nestedWalk(providerIndex: providerIndex, clientIndex: clientIndex)
+    let (providerPath, clientPath, common, distA, distB) =
+      (nested.providerPath, nested.clientPath, nested.common, nested.distA, nested.distB)
+    var acsRedirect = nested.providerSideRedirects
 
     var walk: [P2PWalkStep] = []
     var unknownACS: [Int] = []
@@ -230,6 +213,46 @@ public struct P2PEngine: Sendable {
       fix: explanation.fix(), kernelParameter: kernelParameter, acsListTruncatedInDmesg: truncated,
       unknownACS: unknownACS.map { topology[$0].bdf }, alternativeIfUnknownACSRedirects: alternative,
       topoClass: topoClass)
+  }
+
+  /// What the nested walk shared by every kernel version found.
+  struct NestedWalk {
+    var providerPath: [Int]
+    var clientPath: [Int]
+    /// The nearest common upstream device, nil when the paths never meet.
+    var common: Int?
+    var distA: Int
+    var distB: Int
+    /// Provider-side devices (common device included) with ACS redirect, in walk order.
+    var providerSideRedirects: [Int]
+  }
+
+  /// Step 2 of `calc_map_type_and_dist()` (and of v4.20's `upstream_bridge_distance()`): the
+  /// outer walk goes up from the provider (itself included), tests each device for ACS redirect,
+  /// then looks for it on the client's path; `distB` counts the client-side hops of the last
+  /// inner search, so with no common device it is the client path's whole length.
+  func nestedWalk(providerIndex: Int, clientIndex: Int) -> NestedWalk {
+    let providerPath = topology.pathToRoot(from: providerIndex)
+    let clientPath = topology.pathToRoot(from: clientIndex)
+    var redirects: [Int] = []
+    var common: Int?
+    var distA = 0
+    var distB = 0
+    outer: for candidate in providerPath {
+      distB = 0
+      if effectiveACS(of: candidate).redirects { redirects.append(candidate) }
+      for clientSide in clientPath {
+        if clientSide == candidate {
+          common = candidate
+          break outer
+        }
+        distB += 1
+      }
+      distA += 1
+    }
+    return NestedWalk(
+      providerPath: providerPath, clientPath: clientPath, common: common, distA: distA, distB: distB,
+      providerSideRedirects: redirects)
   }
 
   // MARK: - Host-bridge gate
