@@ -47,6 +47,11 @@ extension P2PConfiguration {
       let device = topology[first]
       let what = "host bridge \(device.bdf) \(device.idPair)"
       switch device.vendorID {
+      case 0x1022 where Self.preZenAMDRootComplexes.contains(device.deviceID):
+        return (
+          .other, true,
+          "inferred from \(what) (an AMD root complex of family 0x10-0x16, older than Zen, so cpu_supports_p2pdma() is false)"
+        )
       case 0x1022:
         return (.amdZen, true, "inferred from \(what) (AMD; family assumed >= 0x17, i.e. Zen)")
       case 0x8086:
@@ -57,6 +62,12 @@ extension P2PConfiguration {
     }
     return (.other, true, "inferred: the topology has no root-bus device to look at")
   }
+
+  /// AMD root-complex device IDs of CPUs older than Zen (families 12h-16h and the RS780/RS880
+  /// chipsets, per pci.ids), whose host bridge must not be taken for a Zen part.
+  static let preZenAMDRootComplexes: Set<UInt16> = [
+    0x1410, 0x1422, 0x1436, 0x1510, 0x1536, 0x1566, 0x156b, 0x1576, 0x157b, 0x1705, 0x2080, 0x9600, 0x9601,
+  ]
 
   /// Parses the value of the kernel parameter `pci=disable_acs_redir=`: BDFs separated by `;`,
   /// each `DDDD:BB:DD.F` or `BB:DD.F`. Empty items (a trailing `;`) are skipped as the kernel

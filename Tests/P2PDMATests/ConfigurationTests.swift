@@ -19,6 +19,19 @@ import Testing
     #expect(configuration.cpuSource.contains("0000:00:00.0"))
   }
 
+  /// An AMD root complex of a pre-Zen family (here Family 15h 1410, Family 16h 1566, RS780
+  /// 9600) must not be inferred as Zen; Zen root complexes (1450, 1480, 14a4) are.
+  @Test(arguments: [
+    (UInt16(0x1410), CPURule.other), (0x1566, .other), (0x9600, .other), (0x1450, .amdZen), (0x1480, .amdZen),
+    (0x14a4, .amdZen),
+  ])
+  func preZenAMDRootComplexesAreNotZen(device: UInt16, expected: CPURule) {
+    let topology = Fixtures.rootPortPair(hostVendor: 0x1022, hostDevice: device, platform: PlatformInfo()).topology
+    let configuration = P2PConfiguration(inferringFrom: topology)
+    #expect(configuration.cpu == expected)
+    #expect(configuration.cpuWasInferred)
+  }
+
   @Test(arguments: [
     (PlatformInfo(cpuVendor: .amd, cpuFamily: 0x19), CPURule.amdZen),
     (PlatformInfo(cpuVendor: .amd, cpuFamily: 0x17), .amdZen),
