@@ -49,7 +49,8 @@ final class DMADevice {
 
   /// The line dma-direct prints when a mapping is above the mask.
   func overflowMessage(address: UInt64, size: UInt64) -> String {
-    logPrefix + "DMA addr 0x\(hex(address, width: 16))+\(size) overflow (mask \(String(dmaMask, radix: 16)), bus limit 0)."
+    logPrefix
+      + "DMA addr 0x\(hex(address, width: 16))+\(size) overflow (mask \(String(dmaMask, radix: 16)), bus limit 0)."
   }
 }
 
@@ -116,7 +117,8 @@ enum DMAMapper {
       }
     }
     return .success(
-      DMAMappingResult(table: SGTable(explicit: entries, origNents: entries.count), notes: notes, dmesg: dmesg, iovas: iovas))
+      DMAMappingResult(
+        table: SGTable(explicit: entries, origNents: entries.count), notes: notes, dmesg: dmesg, iovas: iovas))
   }
 
   struct MappedResource {
@@ -145,7 +147,8 @@ enum DMAMapper {
       return .success(
         MappedResource(
           address: address,
-          note: "iommu_dma_map_resource: IOVA 0x\(hex(address, width: 1)) -> phys 0x\(hex(phys, width: 1)) (\(size) bytes, IOMMU_MMIO)",
+          note:
+            "iommu_dma_map_resource: IOVA 0x\(hex(address, width: 1)) -> phys 0x\(hex(phys, width: 1)) (\(size) bytes, IOMMU_MMIO)",
           notice: notice, iovaStart: iova))
     }
     guard device.isCapable(address: phys, size: size) else {
@@ -160,7 +163,8 @@ enum DMAMapper {
     return .success(
       MappedResource(
         address: phys,
-        note: "dma_direct_map_resource: 0x\(hex(phys, width: 1)) unchanged (\(size) bytes, under the \(device.dmaMaskBits)-bit mask)",
+        note:
+          "dma_direct_map_resource: 0x\(hex(phys, width: 1)) unchanged (\(size) bytes, under the \(device.dmaMaskBits)-bit mask)",
         notice: nil))
   }
 
@@ -195,7 +199,8 @@ enum DMAMapper {
       }
       notes.append(
         "pci_p2pdma_bus_addr_map: bus address = CPU 0x\(hex(paddr, width: 1)) + bus_offset \(bar.busOffset) "
-          + "= 0x\(hex(UInt64(bitPattern: Int64(bitPattern: paddr) &+ bar.busOffset), width: 1)); no IOVA, SG_DMA_BUS_ADDRESS set")
+          + "= 0x\(hex(UInt64(bitPattern: Int64(bitPattern: paddr) &+ bar.busOffset), width: 1)); no IOVA, SG_DMA_BUS_ADDRESS set"
+      )
     case .thruHostBridge where device.usesIOMMU:
       let (iova, notice) = device.domain.allocate(size: size + (paddr & (simPageSize - 1)), dmaMask: device.dmaMask)
       if let notice { dmesg.append(device.logPrefix + notice) }
@@ -231,14 +236,17 @@ enum DMAMapper {
             dmaAddress: paddr + done, dmaLength: length, pagePFN: nil, isBusAddress: false, addressKind: .cpuPhysical,
             target: .bar(device: provider, bar: bar.index, offset: rangeOffset + done), cpuEntries: 0..<0))
       }
-      notes.append("dma_map_phys(DMA_ATTR_MMIO) under dma-direct: the CPU physical address 0x\(hex(paddr, width: 1)) unchanged")
+      notes.append(
+        "dma_map_phys(DMA_ATTR_MMIO) under dma-direct: the CPU physical address 0x\(hex(paddr, width: 1)) unchanged")
     default:
       return .failure(
         DMAMappingFailure(
           errno: "-EINVAL", dmesg: [],
-          explanation: "pci_p2pdma_map_type() said \(mapType.kernelName), so dma_buf_phys_vec_to_sgt() refuses the mapping."))
+          explanation:
+            "pci_p2pdma_map_type() said \(mapType.kernelName), so dma_buf_phys_vec_to_sgt() refuses the mapping."))
     }
-    return .success(DMAMappingResult(table: SGTable(explicit: entries, origNents: 0), notes: notes, dmesg: dmesg, iovas: iovas))
+    return .success(
+      DMAMappingResult(table: SGTable(explicit: entries, origNents: 0), notes: notes, dmesg: dmesg, iovas: iovas))
   }
 
   /// `dma_map_sgtable()` of page-backed entries: dma-direct keeps one DMA entry per CPU entry at
@@ -261,7 +269,9 @@ enum DMAMapper {
       return .success(
         DMAMappingResult(
           table: SGTable(directPages: runs),
-          notes: ["dma_direct_map_sg: \(runs.count) entries, each DMA address = its CPU physical address (nents = orig_nents)"],
+          notes: [
+            "dma_direct_map_sg: \(runs.count) entries, each DMA address = its CPU physical address (nents = orig_nents)"
+          ],
           dmesg: []))
     }
     let granuleMask = simPageSize - 1
@@ -287,7 +297,8 @@ enum DMAMapper {
       return .failure(
         DMAMappingFailure(
           errno: "-ENOMEM", dmesg: dmesg,
-          explanation: "iommu_dma_map_sg could not allocate \(iovaLength) bytes of IOVA below the importer's DMA mask."))
+          explanation: "iommu_dma_map_sg could not allocate \(iovaLength) bytes of IOVA below the importer's DMA mask.")
+      )
     }
     // Second pass (__finalise_sg): merge an entry into the current output segment when it starts
     // on a granule, does not start on a segment boundary and keeps the segment within

@@ -95,10 +95,13 @@ extension DriverProfile {
     notes: ["DMA mask 46 bits and max_seg_size UINT_MAX are UNVERIFIED per platform", "LMEM is windowed by BAR2"])
 
   public static let i915 = DriverProfile(
-    name: "i915", driverName: "i915", summary: "Intel GPU (i915): never P2P; exports from system memory, static importer",
+    name: "i915", driverName: "i915",
+    summary: "Intel GPU (i915): never P2P; exports from system memory, static importer",
     exporter: .i915, importerOps: nil, allowPeer2peer: false, dmaMaskBits: 39, maxSegmentSize: uintMaxSegment,
     defaultVRAMSize: eightGiB, vramBAR: 2,
-    notes: ["DMA mask 39 bits and max_seg_size UINT_MAX are UNVERIFIED", "i915 imports through drm_gem_prime_import (static)"])
+    notes: [
+      "DMA mask 39 bits and max_seg_size UINT_MAX are UNVERIFIED", "i915 imports through drm_gem_prime_import (static)",
+    ])
 
   public static let vfioPCI = DriverProfile(
     name: "vfio-pci", driverName: "vfio-pci",
@@ -151,7 +154,8 @@ extension DriverProfile {
     exporter: .systemMemory, importerOps: nil, allowPeer2peer: false, dmaMaskBits: 64)
 
   public static let nvme = DriverProfile(
-    name: "nvme", driverName: "nvme", summary: "NVMe: not a dma-buf importer in mainline; modelled as a static importer",
+    name: "nvme", driverName: "nvme",
+    summary: "NVMe: not a dma-buf importer in mainline; modelled as a static importer",
     exporter: nil, importerOps: nil, allowPeer2peer: false, dmaMaskBits: 64, maxSegmentSize: 0xffff_ffff,
     notes: [
       "mainline NVMe P2P uses p2pmem struct pages (CMB) or O_DIRECT with FOLL_PCI_P2PDMA, not dma-buf; "
@@ -240,7 +244,8 @@ extension DriverProfile {
       return rdmaPinned.with { $0.chosenBecause = "Amazon networking (EFA) -> pinned RDMA importer" }
     case (0x10de, 0x03):
       return nouveau.with {
-        $0.chosenBecause = "NVIDIA display controller -> nouveau (static PRIME importer; the nvidia driver is not modelled)"
+        $0.chosenBecause =
+          "NVIDIA display controller -> nouveau (static PRIME importer; the nvidia driver is not modelled)"
       }
     case (_, 0x01) where function.subClass == 0x08:
       return nvme.with { $0.chosenBecause = "NVMe controller (class 0108)" }

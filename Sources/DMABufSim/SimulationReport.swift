@@ -39,7 +39,9 @@ public enum SimulationReport {
       default: who = step.actor.description
       }
       let number = String(step.index + 1)
-      sink(String(repeating: " ", count: max(0, 3 - number.count)) + number + ". [\(who)] \(step.function) -> \(step.outcome)\n")
+      sink(
+        String(repeating: " ", count: max(0, 3 - number.count)) + number
+          + ". [\(who)] \(step.function) -> \(step.outcome)\n")
       sink("       in: \(step.inputs)\n")
       for change in step.stateChanges { sink("       * \(change)\n") }
       sink("       why: \(step.explanation)\n")
@@ -47,7 +49,8 @@ public enum SimulationReport {
         sink(
           "       p2p: \(verdict.mapType.kernelName), distance \(verdict.distance)"
             + (verdict.commonUpstream.map { ", common upstream \($0)" } ?? ", no common upstream bridge")
-            + (verdict.acsRedirect.isEmpty ? "" : ", ACS redirect at \(verdict.acsRedirect.map(\.description).joined(separator: ";"))")
+            + (verdict.acsRedirect.isEmpty
+              ? "" : ", ACS redirect at \(verdict.acsRedirect.map(\.description).joined(separator: ";"))")
             + "\n")
       }
       if let note = step.kernelNote { sink("       kernel: \(note)\n") }
@@ -56,7 +59,8 @@ public enum SimulationReport {
     sink("\nAttachments\n")
     for (index, attachment) in simulation.attachments.enumerated() {
       let style = attachment.isDynamic ? "dynamic" : "static"
-      var line = "  #\(index) \(attachment.importer) \(attachment.importerProfile.name) (\(style), allow_peer2peer "
+      var line =
+        "  #\(index) \(attachment.importer) \(attachment.importerProfile.name) (\(style), allow_peer2peer "
         + "\(attachment.allowPeer2peer)): peer2peer \(attachment.peer2peer)"
       if let mapType = attachment.mapType {
         line += ", \(mapType.shortName) distance \(attachment.distance ?? -1)"
@@ -77,7 +81,8 @@ public enum SimulationReport {
             "        [\(entryIndex)] 0x\(hex(entry.dmaAddress, width: 16)) len \(entry.dmaLength) (\(formatBytes(entry.dmaLength))) "
               + "\(entry.addressKind.rawValue)\(entry.isBusAddress ? " SG_DMA_BUS_ADDRESS" : "") \(page) -> "
               + "\(entry.target.description)"
-              + (entry.cpuEntries.count > 1 ? ", CPU entries \(entry.cpuEntries.lowerBound)...\(entry.cpuEntries.upperBound - 1)" : "")
+              + (entry.cpuEntries.count > 1
+                ? ", CPU entries \(entry.cpuEntries.lowerBound)...\(entry.cpuEntries.upperBound - 1)" : "")
               + "\n")
         }
         if shown < table.nents { sink("        ... \(table.nents - shown) more entries (--max-entries)\n") }
@@ -131,7 +136,8 @@ public enum SimulationReport {
     if let tradeoff = simulation.structPageTradeoff {
       writer.append(
         "\"struct_page_tradeoff\":{\"device_memory\":\(tradeoff.deviceMemory),\"struct_page_ram\":\(tradeoff.structPageRAM),"
-          + "\"formula\":\(quote(tradeoff.formula)),\"note\":\(quote(tradeoff.note)),\"dma_map_resource_struct_pages\":0},")
+          + "\"formula\":\(quote(tradeoff.formula)),\"note\":\(quote(tradeoff.note)),\"dma_map_resource_struct_pages\":0},"
+      )
     } else {
       writer.append("\"struct_page_tradeoff\":null,")
     }
@@ -176,7 +182,9 @@ public enum SimulationReport {
     return "{" + parts.joined(separator: ",") + "}"
   }
 
-  private static func writeAttachment(_ attachment: AttachmentResult, maxEntries: Int?, into writer: inout ChunkedWriter) {
+  private static func writeAttachment(
+    _ attachment: AttachmentResult, maxEntries: Int?, into writer: inout ChunkedWriter
+  ) {
     writer.append(
       "{\"importer\":\(quote(attachment.importer.description)),\"profile\":\(quote(attachment.importerProfile.name)),"
         + "\"dynamic\":\(attachment.isDynamic),\"allow_peer2peer\":\(attachment.allowPeer2peer),"
@@ -276,9 +284,12 @@ struct ChunkedWriter {
   }
 
   mutating func appendDecimal(_ value: UInt64) {
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-      (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var digits:
+      (
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+      ) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     var count = 0
     var rest = value
     withUnsafeMutableBytes(of: &digits) { buffer in

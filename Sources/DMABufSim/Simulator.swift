@@ -74,7 +74,8 @@ public enum DMABufSimulator {
   /// first assigned memory BAR.
   static func vfioBAR(of function: PCIFunction) -> BAR? {
     let memory = function.bars.filter { !$0.isIO }
-    if let sized = memory.filter({ $0.size != nil }).max(by: { ($0.size ?? 0, -$0.index) < ($1.size ?? 0, -$1.index) }) {
+    if let sized = memory.filter({ $0.size != nil }).max(by: { ($0.size ?? 0, -$0.index) < ($1.size ?? 0, -$1.index) })
+    {
       return sized
     }
     return memory.first { $0.address != 0 } ?? memory.first
@@ -148,7 +149,8 @@ struct SimulationRun {
   init(topology: Topology, request: ShareRequest) throws {
     self.topology = topology
     self.request = request
-    guard let exporterFunction = topology.function(request.exporter), let exporterIndex = topology.index(of: request.exporter)
+    guard let exporterFunction = topology.function(request.exporter),
+      let exporterIndex = topology.index(of: request.exporter)
     else {
       throw DMABufSimError.unknownDevice(request.exporter, role: "exporter")
     }
@@ -184,10 +186,12 @@ struct SimulationRun {
 
     // The buffer.
     let listed = exporterFunction.extras.buffers
-    let available = listed.isEmpty ? DMABufSimulator.defaultBuffers(for: exporterFunction, behaviour: behaviour) : listed
+    let available =
+      listed.isEmpty ? DMABufSimulator.defaultBuffers(for: exporterFunction, behaviour: behaviour) : listed
     if listed.isEmpty {
       assumptions.append(
-        "the input lists no buffers for \(request.exporter); using the default \(available.map(\.name).joined(separator: ", "))")
+        "the input lists no buffers for \(request.exporter); using the default \(available.map(\.name).joined(separator: ", "))"
+      )
     }
     guard !available.isEmpty else { throw DMABufSimError.noBuffers(exporter: request.exporter) }
     let chosen: BufferSpec
@@ -205,7 +209,9 @@ struct SimulationRun {
     guard chosen.size <= DMABufSimulator.maximumBufferSize else {
       throw DMABufSimError.invalidBuffer(
         name: chosen.name,
-        reason: "\(formatBytes(chosen.size)) is more than the simulator handles (\(formatBytes(DMABufSimulator.maximumBufferSize)))")
+        reason:
+          "\(formatBytes(chosen.size)) is more than the simulator handles (\(formatBytes(DMABufSimulator.maximumBufferSize)))"
+      )
     }
     if request.systemPageLayout == .scattered && chosen.size > DMABufSimulator.maximumScatteredBufferSize {
       throw DMABufSimError.invalidBuffer(
@@ -247,7 +253,8 @@ struct SimulationRun {
         total = given
       } else {
         total = exporterProfile.defaultVRAMSize ?? (8 << 30)
-        assumptions.append("VRAM size not in the input; \(formatBytes(total)) assumed (\(exporterProfile.name) default)")
+        assumptions.append(
+          "VRAM size not in the input; \(formatBytes(total)) assumed (\(exporterProfile.name) default)")
       }
       vramSize = total
       let visible: UInt64
@@ -268,14 +275,16 @@ struct SimulationRun {
             + "only that window can be shared peer-to-peer (resizable BAR / Above 4G decoding would widen it)")
       }
       let integrated =
-        behaviour == .i915 && topology.index(of: request.exporter).map { topology.upstreamBridge(of: $0) == nil } == true
+        behaviour == .i915
+        && topology.index(of: request.exporter).map { topology.upstreamBridge(of: $0) == nil } == true
       if integrated {
         assumptions.append("integrated Intel GPU (on the root bus): no LMEM, so the object lives in system memory")
         placement = .system
       } else if spec.preferredPlacement == .vram && spec.size <= total {
         placement = .vram
         if let offset = spec.vramOffset, (offset & ~(simPageSize - 1)) + pageAligned(spec.size) <= total {
-          blocks = VRAMBuddyAllocator.alignedDecomposition(offset: offset & ~(simPageSize - 1), size: pageAligned(spec.size))
+          blocks = VRAMBuddyAllocator.alignedDecomposition(
+            offset: offset & ~(simPageSize - 1), size: pageAligned(spec.size))
         } else {
           if let offset = spec.vramOffset {
             assumptions.append(
@@ -303,7 +312,8 @@ struct SimulationRun {
       if var chosenBar {
         if chosenBar.address == 0 {
           assumptions.append(
-            "BAR\(chosenBar.index) of \(request.exporter) has no address; 0x\(hex(DMABufSimulator.placeholderBARAddress, width: 1)) assumed")
+            "BAR\(chosenBar.index) of \(request.exporter) has no address; 0x\(hex(DMABufSimulator.placeholderBARAddress, width: 1)) assumed"
+          )
           chosenBar.address = DMABufSimulator.placeholderBARAddress
         }
         bar = chosenBar
@@ -394,7 +404,8 @@ struct SimulationRun {
           bdf: importer, driverName: profile.driverName, dmaMaskBits: maskBits, maxSegmentSize: profile.maxSegmentSize,
           segmentBoundaryMask: profile.segmentBoundaryMask, iommu: request.configuration.iommu, domain: domain)
       attachments.append(
-        AttachmentState(importer: importer, importerIndex: functionIndex, profile: profile, device: device, lane: 4 + position))
+        AttachmentState(
+          importer: importer, importerIndex: functionIndex, profile: profile, device: device, lane: 4 + position))
     }
     assumptions += reservedSummary ?? []
     switch request.configuration.iommu {
@@ -494,7 +505,9 @@ struct SimulationRun {
       function = "vfio_pci_core_feature_dma_buf (VFIO_DEVICE_FEATURE_DMA_BUF) -> dma_buf_export"
       ops = "vfio_pci_dmabuf_ops"
     case .systemMemory:
-      function = exporterProfile.name == "system-memory" ? "udmabuf_create -> dma_buf_export" : "drm_gem_prime_export -> dma_buf_export"
+      function =
+        exporterProfile.name == "system-memory"
+        ? "udmabuf_create -> dma_buf_export" : "drm_gem_prime_export -> dma_buf_export"
       ops = "page-backed ops (no pin: static exporter)"
     }
     var changes = ["dma_buf created: \(bufferLabel), ops = \(ops)"]
@@ -507,7 +520,8 @@ struct SimulationRun {
     }
     record(
       .exporterDriver, function,
-      inputs: "exporter \(request.exporter) (\(exporterName)), buffer \(bufferLabel), prefers \(spec.preferredPlacement.rawValue)",
+      inputs:
+        "exporter \(request.exporter) (\(exporterName)), buffer \(bufferLabel), prefers \(spec.preferredPlacement.rawValue)",
       changes: changes,
       explanation:
         "The exporting driver wraps its buffer object in a struct dma_buf. dma_buf_export() insists on map_dma_buf, "
@@ -667,7 +681,8 @@ struct SimulationRun {
     }
   }
 
-  private mutating func refuseAttach(_ index: Int, function: String, inputs: String, errno: String, why: String) -> Bool {
+  private mutating func refuseAttach(_ index: Int, function: String, inputs: String, errno: String, why: String) -> Bool
+  {
     attachments[index].error = errno
     attachments[index].failedFunction = function
     record(.exporterDriver, function, inputs: inputs, outcome: errno, explanation: why, attachment: index, failed: true)
@@ -695,7 +710,9 @@ struct SimulationRun {
     record(
       .pciP2PDMA, "pci_p2pdma_map_type (map_types cache hit)",
       inputs: "provider \(request.exporter), client \(attachments[index].importer) (caller \(caller))",
-      changes: ["\(cached.mapType.kernelName) read from the provider's map_types xarray; calc_map_type_and_dist() not run"],
+      changes: [
+        "\(cached.mapType.kernelName) read from the provider's map_types xarray; calc_map_type_and_dist() not run"
+      ],
       outcome: cached.mapType.kernelName,
       explanation:
         "This client was decided before, and pci_p2pdma_map_type() returns the cached map type without "
@@ -712,7 +729,8 @@ struct SimulationRun {
       providerIndex: exporterIndex, clientIndex: attachments[index].importerIndex, verbose: verbose)
     attachments[index].verdict = verdict
     record(
-      .pciP2PDMA, verbose ? "pci_p2pdma_map_type -> calc_map_type_and_dist" : "pci_p2pdma_distance -> calc_map_type_and_dist",
+      .pciP2PDMA,
+      verbose ? "pci_p2pdma_map_type -> calc_map_type_and_dist" : "pci_p2pdma_distance -> calc_map_type_and_dist",
       inputs: "provider \(request.exporter), client \(importer), verbose=\(verbose) (caller \(caller))",
       changes: [
         verbose
@@ -730,7 +748,8 @@ struct SimulationRun {
   /// `dma_buf_pin()` by an importer that pins right after attaching (pinned RDMA MRs, iommufd).
   private mutating func importerPin(_ index: Int) -> Bool {
     record(
-      .importerDriver(attachments[index].importer), "dma_buf_pin", inputs: "attachment of \(importerLabel(index)), resv held",
+      .importerDriver(attachments[index].importer), "dma_buf_pin",
+      inputs: "attachment of \(importerLabel(index)), resv held",
       changes: ["asks the exporter to keep the buffer where it is"], outcome: "calls exporter pin",
       explanation:
         "This importer cannot handle the buffer moving under it (e.g. an RDMA memory region without on-demand "
@@ -759,7 +778,8 @@ struct SimulationRun {
         guard domains.contains(placement) else {
           return failPin(
             index, function: "amdgpu_dma_buf_pin -> amdgpu_bo_pin", inputs: inputs, errno: "-EINVAL",
-            why: "The buffer is already pinned in \(placement.rawValue), which this pin does not allow, and a pinned BO "
+            why:
+              "The buffer is already pinned in \(placement.rawValue), which this pin does not allow, and a pinned BO "
               + "cannot move.")
         }
         changes.append("pin count \(pinCount + 1) (already pinned in \(placement.rawValue))")
@@ -837,10 +857,14 @@ struct SimulationRun {
     let state = attachments[index]
     let pinOnMap = isDynamicExporter && !state.profile.isDynamicImporter
     record(
-      .dmaBufCore, "dma_buf_map_attachment", inputs: "attachment of \(importerLabel(index)), DMA_BIDIRECTIONAL, resv held",
+      .dmaBufCore, "dma_buf_map_attachment",
+      inputs: "attachment of \(importerLabel(index)), DMA_BIDIRECTIONAL, resv held",
       changes: (pinOnMap ? ["pin-on-map: static importer of a dynamic exporter, so the core pins first"] : [])
         + (state.profile.isDynamicImporter
-          ? [] : ["after the exporter maps, the core waits for the kernel fences (DMA_RESV_USAGE_KERNEL) for this static importer"]),
+          ? []
+          : [
+            "after the exporter maps, the core waits for the kernel fences (DMA_RESV_USAGE_KERNEL) for this static importer"
+          ]),
       outcome: "calls exporter map_dma_buf",
       explanation:
         "The importer asks for an sg table it can program into its DMA engine. "
@@ -856,7 +880,8 @@ struct SimulationRun {
     switch behaviour {
     case .amdgpu: mapAMDGPU(index)
     case .xe: mapXe(index)
-    case .i915, .systemMemory: mapPagesFor(index, exporterFunction: behaviour == .i915 ? "i915_gem_map_dma_buf" : "map_dma_buf (page-backed)")
+    case .i915, .systemMemory:
+      mapPagesFor(index, exporterFunction: behaviour == .i915 ? "i915_gem_map_dma_buf" : "map_dma_buf (page-backed)")
     case .vfioPCI: mapVFIO(index)
     }
     if pinOnMap && attachments[index].pinnedOnMap && !attachments[index].mapped {
@@ -876,7 +901,8 @@ struct SimulationRun {
     if let table = attachments[index].table {
       let state = attachments[index]
       let first = table.nents > 0 ? table[0] : nil
-      var explanation = "The importer walks the DMA side of the table with for_each_sgtable_dma_sg and programs "
+      var explanation =
+        "The importer walks the DMA side of the table with for_each_sgtable_dma_sg and programs "
         + "\(table.nents) address/length pair(s) into its hardware"
       if let first {
         explanation += ", starting at 0x\(hex(first.dmaAddress, width: 1)) (\(first.addressKind.rawValue) address)"
@@ -904,11 +930,13 @@ struct SimulationRun {
     } else if spec.preferredPlacement == .vram && state.peer2peer {
       changes.append("domains GTT | VRAM (preferred VRAM and peer2peer), CPU_ACCESS_REQUIRED")
       if placement == .vram {
-        explanation = "The importer can reach VRAM peer-to-peer, so the buffer may stay in VRAM, but only in the "
+        explanation =
+          "The importer can reach VRAM peer-to-peer, so the buffer may stay in VRAM, but only in the "
           + "CPU-visible part that BAR0 windows."
         action = .keepVisible
       } else {
-        explanation = "VRAM would be allowed, but the buffer is already in GTT, which is also allowed, so "
+        explanation =
+          "VRAM would be allowed, but the buffer is already in GTT, which is also allowed, so "
           + "ttm_bo_validate leaves it there."
       }
     } else {
@@ -922,7 +950,8 @@ struct SimulationRun {
       }
     }
     record(
-      .exporterDriver, "amdgpu_dma_buf_map", inputs: "attachment of \(importerLabel(index)), peer2peer \(state.peer2peer)",
+      .exporterDriver, "amdgpu_dma_buf_map",
+      inputs: "attachment of \(importerLabel(index)), peer2peer \(state.peer2peer)",
       changes: changes, outcome: "validates, then builds the sg table", explanation: explanation, attachment: index)
     switch action {
     case .none: break
@@ -982,7 +1011,8 @@ struct SimulationRun {
     record(
       .exporterDriver, exporterFunction, inputs: "attachment of \(importerLabel(index))",
       changes: ["buffer is in system memory"], outcome: "builds page table",
-      explanation: "The buffer is made of ordinary pages; the exporter builds a page table and maps it for the importer.",
+      explanation:
+        "The buffer is made of ordinary pages; the exporter builds a page table and maps it for the importer.",
       attachment: index)
     buildTable(index, failureErrno: nil, exporterFunction: exporterFunction)
   }
@@ -1000,14 +1030,16 @@ struct SimulationRun {
     let state = attachments[index]
     guard let bar else { return }
     let result = DMAMapper.physVecToSGT(
-      provider: request.exporter, bar: bar, rangeOffset: spec.vramOffset ?? 0, size: spec.size, mapType: verdict.mapType,
+      provider: request.exporter, bar: bar, rangeOffset: spec.vramOffset ?? 0, size: spec.size,
+      mapType: verdict.mapType,
       device: state.device)
     switch result {
     case .failure(let failure):
       attachments[index].error = failure.errno
       attachments[index].failedFunction = "dma_buf_phys_vec_to_sgt"
       record(
-        .dmaAPI, "dma_buf_phys_vec_to_sgt", inputs: "1 range: BAR\(bar.index) +0x\(hex(spec.vramOffset ?? 0, width: 1)), \(spec.size) bytes",
+        .dmaAPI, "dma_buf_phys_vec_to_sgt",
+        inputs: "1 range: BAR\(bar.index) +0x\(hex(spec.vramOffset ?? 0, width: 1)), \(spec.size) bytes",
         outcome: failure.errno, explanation: failure.explanation,
         note: "dma-buf-mapping.c helper, ≈v6.19 (UNVERIFIED release)", attachment: index, dmesg: failure.dmesg,
         failed: true)
@@ -1021,7 +1053,9 @@ struct SimulationRun {
       attachments[index].mapped = true
       attachments[index].iovas = mapped.iovas
       record(
-        .dmaAPI, "dma_buf_phys_vec_to_sgt", inputs: "1 range: BAR\(bar.index) +0x\(hex(spec.vramOffset ?? 0, width: 1)), \(spec.size) bytes, \(verdict.mapType.shortName)",
+        .dmaAPI, "dma_buf_phys_vec_to_sgt",
+        inputs:
+          "1 range: BAR\(bar.index) +0x\(hex(spec.vramOffset ?? 0, width: 1)), \(spec.size) bytes, \(verdict.mapType.shortName)",
         changes: mapped.notes + ["sgt: nents \(mapped.table.nents), orig_nents 0 (no CPU list at all)"],
         outcome: "sgt (\(mapped.table.nents) entr\(mapped.table.nents == 1 ? "y" : "ies"))",
         explanation: physVecExplanation(verdict.mapType, device: state.device),
@@ -1059,9 +1093,12 @@ struct SimulationRun {
     if placement == .vram {
       let bar = self.bar ?? BAR(index: 0, address: DMABufSimulator.placeholderBARAddress, size: nil)
       let pieces = blocks.reduce(0) { $0 + Int(($1.size + DMAMapper.vramSegmentCap - 1) / DMAMapper.vramSegmentCap) }
-      function = behaviour == .xe ? "xe_ttm_vram_mgr_alloc_sgt -> dma_map_resource" : "amdgpu_vram_mgr_alloc_sgt -> dma_map_resource"
+      function =
+        behaviour == .xe
+        ? "xe_ttm_vram_mgr_alloc_sgt -> dma_map_resource" : "amdgpu_vram_mgr_alloc_sgt -> dma_map_resource"
       inputs = "\(pieces) piece(s): phys = BAR\(bar.index) 0x\(hex(bar.address, width: 1)) + block offset, ≤ 2 GiB each"
-      result = DMAMapper.mapVRAM(blocks: blocks, exporter: request.exporter, bar: bar.index, barCPUStart: bar.address, device: device)
+      result = DMAMapper.mapVRAM(
+        blocks: blocks, exporter: request.exporter, bar: bar.index, barCPUStart: bar.address, device: device)
       explanation =
         "Each VRAM block becomes one entry with a NULL page: phys = BAR CPU address + offset, turned into a DMA "
         + "address by dma_map_resource. "
@@ -1069,18 +1106,22 @@ struct SimulationRun {
           ? "The importer's IOMMU translates, so each piece gets an IOVA, allocated top-down below its DMA mask."
           : "Without a translating IOMMU (dma-direct) the physical address is used unchanged, after a DMA-mask check.")
       if let verdict = attachments[index].verdict, verdict.mapType == .busAddress {
-        explanation += " amdgpu and xe always use dma_map_resource, so they hand out host-bridge-style addresses "
+        explanation +=
+          " amdgpu and xe always use dma_map_resource, so they hand out host-bridge-style addresses "
           + "even though p2pdma classified this path as BUS_ADDR."
         if device.usesIOMMU {
-          explanation += " Inference, UNVERIFIED on hardware: these IOVAs make the traffic hairpin through the root "
+          explanation +=
+            " Inference, UNVERIFIED on hardware: these IOVAs make the traffic hairpin through the root "
             + "complex instead of staying in the switch."
         } else if bar.busOffset != 0 {
-          explanation += " Inference, UNVERIFIED on hardware: this host bridge has a bus offset of \(bar.busOffset), "
+          explanation +=
+            " Inference, UNVERIFIED on hardware: this host bridge has a bus offset of \(bar.busOffset), "
             + "so the CPU physical address handed out is not the bus address a switch would decode for the BAR."
         }
       }
       if device.usesIOMMU {
-        explanation += " Handing the importer the raw BAR address instead would make its IOMMU fault and drop the "
+        explanation +=
+          " Handing the importer the raw BAR address instead would make its IOMMU fault and drop the "
           + "writes (the NVIDIA/open-gpu-kernel-modules#1324 bug); dma_map_resource is what makes it an IOVA."
       }
       note = "newest kernels route dma_map_resource through dma_map_phys(DMA_ATTR_MMIO) (≈v6.17+), same addresses"
@@ -1089,16 +1130,22 @@ struct SimulationRun {
       record(
         .exporterDriver, "drm_prime_pages_to_sg -> sg_alloc_table_from_pages_segment",
         inputs: "\(runs.totalPages) pages of \(formatBytes(simPageSize))",
-        changes: ["CPU list: \(runs.count) entr\(runs.count == 1 ? "y" : "ies") (physically contiguous pages coalesced)"],
+        changes: [
+          "CPU list: \(runs.count) entr\(runs.count == 1 ? "y" : "ies") (physically contiguous pages coalesced)"
+        ],
         outcome: "sgt, orig_nents \(runs.count)",
         explanation:
           "The exporter lists the buffer's pages; runs of physically adjacent pages are merged into one CPU entry "
           + "(up to 4 GiB - 4 KiB each).",
         attachment: index)
-      function = device.usesIOMMU ? "dma_map_sgtable -> iommu_dma_map_sg -> __finalise_sg" : "dma_map_sgtable -> dma_direct_map_sg"
-      inputs = "\(runs.count) CPU entries, importer mask \(device.dmaMaskBits) bits, max_seg_size \(device.maxSegmentSize)"
+      function =
+        device.usesIOMMU
+        ? "dma_map_sgtable -> iommu_dma_map_sg -> __finalise_sg" : "dma_map_sgtable -> dma_direct_map_sg"
+      inputs =
+        "\(runs.count) CPU entries, importer mask \(device.dmaMaskBits) bits, max_seg_size \(device.maxSegmentSize)"
       result = DMAMapper.mapPages(runs, device: device)
-      explanation = device.usesIOMMU
+      explanation =
+        device.usesIOMMU
         ? "The IOMMU maps all entries into one contiguous IOVA range and __finalise_sg merges neighbours that start "
           + "on a page, do not start on a segment boundary and keep the segment within max_seg_size, so nents can "
           + "be smaller than orig_nents."
@@ -1148,8 +1195,11 @@ struct SimulationRun {
       blocks = moved
       record(
         .exporterDriver, "ttm_bo_validate -> amdgpu_bo_move (VRAM -> visible VRAM)",
-        inputs: "BO at \(old.map { "0x\(hex($0.offset, width: 1))" }.joined(separator: ", ")), visible VRAM \(formatBytes(visibleVRAM))",
-        changes: ["moved into the CPU-visible window: \(moved.map { "0x\(hex($0.offset, width: 1))+\(formatBytes($0.size))" }.joined(separator: ", "))"],
+        inputs:
+          "BO at \(old.map { "0x\(hex($0.offset, width: 1))" }.joined(separator: ", ")), visible VRAM \(formatBytes(visibleVRAM))",
+        changes: [
+          "moved into the CPU-visible window: \(moved.map { "0x\(hex($0.offset, width: 1))+\(formatBytes($0.size))" }.joined(separator: ", "))"
+        ],
         explanation:
           "Part of the buffer lay beyond the CPU-visible VRAM (the BAR0 window), where a peer cannot reach it. "
           + "CPU_ACCESS_REQUIRED limits the placement to the visible part, so TTM moves it there.",
@@ -1158,7 +1208,9 @@ struct SimulationRun {
     } else {
       migrateToSystem(
         by: index, function: "ttm_bo_validate -> amdgpu_bo_move (VRAM -> GTT)",
-        reason: "the buffer (\(formatBytes(spec.size))) does not fit in the \(formatBytes(visibleVRAM)) CPU-visible VRAM window")
+        reason:
+          "the buffer (\(formatBytes(spec.size))) does not fit in the \(formatBytes(visibleVRAM)) CPU-visible VRAM window"
+      )
     }
   }
 
@@ -1203,8 +1255,10 @@ struct SimulationRun {
       record(
         .importerDriver(attachments[victim].importer), invalidateCallback(attachments[victim].profile),
         inputs: "attachment of \(importerLabel(victim))",
-        changes: ["stops DMA to the old \(attachments[victim].tablePlacement?.rawValue ?? "") copy",
-          "dma_buf_unmap_attachment: \(old?.nents ?? 0) entr\(old?.nents == 1 ? "y" : "ies") dropped"],
+        changes: [
+          "stops DMA to the old \(attachments[victim].tablePlacement?.rawValue ?? "") copy",
+          "dma_buf_unmap_attachment: \(old?.nents ?? 0) entr\(old?.nents == 1 ? "y" : "ies") dropped",
+        ],
         outcome: "unmapped",
         explanation:
           "The importer stops using its mapping (it may finish in-flight work guarded by fences) and unmaps; it "
@@ -1284,7 +1338,8 @@ struct SimulationRun {
     record(
       .dmaBufCore, "dma_buf_put (last reference) -> dma_buf_release -> exporter release",
       inputs: "dmabuf \(spec.name)", changes: ["dma_buf freed; the exporter's BO reference dropped"],
-      explanation: "When the last file reference goes, the dma_buf is released and the exporter drops its buffer reference.")
+      explanation:
+        "When the last file reference goes, the dma_buf is released and the exporter drops its buffer reference.")
   }
 
   // MARK: - Result
@@ -1319,7 +1374,8 @@ struct SimulationRun {
       if initialBlocks.isEmpty {
         backing = "system RAM pages"
       } else {
-        backing = "VRAM of \(request.exporter): "
+        backing =
+          "VRAM of \(request.exporter): "
           + initialBlocks.map { "0x\(hex($0.offset, width: 1))+\(formatBytes($0.size))" }.joined(separator: ", ")
           + (bar.map { " (BAR\($0.index) at 0x\(hex($0.address, width: 1)))" } ?? "")
       }

@@ -84,10 +84,17 @@ public struct BenchCommand: AsyncParsableCommand {
     }
     if lspci != nil {
       let ratio = ours / theirs
-      rows.append(Row(name: "tree, \(functions) functions", value: Self.ms(ours), target: "lspci -F -tv: \(Self.ms(theirs))", met: nil))
-      rows.append(Row(name: "  ratio tree / lspci", value: String(format: "%.2f", ratio), target: "<= 1.00", met: ratio <= 1.0))
+      rows.append(
+        Row(
+          name: "tree, \(functions) functions", value: Self.ms(ours), target: "lspci -F -tv: \(Self.ms(theirs))",
+          met: nil))
+      rows.append(
+        Row(name: "  ratio tree / lspci", value: String(format: "%.2f", ratio), target: "<= 1.00", met: ratio <= 1.0))
     } else {
-      rows.append(Row(name: "tree, \(functions) functions", value: Self.ms(ours), target: "lspci not installed: no ratio", met: nil))
+      rows.append(
+        Row(
+          name: "tree, \(functions) functions", value: Self.ms(ours), target: "lspci not installed: no ratio", met: nil)
+      )
     }
 
     var matrix = Double.infinity
@@ -99,7 +106,10 @@ public struct BenchCommand: AsyncParsableCommand {
       matrixOutput = run.output
     }
     let pairs = endpoints * (endpoints - 1)
-    rows.append(Row(name: "matrix summary, \(Self.grouped(pairs)) pairs", value: Self.seconds(matrix), target: "< 3 s", met: matrix < 3))
+    rows.append(
+      Row(
+        name: "matrix summary, \(Self.grouped(pairs)) pairs", value: Self.seconds(matrix), target: "< 3 s",
+        met: matrix < 3))
 
     // Partly contiguous pages are what a long-running machine hands out; scattered is the worst
     // case, one sg entry per 4 KiB page (4,194,304 for 16 GiB).
@@ -126,7 +136,9 @@ public struct BenchCommand: AsyncParsableCommand {
           childReport = lines.filter { !$0.hasPrefix("peak-bytes ") }.joined(separator: " ")
         }
         rows.append(
-          Row(name: "simulate \(simulateGiB) GiB \(layout.rawValue), IOMMU \(mode)", value: Self.seconds(best), target: "< 1 s", met: best < 1))
+          Row(
+            name: "simulate \(simulateGiB) GiB \(layout.rawValue), IOMMU \(mode)", value: Self.seconds(best),
+            target: "< 1 s", met: best < 1))
         rows.append(Row(name: "  peak memory", value: "\(peak >> 20) MB", target: "< 600 MB", met: peak < 600 << 20))
         if !childReport.isEmpty { rows.append(Row(name: "  sg table", value: childReport, target: "", met: nil)) }
       }
@@ -137,7 +149,8 @@ public struct BenchCommand: AsyncParsableCommand {
       for line in ui.output.split(separator: "\n") {
         let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 4 else { continue }
-        rows.append(Row(name: fields[0], value: fields[1], target: fields[2], met: fields[3] == "-" ? nil : fields[3] == "yes"))
+        rows.append(
+          Row(name: fields[0], value: fields[1], target: fields[2], met: fields[3] == "-" ? nil : fields[3] == "yes"))
       }
     } else {
       rows.append(Row(name: "UI", value: "child failed (\(ui.status))", target: "", met: false))
@@ -281,7 +294,9 @@ public struct BenchCommand: AsyncParsableCommand {
     let nameWidth = max(12, rows.map(\.name.count).max() ?? 0)
     let valueWidth = max(8, rows.map(\.value.count).max() ?? 0)
     let targetWidth = max(8, rows.map(\.target.count).max() ?? 0)
-    func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+    func pad(_ text: String, _ width: Int) -> String {
+      text + String(repeating: " ", count: max(0, width - text.count))
+    }
     print("\(pad("measurement", nameWidth))  \(pad("value", valueWidth))  \(pad("target", targetWidth))  met")
     print(String(repeating: "-", count: nameWidth + valueWidth + targetWidth + 11))
     for row in rows {

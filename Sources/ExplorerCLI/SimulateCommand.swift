@@ -47,7 +47,9 @@ public struct SimulateCommand: AsyncParsableCommand {
     help: ArgumentHelp("Override an importer's driver profile; repeatable.", valueName: "BDF=PROFILE"))
   public var importerProfile: [String] = []
 
-  @Option(name: .customLong("exporter-profile"), help: ArgumentHelp("Override the exporter's driver profile.", valueName: "PROFILE"))
+  @Option(
+    name: .customLong("exporter-profile"),
+    help: ArgumentHelp("Override the exporter's driver profile.", valueName: "PROFILE"))
   public var exporterProfile: String?
 
   @Option(name: .long, help: "Output: text (a trace), json, or summary (one line per attachment).")
@@ -87,7 +89,9 @@ public struct SimulateCommand: AsyncParsableCommand {
 
   /// Builds the request from the options; every bad value becomes a one-line CLIFailure.
   func makeRequest(topology: Topology) throws -> ShareRequest {
-    guard let exporterBDF = BDF(exporter) else { throw CLIFailure("--exporter '\(exporter)' is not a PCI address like 0000:03:00.0") }
+    guard let exporterBDF = BDF(exporter) else {
+      throw CLIFailure("--exporter '\(exporter)' is not a PCI address like 0000:03:00.0")
+    }
     guard !importer.isEmpty else { throw CLIFailure("at least one --importer BDF is needed") }
     let importers = try importer.map { text -> BDF in
       guard let bdf = BDF(text) else { throw CLIFailure("--importer '\(text)' is not a PCI address like 0000:04:00.0") }
@@ -128,7 +132,8 @@ public struct SimulateCommand: AsyncParsableCommand {
 
   /// One line per attachment.
   static func summary(_ simulation: ShareSimulation) -> String {
-    var out = "\(simulation.exporter) \(simulation.exporterProfile.name) \(simulation.buffer.name) "
+    var out =
+      "\(simulation.exporter) \(simulation.exporterProfile.name) \(simulation.buffer.name) "
       + "(\(formatBytes(simulation.buffer.size))), IOMMU \(simulation.iommu.rawValue)\n"
     for attachment in simulation.attachments {
       out += "  \(attachment.importer) \(attachment.importerProfile.name): peer2peer \(attachment.peer2peer)"

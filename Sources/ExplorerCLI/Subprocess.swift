@@ -34,7 +34,9 @@ enum Subprocess {
     var pid: pid_t = 0
     let start = monotonicSeconds()
     let spawnResult = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-    guard spawnResult == 0 else { throw CLIFailure("bench: cannot start \(executable): \(String(cString: strerror(spawnResult)))") }
+    guard spawnResult == 0 else {
+      throw CLIFailure("bench: cannot start \(executable): \(String(cString: strerror(spawnResult)))")
+    }
     var output = Data()
     if captureOutput {
       close(pipeFDs[1])

@@ -48,8 +48,12 @@ final class TerminalBackend {
     for row in 0..<screen.height {
       var column = 0
       while column < screen.width {
-        guard let style = screen.style(x: column, y: row), let character = screen.character(x: column, y: row) else { break }
-        if !full, let previous, previous.style(x: column, y: row) == style, previous.character(x: column, y: row) == character {
+        guard let style = screen.style(x: column, y: row), let character = screen.character(x: column, y: row) else {
+          break
+        }
+        if !full, let previous, previous.style(x: column, y: row) == style,
+          previous.character(x: column, y: row) == character
+        {
           column += 1
           continue
         }

@@ -31,7 +31,9 @@ enum UIBenchmark {
         target: "< 1 s (load + state + render)", met: firstFrame < 1))
 
     // A session of ordinary keys on the big tree, matrix overlay included.
-    let keys: [Key] = [.down, .down, .pageDown, .character("j"), .character("k"), .end, .home, .tab, .tab, .pageDown, .tab]
+    let keys: [Key] = [
+      .down, .down, .pageDown, .character("j"), .character("k"), .end, .home, .tab, .tab, .pageDown, .tab,
+    ]
     var samples: [Double] = []
     for round in 0..<40 {
       for key in keys { samples.append(timeFrame(&state, .key(key))) }
@@ -45,7 +47,10 @@ enum UIBenchmark {
     samples.sort()
     let p50 = percentile(samples, 0.5)
     let p99 = percentile(samples, 0.99)
-    rows.append(Row(name: "keypress → frame p50 (\(samples.count) keys)", value: BenchCommand.ms(p50), target: "< 16 ms", met: p50 < 0.016))
+    rows.append(
+      Row(
+        name: "keypress → frame p50 (\(samples.count) keys)", value: BenchCommand.ms(p50), target: "< 16 ms",
+        met: p50 < 0.016))
     rows.append(Row(name: "keypress → frame p99", value: BenchCommand.ms(p99), target: "< 16 ms", met: p99 < 0.016))
 
     // Scrolling a huge sg table vs a tiny one.
@@ -60,7 +65,8 @@ enum UIBenchmark {
         name: "sg scroll frame, \(tiny.entries) entries", value: BenchCommand.ms(tiny.perFrame),
         target: "", met: nil))
     let ratio = huge.perFrame / max(tiny.perFrame, 1e-9)
-    rows.append(Row(name: "  ratio huge / tiny", value: String(format: "%.2f", ratio), target: "< 2 (same cost)", met: ratio < 2))
+    rows.append(
+      Row(name: "  ratio huge / tiny", value: String(format: "%.2f", ratio), target: "< 2 (same cost)", met: ratio < 2))
     return rows
   }
 

@@ -42,7 +42,8 @@ private func device(
   /// so the second entry is padded and the third starts on the boundary, unmerged.
   @Test func segmentBoundaryPadsAndSplits() throws {
     let runs = PageRuns(runs: [(0x1000, 4), (0x2000, 1), (0x3000, 16)])
-    let table = try DMAMapper.mapPages(runs, device: device(iommu: .on, maxSegment: 0xffff_ffff, boundary: 0xffff)).get().table
+    let table = try DMAMapper.mapPages(runs, device: device(iommu: .on, maxSegment: 0xffff_ffff, boundary: 0xffff))
+      .get().table
     #expect(table.nents == 2)
     #expect(table[0].dmaLength == 20 << 10)
     #expect(table[1].dmaAddress - table[0].dmaAddress == 0x10000)

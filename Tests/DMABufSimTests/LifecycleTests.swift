@@ -57,7 +57,9 @@ private typealias F = SimFixtures
       #expect(table[index].dmaAddress == address)
       #expect(table[index].dmaLength == length)
       #expect(table[index].addressKind == .iova)
-      #expect(table[index].target.backing == .bar(device: F.exporter, bar: 0, offset: [0x10_0000, 0x20_0000, 0x40_0000, 0x80_0000][index]))
+      #expect(
+        table[index].target.backing
+          == .bar(device: F.exporter, bar: 0, offset: [0x10_0000, 0x20_0000, 0x40_0000, 0x80_0000][index]))
       #expect(table[index].dmaAddress < F.barAddress)  // not the BAR address
     }
   }
@@ -194,7 +196,8 @@ private typealias F = SimFixtures
     #expect(simulation.attachments[0].peer2peer)
     #expect(simulation.attachments[0].mapType == .notSupported)
     #expect(simulation.attachments[0].error == "-EINVAL")
-    let mapStep = try #require(simulation.steps.first { $0.function == "pci_p2pdma_map_type -> calc_map_type_and_dist" })
+    let mapStep = try #require(
+      simulation.steps.first { $0.function == "pci_p2pdma_map_type -> calc_map_type_and_dist" })
     #expect(mapStep.p2pVerdict?.verbose == true)
     #expect(!mapStep.dmesg.isEmpty)
   }
@@ -229,7 +232,8 @@ private typealias F = SimFixtures
     let notifyIndex = try #require(simulation.steps.firstIndex { $0.function.hasPrefix("dma_buf_invalidate_mappings") })
     let pinIndex = try #require(simulation.steps.firstIndex { $0.function == "amdgpu_dma_buf_pin" })
     #expect(pinIndex < notifyIndex)  // the pin decides GTT, the move follows, then the notification
-    #expect(simulation.steps.contains { $0.function.hasPrefix("mlx5_ib_dmabuf_invalidate_cb") && $0.sgEntriesVisible == 0 })
+    #expect(
+      simulation.steps.contains { $0.function.hasPrefix("mlx5_ib_dmabuf_invalidate_cb") && $0.sgEntriesVisible == 0 })
     #expect(simulation.steps.contains { $0.function == "re-map before next use" })
     // Both importers see the same pages.
     #expect(dynamic.sgTable?[0].pagePFN == stat.sgTable?[0].pagePFN)
@@ -257,7 +261,8 @@ private typealias F = SimFixtures
     #expect(throws: DMABufSimError.self) {
       try DMABufSimulator.simulate(
         topology: topology,
-        request: ShareRequest(exporter: F.bdf("0000:99:00.0"), importers: [F.switchImporter], configuration: F.configuration(iommu: .off)))
+        request: ShareRequest(
+          exporter: F.bdf("0000:99:00.0"), importers: [F.switchImporter], configuration: F.configuration(iommu: .off)))
     }
     do {
       _ = try F.simulate(topology, importers: [F.switchImporter], buffer: "nope")
@@ -362,7 +367,10 @@ private typealias F = SimFixtures
     let topology = F.topology(exporter: F.gpu(buffers: [F.framebuffer]), rootPortImporter: capture)
     let simulation = try F.simulate(topology, importers: [F.rootPortImporter])
     #expect(simulation.attachments[0].error == "-EBUSY")
-    #expect(simulation.dmesg.contains { $0.hasPrefix("videobuf2 0000:07:00.0: DMA addr 0x00000001") && $0.contains("mask ffffffff,") })
+    #expect(
+      simulation.dmesg.contains {
+        $0.hasPrefix("videobuf2 0000:07:00.0: DMA addr 0x00000001") && $0.contains("mask ffffffff,")
+      })
     // Under a translating IOMMU the same importer works: the IOVA is below 4 GiB.
     let translated = try F.simulate(topology, importers: [F.rootPortImporter], iommu: .on)
     #expect(translated.attachments[0].error == nil)
@@ -389,7 +397,8 @@ private typealias F = SimFixtures
   }
 
   @Test func hugeBARsZeroVRAMAndOddMasksDoNotTrap() throws {
-    var exporter = F.gpu(barAddress: UInt64.max - 0xfff, barSize: UInt64.max, vram: 0, visible: 0, buffers: [F.framebuffer])
+    var exporter = F.gpu(
+      barAddress: UInt64.max - 0xfff, barSize: UInt64.max, vram: 0, visible: 0, buffers: [F.framebuffer])
     exporter.extras.dmaMaskBits = -3
     var importer = F.mellanox
     importer.extras = DeviceExtras(dmaMaskBits: 200)

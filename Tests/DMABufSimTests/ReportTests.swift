@@ -45,7 +45,8 @@ import Testing
   @Test func jsonPagesAndLimitsAndErrors() throws {
     let simulation = try Self.multiImporter()
     let object = try #require(
-      try JSONSerialization.jsonObject(with: Data(SimulationReport.json(simulation, maxEntries: 2).utf8)) as? [String: Any])
+      try JSONSerialization.jsonObject(with: Data(SimulationReport.json(simulation, maxEntries: 2).utf8))
+        as? [String: Any])
     let attachments = try #require(object["attachments"] as? [[String: Any]])
     let table = try #require(attachments[1]["sg_table"] as? [String: Any])
     let entries = try #require(table["entries"] as? [[String: Any]])

@@ -1,5 +1,5 @@
-import Foundation
 import Assets
+import Foundation
 import P2PDMA
 import PCITopology
 import Testing
@@ -100,7 +100,6 @@ import Testing
         }
       }
     }
-    if Self.captures.isEmpty { print("note: no captures at \(Self.directory); skipped") }
-    else { #expect(loaded > 0) }
+    if Self.captures.isEmpty { print("note: no captures at \(Self.directory); skipped") } else { #expect(loaded > 0) }
   }
 }

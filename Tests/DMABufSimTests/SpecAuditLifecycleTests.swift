@@ -131,9 +131,10 @@ private typealias F = SimFixtures
     #expect(simulation.attachments.map(\.mapType) == [.notSupported, .notSupported])
     #expect(simulation.dmesg.count == 4)
     let p2pSteps = simulation.steps.filter { $0.actor == .pciP2PDMA }
-    #expect(p2pSteps.map(\.function) == [
-      "pci_p2pdma_map_type -> calc_map_type_and_dist", "pci_p2pdma_map_type (map_types cache hit)",
-    ])
+    #expect(
+      p2pSteps.map(\.function) == [
+        "pci_p2pdma_map_type -> calc_map_type_and_dist", "pci_p2pdma_map_type (map_types cache hit)",
+      ])
     #expect(p2pSteps.map(\.attachmentIndex) == [0, 1])
     #expect(p2pSteps[1].dmesg.isEmpty && p2pSteps[1].failed)
     #expect(simulation.attachments[1].verdict?.dmesg.isEmpty == true)
@@ -172,7 +173,10 @@ private typealias F = SimFixtures
     #expect(simulation.steps[unpin].attachmentIndex == 0 && simulation.steps[unpin].failed)
     #expect(!simulation.steps.contains { $0.stateChanges.contains("unpin (pin-on-map)") })
     // The second importer (dynamic, switch-local) is no longer told the BO is pinned.
-    #expect(!simulation.steps.contains { $0.attachmentIndex == 1 && $0.stateChanges.contains { $0.hasPrefix("BO pinned in") } })
+    #expect(
+      !simulation.steps.contains {
+        $0.attachmentIndex == 1 && $0.stateChanges.contains { $0.hasPrefix("BO pinned in") }
+      })
     #expect(simulation.attachments[1].error == nil && simulation.attachments[1].placement == .system)
   }
 

@@ -28,7 +28,8 @@ struct CLIBuiltinVerdictTests {
     for pair in pairs {
       guard let provider = pair["provider"] as? String, let client = pair["client"] as? String else { continue }
       verdicts["\(provider)>\(client)"] = V(
-        pair["map_type"] as? String ?? "?", JSONShape.int(pair["distance"]) ?? -99, pair["acs_redirect"] as? [String] ?? ["?"])
+        pair["map_type"] as? String ?? "?", JSONShape.int(pair["distance"]) ?? -99,
+        pair["acs_redirect"] as? [String] ?? ["?"])
     }
     return verdicts
   }
@@ -65,16 +66,21 @@ struct CLIBuiltinVerdictTests {
     // Different root buses, both allowlisted 8086:09a2 without REQ_SAME_HOST_BRIDGE.
     #expect(verdicts["0000:19:00.0>0000:31:00.0"]?.mapType == "THRU_HOST_BRIDGE")
 
-    let text = try runCLI(["explain", "--topology", "xeon-acs-redirect", "--provider", "0000:19:00.0", "--client", "0000:1a:00.0"])
+    let text = try runCLI([
+      "explain", "--topology", "xeon-acs-redirect", "--provider", "0000:19:00.0", "--client", "0000:1a:00.0",
+    ])
     #expect(text.status == 0, "\(text)")
     #expect(text.stdout.contains("Verdict: PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, pci_p2pdma_distance() = 4"), "\(text)")
-    #expect(text.stdout.contains("amdgpu 0000:1a:00.0: ACS redirect is set between the client and provider (0000:19:00.0)\n"))
+    #expect(
+      text.stdout.contains("amdgpu 0000:1a:00.0: ACS redirect is set between the client and provider (0000:19:00.0)\n"))
     #expect(
       text.stdout.contains(
         "amdgpu 0000:1a:00.0: to disable ACS redirect for this path, add the kernel parameter: \(Self.xeonFix)\n"))
     #expect(text.stdout.contains("Direct route instead: \(Self.xeonFix)\n"), "\(text)")
 
-    let json = try Self.explain(["--topology", "xeon-acs-redirect", "--provider", "0000:19:00.0", "--client", "0000:1a:00.0"])
+    let json = try Self.explain([
+      "--topology", "xeon-acs-redirect", "--provider", "0000:19:00.0", "--client", "0000:1a:00.0",
+    ])
     #expect(json["kernel_parameter"] as? String == Self.xeonFix)
     #expect((json["dmesg_quiet"] as? [String]) == [], "amdgpu's quiet attach prints nothing on an allowed path")
   }
@@ -87,17 +93,24 @@ struct CLIBuiltinVerdictTests {
     #expect(verdicts["0000:19:00.0>0000:1a:00.0"] == V("BUS_ADDR", 4, []))
     #expect(verdicts["0000:1a:00.0>0000:19:00.0"] == V("BUS_ADDR", 4, []))
     let text = try runCLI(["explain", "--provider", "0000:19:00.0", "--client", "0000:1a:00.0"] + arguments)
-    #expect(text.status == 0 && text.stdout.contains("Verdict: PCI_P2PDMA_MAP_BUS_ADDR, pci_p2pdma_distance() = 4"), "\(text)")
+    #expect(
+      text.status == 0 && text.stdout.contains("Verdict: PCI_P2PDMA_MAP_BUS_ADDR, pci_p2pdma_distance() = 4"), "\(text)"
+    )
     #expect(text.stdout.contains("what-if: pci=disable_acs_redir=0000:18:00.0;0000:18:01.0\n"), "\(text)")
   }
 
   /// Round trip: whatever kernel_parameter explain gives is accepted verbatim and fixes the pair.
   @Test func explainsOwnFixRoundTrips() throws {
-    let verdict = try Self.explain(["--topology", "xeon-acs-redirect", "--provider", "0000:1b:00.0", "--client", "0000:19:00.0"])
+    let verdict = try Self.explain([
+      "--topology", "xeon-acs-redirect", "--provider", "0000:1b:00.0", "--client", "0000:19:00.0",
+    ])
     #expect(verdict["map_type"] as? String == "THRU_HOST_BRIDGE")
     let fix = try #require(verdict["kernel_parameter"] as? String)
     let fixed = try Self.explain(
-      ["--topology", "xeon-acs-redirect", "--provider", "0000:1b:00.0", "--client", "0000:19:00.0", "--disable-acs-redir", fix])
+      [
+        "--topology", "xeon-acs-redirect", "--provider", "0000:1b:00.0", "--client", "0000:19:00.0",
+        "--disable-acs-redir", fix,
+      ])
     #expect(fixed["map_type"] as? String == "BUS_ADDR")
     #expect(JSONShape.isNull(fixed["kernel_parameter"]))
   }
@@ -108,7 +121,9 @@ struct CLIBuiltinVerdictTests {
     for (key, verdict) in verdicts {
       #expect(verdict.mapType == "NOT_SUPPORTED" && verdict.distance == -1, "\(key): \(verdict)")
     }
-    let verdict = try Self.explain(["--topology", "intel-desktop-refused", "--provider", "0000:01:00.0", "--client", "0000:03:00.0"])
+    let verdict = try Self.explain([
+      "--topology", "intel-desktop-refused", "--provider", "0000:01:00.0", "--client", "0000:03:00.0",
+    ])
     #expect(verdict["map_type"] as? String == "NOT_SUPPORTED")
     #expect(JSONShape.int(verdict["distance"]) == -1)
     // No common upstream device: the kernel never looks at ACS, so the allowlist lookup runs
@@ -121,8 +136,10 @@ struct CLIBuiltinVerdictTests {
     #expect(JSONShape.isNull(verdict["kernel_parameter"]), "no kernel parameter helps here")
     // Disabling ACS redirect cannot help: there is no switch.
     let whatIf = try Self.explain(
-      ["--topology", "intel-desktop-refused", "--provider", "0000:01:00.0", "--client", "0000:03:00.0",
-       "--disable-acs-redir", "0000:00:01.0;0000:00:1c.0"])
+      [
+        "--topology", "intel-desktop-refused", "--provider", "0000:01:00.0", "--client", "0000:03:00.0",
+        "--disable-acs-redir", "0000:00:01.0;0000:00:1c.0",
+      ])
     #expect(whatIf["map_type"] as? String == "NOT_SUPPORTED")
   }
 
@@ -152,8 +169,10 @@ struct CLIBuiltinVerdictTests {
         "amdgpu 0000:04:00.0: cannot be used for peer-to-peer DMA as the client and provider (0000:03:00.0) do not share an upstream bridge or whitelisted host bridge",
       ])
     let fixed = try Self.explain(
-      ["--topology", file.path, "--provider", "0000:03:00.0", "--client", "0000:04:00.0",
-       "--disable-acs-redir", "pci=disable_acs_redir=0000:02:08.0;0000:02:10.0"])
+      [
+        "--topology", file.path, "--provider", "0000:03:00.0", "--client", "0000:04:00.0",
+        "--disable-acs-redir", "pci=disable_acs_redir=0000:02:08.0;0000:02:10.0",
+      ])
     #expect(fixed["map_type"] as? String == "BUS_ADDR")
     #expect(JSONShape.int(fixed["distance"]) == 4)
     #expect(fixed["dmesg_verbose"] as? [String] == [] && fixed["dmesg_quiet"] as? [String] == [])
@@ -192,7 +211,8 @@ struct CLIBuiltinVerdictTests {
     for provider in endpoints {
       let clients = endpoints.filter { $0 != provider }
       let result = try runCLI(
-        ["explain", "--topology", scenario, "--provider", provider, "--format", "json"] + clients.flatMap { ["--client", $0] })
+        ["explain", "--topology", scenario, "--provider", provider, "--format", "json"]
+          + clients.flatMap { ["--client", $0] })
       #expect(result.status == 0, "\(result)")
       let explained = try JSONShape.object(result.stdout)["verdicts"] as? [[String: Any]] ?? []
       #expect(explained.count == clients.count)

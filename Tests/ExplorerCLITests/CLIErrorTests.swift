@@ -15,23 +15,32 @@ struct CLIErrorTests {
   // MARK: - Unknown and malformed BDFs
 
   @Test func explainUnknownProvider() throws {
-    let result = try runCLI(["explain", "--topology", Self.builtin, "--provider", "0000:09:00.0", "--client", "0000:05:00.0"])
+    let result = try runCLI([
+      "explain", "--topology", Self.builtin, "--provider", "0000:09:00.0", "--client", "0000:05:00.0",
+    ])
     expectInputError(result, mentions: ["0000:09:00.0", "no PCI function"])
   }
 
   @Test func explainUnknownClient() throws {
-    let result = try runCLI(["explain", "--topology", Self.builtin, "--provider", "0000:03:00.0", "--client", "0000:0a:00.0"])
+    let result = try runCLI([
+      "explain", "--topology", Self.builtin, "--provider", "0000:03:00.0", "--client", "0000:0a:00.0",
+    ])
     expectInputError(result, mentions: ["0000:0a:00.0", "no PCI function"])
   }
 
   @Test func simulateUnknownExporter() throws {
-    let result = try runCLI(["simulate", "--topology", Self.builtin, "--exporter", "0000:09:00.0", "--importer", "0000:05:00.0"])
+    let result = try runCLI([
+      "simulate", "--topology", Self.builtin, "--exporter", "0000:09:00.0", "--importer", "0000:05:00.0",
+    ])
     expectInputError(result, mentions: ["0000:09:00.0", "exporter"])
   }
 
   @Test func simulateUnknownImporter() throws {
     let result = try runCLI(
-      ["simulate", "--topology", Self.builtin, "--exporter", "0000:03:00.0", "--importer", "0000:05:00.0", "--importer", "0001:05:00.0"])
+      [
+        "simulate", "--topology", Self.builtin, "--exporter", "0000:03:00.0", "--importer", "0000:05:00.0",
+        "--importer", "0001:05:00.0",
+      ])
     expectInputError(result, mentions: ["0001:05:00.0", "importer"])
   }
 
@@ -80,7 +89,8 @@ struct CLIErrorTests {
     let result: CLIResult
     if geteuid() == 0 {
       guard FileManager.default.isExecutableFile(atPath: CLI.setprivPath) else {
-        print("note: unreadableFile: running as root without \(CLI.setprivPath); root can read a mode-000 file, skipped")
+        print(
+          "note: unreadableFile: running as root without \(CLI.setprivPath); root can read a mode-000 file, skipped")
         return
       }
       // nobody must be able to reach the file (but not read it) and the binary.
@@ -255,7 +265,9 @@ struct CLIErrorTests {
       text = head + "\"devices\": " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}"
       fragment = "nesting"
     case "deep objects":
-      text = head + "\"x\": " + String(repeating: "{\"a\": ", count: depth) + "1" + String(repeating: "}", count: depth) + "}"
+      text =
+        head + "\"x\": " + String(repeating: "{\"a\": ", count: depth) + "1" + String(repeating: "}", count: depth)
+        + "}"
       fragment = "nesting"
     case "truncated":
       text = String(Self.scenarioTemplate.prefix(520))
@@ -328,11 +340,15 @@ struct CLIErrorTests {
   /// The same spelling of a what-if value means the same thing to every command (they share
   /// `TopologyOptions.p2pConfiguration(for:)`).
   @Test func whatIfValuesParseTheSameEverywhere() throws {
-    let matrix = try runCLI(["matrix", "--topology", Self.builtin, "--cpu", "AMD-ZEN", "--iommu", "ON", "--format", "summary"])
+    let matrix = try runCLI([
+      "matrix", "--topology", Self.builtin, "--cpu", "AMD-ZEN", "--iommu", "ON", "--format", "summary",
+    ])
     #expect(matrix.status == 0, "\(matrix)")
     let simulate = try runCLI(
-      ["simulate", "--topology", Self.builtin, "--exporter", "03:00.0", "--importer", "05:00.0", "--cpu", "AMD-ZEN",
-       "--iommu", "ON", "--format", "summary"])
+      [
+        "simulate", "--topology", Self.builtin, "--exporter", "03:00.0", "--importer", "05:00.0", "--cpu", "AMD-ZEN",
+        "--iommu", "ON", "--format", "summary",
+      ])
     #expect(simulate.status == matrix.status, "\(simulate)")
   }
 
@@ -346,14 +362,21 @@ struct CLIErrorTests {
 
   @Test func simulateUnknownBuffer() throws {
     let result = try runCLI(
-      ["simulate", "--topology", Self.builtin, "--exporter", "03:00.0", "--importer", "05:00.0", "--buffer", "no-such-buffer"])
+      [
+        "simulate", "--topology", Self.builtin, "--exporter", "03:00.0", "--importer", "05:00.0", "--buffer",
+        "no-such-buffer",
+      ])
     // The message names the value and lists what the exporter has (from the scenario file).
-    expectInputError(result, mentions: ["'no-such-buffer'", "0000:03:00.0", "render-target", "model-weights", "staging"])
+    expectInputError(
+      result, mentions: ["'no-such-buffer'", "0000:03:00.0", "render-target", "model-weights", "staging"])
   }
 
   @Test func simulateUnknownProfile() throws {
     let result = try runCLI(
-      ["simulate", "--topology", Self.builtin, "--exporter", "03:00.0", "--importer", "05:00.0", "--exporter-profile", "nvidia-proprietary"])
+      [
+        "simulate", "--topology", Self.builtin, "--exporter", "03:00.0", "--importer", "05:00.0", "--exporter-profile",
+        "nvidia-proprietary",
+      ])
     expectInputError(result, mentions: ["nvidia-proprietary"])
   }
 

@@ -36,7 +36,8 @@ struct CLIJSONShapeTests {
   }
 
   @Test func treeJSONKnownParents() throws {
-    let document = try JSONShape.object(try runCLI(["tree", "--topology", "xeon-acs-redirect", "--format", "json"]).stdout)
+    let document = try JSONShape.object(
+      try runCLI(["tree", "--topology", "xeon-acs-redirect", "--format", "json"]).stdout)
     let devices = try #require(document["devices"] as? [[String: Any]])
     func device(_ bdf: String) -> [String: Any]? { devices.first { $0["bdf"] as? String == bdf } }
     // GPU 1a:00.0 (issue 2's example BDF) sits under switch downstream port 18:01.0, root bus 16.
@@ -100,19 +101,24 @@ struct CLIJSONShapeTests {
     let steps = try #require(document["steps"] as? [[String: Any]], "steps", sourceLocation: sourceLocation)
     #expect(!steps.isEmpty, sourceLocation: sourceLocation)
     for step in steps {
-      #expect((step["function"] as? String).map { !$0.isEmpty } ?? false, "every step names a kernel function", sourceLocation: sourceLocation)
+      #expect(
+        (step["function"] as? String).map { !$0.isEmpty } ?? false, "every step names a kernel function",
+        sourceLocation: sourceLocation)
       #expect(step["actor"] is String, sourceLocation: sourceLocation)
     }
 
-    let attachments = try #require(document["attachments"] as? [[String: Any]], "attachments", sourceLocation: sourceLocation)
+    let attachments = try #require(
+      document["attachments"] as? [[String: Any]], "attachments", sourceLocation: sourceLocation)
     #expect(attachments.compactMap { $0["importer"] as? String } == importers, sourceLocation: sourceLocation)
     for attachment in attachments {
       let importer = attachment["importer"] as? String ?? "?"
-      #expect(JSONShape.isBool(attachment["allow_peer2peer"]), "\(importer) allow_peer2peer", sourceLocation: sourceLocation)
+      #expect(
+        JSONShape.isBool(attachment["allow_peer2peer"]), "\(importer) allow_peer2peer", sourceLocation: sourceLocation)
       #expect(JSONShape.isBool(attachment["peer2peer"]), "\(importer) peer2peer", sourceLocation: sourceLocation)
       let mapType = attachment["map_type"] as? String
       #expect(
-        mapType.map { ["BUS_ADDR", "THRU_HOST_BRIDGE", "NOT_SUPPORTED"].contains($0) } ?? JSONShape.isNull(attachment["map_type"]),
+        mapType.map { ["BUS_ADDR", "THRU_HOST_BRIDGE", "NOT_SUPPORTED"].contains($0) }
+          ?? JSONShape.isNull(attachment["map_type"]),
         "\(importer) map_type", sourceLocation: sourceLocation)
       // distance: what pci_p2pdma_distance() returned; null only when no P2P check ran (map_type null:
       // exporters that never ask, like udmabuf or i915).
@@ -121,19 +127,29 @@ struct CLIJSONShapeTests {
         "\(importer) distance \(String(describing: attachment["distance"])) with map_type \(String(describing: mapType))",
         sourceLocation: sourceLocation)
       let placement = attachment["placement"] as? String
-      #expect(placement == "VRAM" || placement == "SYSTEM", "\(importer) placement \(String(describing: placement))", sourceLocation: sourceLocation)
+      #expect(
+        placement == "VRAM" || placement == "SYSTEM", "\(importer) placement \(String(describing: placement))",
+        sourceLocation: sourceLocation)
       #expect(attachment.keys.contains("error") && attachment.keys.contains("sg_table"), sourceLocation: sourceLocation)
       if let error = attachment["error"] as? String {
         #expect(error.hasPrefix("-E"), "\(importer) error \(error)", sourceLocation: sourceLocation)
-        #expect(JSONShape.isNull(attachment["sg_table"]), "a failed attachment has no sg table", sourceLocation: sourceLocation)
+        #expect(
+          JSONShape.isNull(attachment["sg_table"]), "a failed attachment has no sg table",
+          sourceLocation: sourceLocation)
         continue
       }
-      #expect(JSONShape.isNull(attachment["error"]), "\(importer) error is neither null nor a string", sourceLocation: sourceLocation)
-      let table = try #require(attachment["sg_table"] as? [String: Any], "\(importer) sg_table", sourceLocation: sourceLocation)
-      #expect(JSONShape.isInteger(table["nents"]) && JSONShape.isInteger(table["orig_nents"]), sourceLocation: sourceLocation)
+      #expect(
+        JSONShape.isNull(attachment["error"]), "\(importer) error is neither null nor a string",
+        sourceLocation: sourceLocation)
+      let table = try #require(
+        attachment["sg_table"] as? [String: Any], "\(importer) sg_table", sourceLocation: sourceLocation)
+      #expect(
+        JSONShape.isInteger(table["nents"]) && JSONShape.isInteger(table["orig_nents"]), sourceLocation: sourceLocation)
       let nents = JSONShape.int(table["nents"]) ?? -1
       let entries = try #require(table["entries"] as? [[String: Any]], sourceLocation: sourceLocation)
-      #expect(entries.count == nents, "\(importer): JSON is unlimited, so every DMA entry is listed", sourceLocation: sourceLocation)
+      #expect(
+        entries.count == nents, "\(importer): JSON is unlimited, so every DMA entry is listed",
+        sourceLocation: sourceLocation)
       var total = 0
       var problems: [String] = []
       for (index, entry) in entries.enumerated() {
@@ -141,7 +157,9 @@ struct CLIJSONShapeTests {
         if problems.count < 5, let problem = Self.entryProblem(entry) { problems.append("entry \(index): \(problem)") }
       }
       #expect(problems.isEmpty, "\(importer): \(problems.joined(separator: "; "))", sourceLocation: sourceLocation)
-      #expect(total == size, "\(importer): the DMA entries cover the buffer exactly (\(total) vs \(size))", sourceLocation: sourceLocation)
+      #expect(
+        total == size, "\(importer): the DMA entries cover the buffer exactly (\(total) vs \(size))",
+        sourceLocation: sourceLocation)
     }
     return (buffer, attachments)
   }
@@ -168,8 +186,10 @@ struct CLIJSONShapeTests {
       return page == nil ? "a system RAM entry without a page" : nil
     }
     let words = target.split(separator: " ", omittingEmptySubsequences: false)
-    guard words.count == 4, words[0].count == 4, words[0].hasPrefix("BAR"), let bar = Int(words[0].dropFirst(3)), bar <= 5,
-      words[1] == "of", JSONShape.bdfPattern(words[2]), words[3].hasPrefix("+"), JSONShape.isHexLiteral(words[3].dropFirst())
+    guard words.count == 4, words[0].count == 4, words[0].hasPrefix("BAR"), let bar = Int(words[0].dropFirst(3)),
+      bar <= 5,
+      words[1] == "of", JSONShape.bdfPattern(words[2]), words[3].hasPrefix("+"),
+      JSONShape.isHexLiteral(words[3].dropFirst())
     else { return "target \(target)" }
     return page == nil ? nil : "a BAR entry with a struct page"
   }
@@ -178,7 +198,10 @@ struct CLIJSONShapeTests {
   /// BAR0 (0x4000000000) + the buffer's vram_offset (1 GiB), as the scenario file says.
   @Test func simulateJSONVRAMEntries() throws {
     let result = try runCLI(
-      ["simulate", "--topology", "teaching-workstation", "--exporter", "0000:03:00.0", "--importer", "0000:05:00.0", "--format", "json"])
+      [
+        "simulate", "--topology", "teaching-workstation", "--exporter", "0000:03:00.0", "--importer", "0000:05:00.0",
+        "--format", "json",
+      ])
     #expect(result.status == 0 && result.stderr.isEmpty, "\(result)")
     let (buffer, attachments) = try Self.checkSimulateShape(result.stdout, importers: ["0000:05:00.0"])
     #expect(buffer["name"] as? String == "render-target")
@@ -199,27 +222,36 @@ struct CLIJSONShapeTests {
   /// The same share with the IOMMU on: the importer gets an IOVA, not the BAR address.
   @Test func simulateJSONWithIOMMUGivesIOVAs() throws {
     let result = try runCLI(
-      ["simulate", "--topology", "teaching-workstation", "--exporter", "0000:03:00.0", "--importer", "0000:05:00.0",
-       "--iommu", "on", "--format", "json"])
+      [
+        "simulate", "--topology", "teaching-workstation", "--exporter", "0000:03:00.0", "--importer", "0000:05:00.0",
+        "--iommu", "on", "--format", "json",
+      ])
     #expect(result.status == 0, "\(result)")
     let (_, attachments) = try Self.checkSimulateShape(result.stdout, importers: ["0000:05:00.0"])
     let entries = try #require((attachments.first?["sg_table"] as? [String: Any])?["entries"] as? [[String: Any]])
     #expect(!entries.isEmpty)
     #expect(entries.allSatisfy { $0["dma_address"] as? String != "0x4040000000" }, "an IOVA, not the CPU address")
-    #expect(entries.allSatisfy { $0["target"] as? String == "BAR0 of 0000:03:00.0 +0x40000000" || ($0["target"] as? String ?? "").hasPrefix("BAR0 of 0000:03:00.0 +0x") })
+    #expect(
+      entries.allSatisfy {
+        $0["target"] as? String == "BAR0 of 0000:03:00.0 +0x40000000"
+          || ($0["target"] as? String ?? "").hasPrefix("BAR0 of 0000:03:00.0 +0x")
+      })
   }
 
   /// A static importer drags the buffer to system memory for everyone: page-backed entries.
   @Test func simulateJSONStaticImporterMovesToSystem() throws {
     let result = try runCLI(
-      ["simulate", "--topology", "teaching-workstation", "--exporter", "0000:03:00.0", "--importer", "0000:05:00.0",
-       "--importer", "0000:07:00.0", "--format", "json"])
+      [
+        "simulate", "--topology", "teaching-workstation", "--exporter", "0000:03:00.0", "--importer", "0000:05:00.0",
+        "--importer", "0000:07:00.0", "--format", "json",
+      ])
     #expect(result.status == 0, "\(result)")
     let (_, attachments) = try Self.checkSimulateShape(result.stdout, importers: ["0000:05:00.0", "0000:07:00.0"])
     for attachment in attachments {
       #expect(attachment["placement"] as? String == "SYSTEM")
       let entries = (attachment["sg_table"] as? [String: Any])?["entries"] as? [[String: Any]] ?? []
-      #expect(!entries.isEmpty && entries.allSatisfy { $0["target"] as? String == "system RAM" && $0["page"] is String })
+      #expect(
+        !entries.isEmpty && entries.allSatisfy { $0["target"] as? String == "system RAM" && $0["page"] is String })
     }
     #expect(attachments.last?["allow_peer2peer"] as? Bool == false, "the capture card imports statically")
   }
@@ -227,8 +259,11 @@ struct CLIJSONShapeTests {
   /// A refused VFIO map: error "-EINVAL" and no sg table.
   @Test func simulateJSONFailedAttachment() throws {
     let result = try runCLI(
-      ["simulate", "--topology", "intel-desktop-refused", "--exporter", "0000:01:00.0", "--exporter-profile", "vfio-pci",
-       "--importer", "0000:03:00.0", "--format", "json"])
+      [
+        "simulate", "--topology", "intel-desktop-refused", "--exporter", "0000:01:00.0", "--exporter-profile",
+        "vfio-pci",
+        "--importer", "0000:03:00.0", "--format", "json",
+      ])
     #expect(result.status == 0, "a failed share is a result, not an input error\n\(result)")
     let (_, attachments) = try Self.checkSimulateShape(result.stdout, importers: ["0000:03:00.0"])
     #expect(attachments.first?["error"] as? String == "-EINVAL")
@@ -274,8 +309,10 @@ struct CLIJSONShapeTests {
 
   @Test func explainJSON() throws {
     let result = try runCLI(
-      ["explain", "--topology", "xeon-acs-redirect", "--provider", "0000:19:00.0", "--client", "0000:1a:00.0",
-       "--client", "0000:31:00.0", "--format", "json"])
+      [
+        "explain", "--topology", "xeon-acs-redirect", "--provider", "0000:19:00.0", "--client", "0000:1a:00.0",
+        "--client", "0000:31:00.0", "--format", "json",
+      ])
     #expect(result.status == 0 && result.stderr.isEmpty, "\(result)")
     let document = try JSONShape.object(result.stdout)
     #expect(document["provider"] as? String == "0000:19:00.0")

@@ -152,15 +152,21 @@ func expectInputError(
   let line = lines.first ?? ""
   #expect(line.hasPrefix("dmabuf-explorer: "), "stderr line prefix\n\(result)", sourceLocation: sourceLocation)
   for fragment in fragments {
-    #expect(line.contains(fragment), "stderr line should mention \(fragment.debugDescription)\n\(result)", sourceLocation: sourceLocation)
+    #expect(
+      line.contains(fragment), "stderr line should mention \(fragment.debugDescription)\n\(result)",
+      sourceLocation: sourceLocation)
   }
   expectNoCrashText(result, sourceLocation: sourceLocation)
 }
 
 /// No Swift runtime trap, backtrace or signal death.
 func expectNoCrashText(_ result: CLIResult, sourceLocation: SourceLocation = #_sourceLocation) {
-  for marker in ["Fatal error", "Stack dump", "Backtrace", "Current stack trace", "Illegal instruction", "Segmentation fault"] {
-    #expect(!result.stderr.contains(marker), "crash text \(marker.debugDescription)\n\(result)", sourceLocation: sourceLocation)
+  for marker in [
+    "Fatal error", "Stack dump", "Backtrace", "Current stack trace", "Illegal instruction", "Segmentation fault",
+  ] {
+    #expect(
+      !result.stderr.contains(marker), "crash text \(marker.debugDescription)\n\(result)",
+      sourceLocation: sourceLocation)
   }
   #expect(result.status < 128, "killed by a signal\n\(result)", sourceLocation: sourceLocation)
 }
@@ -196,7 +202,9 @@ enum JSONShape {
   }
 
   /// `0x` and lower-case hex digits.
-  static func isHexLiteral<S: StringProtocol>(_ text: S) -> Bool { text.hasPrefix("0x") && isLowerHex(text.dropFirst(2)) }
+  static func isHexLiteral<S: StringProtocol>(_ text: S) -> Bool {
+    text.hasPrefix("0x") && isLowerHex(text.dropFirst(2))
+  }
 
   /// `DDDD:BB`.
   static func busPattern<S: StringProtocol>(_ text: S) -> Bool {
@@ -211,7 +219,8 @@ enum JSONShape {
     guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, isLowerHex(parts[0]), isLowerHex(parts[1])
     else { return false }
     let slot = parts[2].split(separator: ".", omittingEmptySubsequences: false)
-    guard slot.count == 2, slot[0].count == 2, isLowerHex(slot[0]), let device = Int(slot[0], radix: 16), device <= 0x1f,
+    guard slot.count == 2, slot[0].count == 2, isLowerHex(slot[0]), let device = Int(slot[0], radix: 16),
+      device <= 0x1f,
       slot[1].count == 1, let function = Int(slot[1]), function <= 7
     else { return false }
     return true

@@ -14,7 +14,9 @@ struct CLITextOutputTests {
     let lines = result.stdout.split(separator: "\n").map(String.init)
     // Row D0 is the first W7900: its audio function at 2, the other GPU and the NIC at 4, the
     // NVMe drive and the capture card through the host bridge at 6.
-    #expect(lines.contains { $0.split(separator: " ") == ["D0", "X", "BUS2", "BUS4", "BUS4", "BUS4", "BUS4", "HB6", "HB6"] }, "\(result)")
+    #expect(
+      lines.contains { $0.split(separator: " ") == ["D0", "X", "BUS2", "BUS4", "BUS4", "BUS4", "BUS4", "HB6", "HB6"] },
+      "\(result)")
     #expect(result.stdout.contains("BUSn  BUS_ADDR at distance n"))
     #expect(result.stdout.contains("D0   0000:03:00.0  1002:7448"), "\(result)")
   }
@@ -30,16 +32,22 @@ struct CLITextOutputTests {
     #expect(summary.pairs == summary.endpoints * (summary.endpoints - 1))
     // The ConnectX-5 and the PERC hang from different Ice Lake root buses, both 8086:09a2.
     let explain = try runCLI(["explain", "--topology", path, "--provider", "0000:4b:00.0", "--client", "0000:65:00.0"])
-    #expect(explain.stdout.contains("Verdict: PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, pci_p2pdma_distance() = 4"), "\(explain)")
+    #expect(
+      explain.stdout.contains("Verdict: PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, pci_p2pdma_distance() = 4"), "\(explain)")
   }
 
   /// The trace names the kernel functions in order and shows the move_notify a static importer causes.
   @Test func simulateTrace() throws {
     let result = try runCLI(
-      ["simulate", "--topology", "teaching-workstation", "--exporter", "03:00.0", "--importer", "05:00.0", "--importer", "07:00.0"])
+      [
+        "simulate", "--topology", "teaching-workstation", "--exporter", "03:00.0", "--importer", "05:00.0",
+        "--importer", "07:00.0",
+      ])
     #expect(result.status == 0 && result.stderr.isEmpty, "\(result)")
     let text = result.stdout
-    let order = ["dma_buf_export", "dma_buf_dynamic_attach", "pci_p2pdma_distance", "dma_buf_map_attachment", "dma_buf_detach"]
+    let order = [
+      "dma_buf_export", "dma_buf_dynamic_attach", "pci_p2pdma_distance", "dma_buf_map_attachment", "dma_buf_detach",
+    ]
     var position = text.startIndex
     for name in order {
       guard let found = text.range(of: name, range: position..<text.endIndex) else {
@@ -52,12 +60,16 @@ struct CLITextOutputTests {
     #expect(text.contains("#1 0000:07:00.0") && text.contains("static"), "\(text.prefix(3000))")
 
     let summary = try runCLI(
-      ["simulate", "--topology", "teaching-workstation", "--exporter", "03:00.0", "--importer", "05:00.0", "--format", "summary"])
-    #expect(summary.stdout == """
-      0000:03:00.0 amdgpu render-target (256 MiB), IOMMU off
-        0000:05:00.0 mlx5: peer2peer true, BUS_ADDR, VRAM, nents 1/orig 1
+      [
+        "simulate", "--topology", "teaching-workstation", "--exporter", "03:00.0", "--importer", "05:00.0", "--format",
+        "summary",
+      ])
+    #expect(
+      summary.stdout == """
+        0000:03:00.0 amdgpu render-target (256 MiB), IOMMU off
+          0000:05:00.0 mlx5: peer2peer true, BUS_ADDR, VRAM, nents 1/orig 1
 
-      """, "\(summary)")
+        """, "\(summary)")
   }
 
   @Test func treeSummary() throws {

@@ -109,7 +109,8 @@ struct CaptureCLITests {
     }
     let preferred = ["03", "02", "0108", "12", "0b40", "0302", "0380"]
     let others = endpoints.filter { $0["bdf"] as? String != exporterBDF }
-    let ranked = others.filter { device in preferred.contains { classOf(device).hasPrefix($0) } }
+    let ranked =
+      others.filter { device in preferred.contains { classOf(device).hasPrefix($0) } }
       + others.filter { device in !preferred.contains { classOf(device).hasPrefix($0) } }
     let importers = Array(ranked.compactMap { $0["bdf"] as? String }.prefix(2))
     guard !importers.isEmpty else {
@@ -135,7 +136,8 @@ struct CaptureCLITests {
       }
       print(
         "capture \(name): simulate \(exporterBDF) -> \(importers.joined(separator: ",")) iommu \(iommu): "
-          + attachments.map { "\($0["placement"] as? String ?? "?")/\($0["error"] as? String ?? "ok")" }.joined(separator: " "))
+          + attachments.map { "\($0["placement"] as? String ?? "?")/\($0["error"] as? String ?? "ok")" }.joined(
+            separator: " "))
     }
   }
 
@@ -170,18 +172,30 @@ struct CaptureCLITests {
   @Test(
     .enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"),
     arguments: [
-      ("server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-nn.txt",
-       "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-t.txt"),
-      ("server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt", "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_report.md"),
-      ("workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt", "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_report.md"),
-      ("server-gigabyte-epyc7551p-8x-vega20-4x-pex8747_lspci.txt", "server-gigabyte-epyc7551p-8x-vega20-4x-pex8747_lspci-k.txt"),
+      (
+        "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-nn.txt",
+        "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-t.txt"
+      ),
+      (
+        "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt",
+        "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_report.md"
+      ),
+      (
+        "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt",
+        "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_report.md"
+      ),
+      (
+        "server-gigabyte-epyc7551p-8x-vega20-4x-pex8747_lspci.txt",
+        "server-gigabyte-epyc7551p-8x-vega20-4x-pex8747_lspci-k.txt"
+      ),
     ])
   func sameMachineSameTree(first: String, second: String) throws {
     let one = try runCLI(["tree", "--topology", CLI.realCapture(first)])
     let two = try runCLI(["tree", "--topology", CLI.realCapture(second)])
     #expect(one.status == 0 && two.status == 0, "\(one)\n\(two)")
     #expect(!one.stdout.isEmpty)
-    #expect(TreeText.stripNames(one.stdout) == TreeText.stripNames(two.stdout), "\(first) and \(second) draw different trees")
+    #expect(
+      TreeText.stripNames(one.stdout) == TreeText.stripNames(two.stdout), "\(first) and \(second) draw different trees")
   }
 
   /// A complete `lspci -t`/`-tv` listing whose root buses are in lspci -F's order is drawn back
@@ -189,7 +203,8 @@ struct CaptureCLITests {
   @Test(
     .enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"),
     arguments: [
-      "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt", "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt",
+      "server-asus-esc8000a-e12-2s-genoa-4x-rtx6000ada_lspci-tv.txt",
+      "workstation-puget-wrx90-tr-pro-2x-rtx6000ada_lspci-tv.txt",
       "embedded-amd-ryzen-v1000-picasso+pericom-switch_lspci-t.txt",
     ])
   func treeListingRoundTrips(name: String) throws {
@@ -254,7 +269,9 @@ struct CaptureCLITests {
     try Self.compareWithLspci(ours: file.path, lspciInput: file.path)
   }
 
-  static func compareWithLspci(ours: String, lspciInput: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+  static func compareWithLspci(ours: String, lspciInput: String, sourceLocation: SourceLocation = #_sourceLocation)
+    throws
+  {
     let lspci = try CLI.run(executable: CLI.lspciPath, ["-F", lspciInput, "-t"])
     #expect(lspci.status == 0, "lspci -F \(lspciInput) -t failed: \(lspci.stderr)", sourceLocation: sourceLocation)
     let tree = try runCLI(["tree", "--topology", ours])
@@ -263,7 +280,8 @@ struct CaptureCLITests {
     if drawn != lspci.stdout {
       let ourLines = drawn.split(separator: "\n", omittingEmptySubsequences: false)
       let theirLines = lspci.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-      let first = zip(ourLines, theirLines).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+      let first =
+        zip(ourLines, theirLines).enumerated().first { $0.element.0 != $0.element.1 }?.offset
         ?? min(ourLines.count, theirLines.count)
       Issue.record(
         """

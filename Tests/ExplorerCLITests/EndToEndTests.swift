@@ -123,7 +123,8 @@ struct EndToEndTests {
       #expect(hasColour, "\(name): no colour escapes: \(styled.prefix(300).debugDescription)")
     }
     // Monochrome still shows the selection (reverse video) and emphasis (bold).
-    #expect(styled.contains("\u{1b}[7m") || styled.contains(";7m") || styled.contains("[7;"), "\(name): no reverse video")
+    #expect(
+      styled.contains("\u{1b}[7m") || styled.contains(";7m") || styled.contains("[7;"), "\(name): no reverse video")
     let asciiOnly = plain.unicodeScalars.allSatisfy { $0.value < 0x80 }
     if name == "--ascii" || name == "C locale" {
       #expect(asciiOnly, "\(name): non-ASCII glyphs on screen:\n\(plain)")
@@ -134,11 +135,14 @@ struct EndToEndTests {
   }
 
   /// Ctrl-Z gives the shell back with the terminal restored; `fg` brings the explorer back drawn.
-  @Test(.enabled(if: tmuxPath != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs tmux and bash"))
+  @Test(
+    .enabled(if: tmuxPath != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs tmux and bash"))
   func suspendAndResume() async throws {
     let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
     defer { session.tearDown() }
-    try session.startRaw("env -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 PS1='$ ' /bin/bash --norc --noprofile -i", width: 100, height: 30)
+    try session.startRaw(
+      "env -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 PS1='$ ' /bin/bash --norc --noprofile -i", width: 100, height: 30
+    )
     try await session.waitFor("$")
     session.keys("'\(session.binary)'", "Enter")
     try await session.waitFor("PCI tree")
@@ -187,7 +191,10 @@ struct EndToEndTests {
 
   /// The built `dmabuf-explorer`, next to the test bundle (`.build/<config>/`).
   static func explorerBinary() throws -> String {
-    let candidates = [Bundle.main.executablePath, CommandLine.arguments.first, try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")]
+    let candidates = [
+      Bundle.main.executablePath, CommandLine.arguments.first,
+      try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+    ]
     for candidate in candidates.compactMap({ $0 }) {
       var directory = URL(fileURLWithPath: candidate).deletingLastPathComponent()
       for _ in 0..<4 {
@@ -216,13 +223,17 @@ final class TmuxSession {
   init(tmux: String, binary: String) throws {
     self.tmux = tmux
     self.binary = binary
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("dmabuf-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "dmabuf-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   }
 
-  func start(width: Int, height: Int, environment: String = "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", arguments: String = "") throws {
+  func start(
+    width: Int, height: Int, environment: String = "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", arguments: String = ""
+  ) throws {
     // The pane runs the explorer, then records its exit status and stays open so we can inspect it.
-    let command = "env \(environment) TERM=tmux-256color '\(binary)' \(arguments); echo EXIT=$? > '\(exitFile)'; sleep 60"
+    let command =
+      "env \(environment) TERM=tmux-256color '\(binary)' \(arguments); echo EXIT=$? > '\(exitFile)'; sleep 60"
     let result = try run(["-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command])
     guard result.status == 0 else { throw EndToEndError("tmux new-session failed: \(result.stderr)") }
     _ = try? run(["set", "-sg", "escape-time", "10"])

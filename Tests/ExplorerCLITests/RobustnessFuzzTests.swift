@@ -60,7 +60,8 @@ import Testing
       #expect(topology.pathToRoot(from: index).count <= topology.count)
     }
     let engine = P2PEngine(topology: topology, configuration: P2PConfiguration(inferringFrom: topology))
-    let verdict = try engine.verdict(provider: BDF(bus: 1, device: 0, function: 0), client: BDF(bus: 3, device: 1, function: 0))
+    let verdict = try engine.verdict(
+      provider: BDF(bus: 1, device: 0, function: 0), client: BDF(bus: 3, device: 1, function: 0))
     #expect(verdict.mapType != .unknown)
     #expect(!TreeRenderer.render(topology).isEmpty)
   }
@@ -140,12 +141,14 @@ import Testing
       case 4:  // all-ones row: 2^64-sized BARs, powered-off functions
         bytes.insert(contentsOf: Array("\n10: ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff\n".utf8), at: position)
       case 5:  // bus numbers pointing anywhere: loops and double claims
-        bytes.insert(contentsOf: Array("\n10: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n18: 05 05 02\n".utf8), at: position)
+        bytes.insert(
+          contentsOf: Array("\n10: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n18: 05 05 02\n".utf8), at: position)
       case 6: bytes.removeSubrange(position..<min(bytes.count, position + Int(random.next() % 400)))
       case 7:  // non-hex inside hex
         bytes.insert(contentsOf: Array("zz: qq 0x -1 \u{7f}".utf8), at: position)
       case 8:  // absurd numbers in text and JSON
-        bytes.insert(contentsOf: Array(" [size=18446744073709551615] \"size\": 99999999999999999999999 ".utf8), at: position)
+        bytes.insert(
+          contentsOf: Array(" [size=18446744073709551615] \"size\": 99999999999999999999999 ".utf8), at: position)
       default:  // a very long line
         bytes.insert(contentsOf: [UInt8](repeating: 0x61, count: 70_000), at: position)
       }

@@ -1,7 +1,7 @@
 import ExplorerUI
-import Testing
 import P2PDMA
 import PCITopology
+import Testing
 
 /// A small machine built in code:
 ///
@@ -48,7 +48,8 @@ enum Fixtures {
         vendorName: "AMD"),
       bridge("0000:00:01.1", secondary: 1, subordinate: 4, port: .rootPort, acs: noRedirect, name: "GPP Bridge A"),
       bridge("0000:01:00.0", secondary: 2, subordinate: 4, port: .upstreamPort, name: "Switch Upstream"),
-      bridge("0000:02:00.0", secondary: 3, subordinate: 3, port: .downstreamPort, acs: noRedirect, name: "Switch Down 0"),
+      bridge(
+        "0000:02:00.0", secondary: 3, subordinate: 3, port: .downstreamPort, acs: noRedirect, name: "Switch Down 0"),
       bridge("0000:02:01.0", secondary: 4, subordinate: 4, port: .downstreamPort, acs: redirect, name: "Switch Down 1"),
       PCIFunction(
         bdf: gpu, vendorID: 0x1002, deviceID: 0x744c, classCode: 0x030000, portType: .endpoint,
@@ -79,7 +80,9 @@ enum Fixtures {
   /// A state at `width`×`height` over the fixture, with the scripted backend unless told otherwise.
   static func state(
     width: Int = 120, height: Int = 40, glyphs: Glyphs = .unicode,
-    backend: @escaping ShareBackendFactory = { topology, configuration in ScriptedBackend(topology: topology, configuration: configuration) }
+    backend: @escaping ShareBackendFactory = { topology, configuration in
+      ScriptedBackend(topology: topology, configuration: configuration)
+    }
   ) -> ExplorerState {
     ExplorerState(
       topology: topology, configuration: configuration, width: width, height: height,
@@ -113,21 +116,35 @@ struct ScriptedBackend: ShareBackend {
     var attachments: [AttachmentSummary] = []
     for (number, importer) in selection.importers.enumerated() {
       let redirect = { (index: Int) -> Bool in
-        guard let control = configuration.acsControlOverrides[topology[index].bdf] ?? topology[index].acs.control else { return false }
+        guard let control = configuration.acsControlOverrides[topology[index].bdf] ?? topology[index].acs.control else {
+          return false
+        }
         return !control.isDisjoint(with: .p2pRedirect)
       }
-      let walk = WalkPath.compute(topology: topology, provider: selection.exporter, client: importer, hasRedirect: redirect)
+      let walk = WalkPath.compute(
+        topology: topology, provider: selection.exporter, client: importer, hasRedirect: redirect)
       // Like the kernel: a redirect on the path, or no common upstream device, means the host bridge.
       let peer = walk.culprits.isEmpty && walk.commonUpstream != nil
-      steps.append(ShareStep(lane: .importerDriver, function: "dma_buf_dynamic_attach", explanation: "Importer \(number + 1) attaches.", importer: importer))
+      steps.append(
+        ShareStep(
+          lane: .importerDriver, function: "dma_buf_dynamic_attach", explanation: "Importer \(number + 1) attaches.",
+          importer: importer))
       steps.append(
         ShareStep(
           lane: .p2pdma, function: "pci_p2pdma_distance", explanation: "The kernel walks up from the provider.",
           outcome: peer ? "BUS_ADDR" : "THRU_HOST_BRIDGE", importer: importer, walk: walk))
-      steps.append(ShareStep(lane: .dmaAPI, function: "dma_map_resource", explanation: "Entries are mapped.", importer: importer, sgEntriesVisible: 1))
-      steps.append(ShareStep(lane: .exporterDriver, function: "amdgpu_dma_buf_map", explanation: "Done.", outcome: "sg_table", importer: importer, sgEntriesVisible: 2))
+      steps.append(
+        ShareStep(
+          lane: .dmaAPI, function: "dma_map_resource", explanation: "Entries are mapped.", importer: importer,
+          sgEntriesVisible: 1))
+      steps.append(
+        ShareStep(
+          lane: .exporterDriver, function: "amdgpu_dma_buf_map", explanation: "Done.", outcome: "sg_table",
+          importer: importer, sgEntriesVisible: 2))
       let rows = [
-        SGRow(dmaAddress: 0x70_0000_0000 + UInt64(number) * 0x1000_0000, dmaLength: 2 << 30, page: "NULL", target: "BAR0 of 0000:03:00.0"),
+        SGRow(
+          dmaAddress: 0x70_0000_0000 + UInt64(number) * 0x1000_0000, dmaLength: 2 << 30, page: "NULL",
+          target: "BAR0 of 0000:03:00.0"),
         SGRow(dmaAddress: 0x70_8000_0000, dmaLength: 1 << 20, page: "NULL", target: "BAR0 of 0000:03:00.0"),
       ]
       attachments.append(
@@ -169,7 +186,8 @@ extension CellScreen {
     for row in 0..<height {
       let scalars = Array(line(row).unicodeScalars)
       guard scalars.count >= pattern.count else { continue }
-      for start in 0...(scalars.count - pattern.count) where Array(scalars[start..<(start + pattern.count)]) == pattern {
+      for start in 0...(scalars.count - pattern.count) where Array(scalars[start..<(start + pattern.count)]) == pattern
+      {
         return (start, row)
       }
     }

@@ -180,7 +180,10 @@ struct KeyHandlingTests {
     var state = Fixtures.state()
     state.highlight(Fixtures.redirectingSwitchPort)
     state.press(.character("R"))
-    #expect(state.configuration.acsControlOverrides[Fixtures.redirectingSwitchPort] == [.sourceValidation, .completionRedirect, .upstreamForwarding])
+    #expect(
+      state.configuration.acsControlOverrides[Fixtures.redirectingSwitchPort] == [
+        .sourceValidation, .completionRedirect, .upstreamForwarding,
+      ])
     expectOnScreen(state.screen, "ACS:CR (what-if)")
     state.press(.character("C"))
     #expect(!state.hasACSRedirect(Fixtures.index(Fixtures.redirectingSwitchPort)))

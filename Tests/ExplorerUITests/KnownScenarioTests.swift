@@ -46,7 +46,8 @@ struct KnownScenarioTests {
       screen, "1 04:00.0  yes   BUS_ADDR         4    true      VRAM",
       "2 05:00.0  yes   BUS_ADDR         4    true      VRAM")
     // The GPU's VRAM buffer is one sg entry: a BAR0 address with a NULL page.
-    expectOnScreen(screen, "nents 1  orig_nents 1", "  0  0x0000004040000000  256 MiB   NULL         BAR0 of 0000:03:00.0")
+    expectOnScreen(
+      screen, "nents 1  orig_nents 1", "  0  0x0000004040000000  256 MiB   NULL         BAR0 of 0000:03:00.0")
     // The path of the last walk stays lit: provider, its downstream port, the switch's upstream port.
     expectOnScreen(screen, "03:00.0 [EXP] ▶Navi 31", "01:00.0 ▶PEX890xx")
   }
@@ -80,6 +81,7 @@ struct KnownScenarioTests {
     state.tree.reveal(gpu, topology: state.topology)
     state.press(.character("m"), .right)
     let screen = state.screen
-    expectOnScreen(screen, "provider 0000:19:00.0", "PCI_P2PDMA_MAP_THRU_HOST_BRIDGE", "client 0000:16:00.0", "nvidia-smi topo: PHB")
+    expectOnScreen(
+      screen, "provider 0000:19:00.0", "PCI_P2PDMA_MAP_THRU_HOST_BRIDGE", "client 0000:16:00.0", "nvidia-smi topo: PHB")
   }
 }

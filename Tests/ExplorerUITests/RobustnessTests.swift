@@ -51,7 +51,11 @@ struct RobustnessTests {
     var state = Fixtures.state(backend: { _, _ in
       FixedRunBackend(
         run: ShareRun(
-          steps: [ShareStep(lane: .dmaAPI, function: "dma_map_sgtable", explanation: "Mapped.", importer: Fixtures.index(Fixtures.nic))],
+          steps: [
+            ShareStep(
+              lane: .dmaAPI, function: "dma_map_sgtable", explanation: "Mapped.", importer: Fixtures.index(Fixtures.nic)
+            )
+          ],
           attachments: [
             AttachmentSummary(
               importer: Fixtures.index(Fixtures.nic), allowPeer2peer: false, peer2peer: false, mapType: nil,
@@ -147,7 +151,8 @@ struct DegenerateTopologyTests {
   @Test(arguments: [0, 1])
   func emptyOrSingleFunctionMachineNeverTraps(functionCount: Int) {
     let functions = (0..<functionCount).map { _ in
-      PCIFunction(bdf: Fixtures.bdf("0000:00:00.0"), vendorID: 0xffff, deviceID: 0xffff, classCode: 0, isPoweredOff: true)
+      PCIFunction(
+        bdf: Fixtures.bdf("0000:00:00.0"), vendorID: 0xffff, deviceID: 0xffff, classCode: 0, isPoweredOff: true)
     }
     let topology = Topology(functions: functions, source: TopologySource(kind: .generated, location: "empty"))
     var state = ExplorerState(

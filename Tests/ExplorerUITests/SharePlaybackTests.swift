@@ -51,9 +51,11 @@ struct SharePlaybackTests {
       return
     }
     // GPU → downstream 0 → switch upstream (common) → downstream 1 → NIC.
-    #expect(walk.nodes.map { Fixtures.topology[$0].bdf } == [
-      Fixtures.gpu, Fixtures.bdf("0000:02:00.0"), Fixtures.bdf("0000:01:00.0"), Fixtures.redirectingSwitchPort, Fixtures.nic,
-    ])
+    #expect(
+      walk.nodes.map { Fixtures.topology[$0].bdf } == [
+        Fixtures.gpu, Fixtures.bdf("0000:02:00.0"), Fixtures.bdf("0000:01:00.0"), Fixtures.redirectingSwitchPort,
+        Fixtures.nic,
+      ])
     #expect(walk.commonUpstream == Fixtures.index(Fixtures.bdf("0000:01:00.0")))
     #expect(walk.culprits == [Fixtures.index(Fixtures.redirectingSwitchPort)])
     #expect(!state.screen.contains("✗ redirect"), "the culprit must not be marked before the walk reaches it")
@@ -120,7 +122,8 @@ struct SharePlaybackTests {
     state.press(.end)
     state.focus = .decision
     state.press(.home)
-    expectOnScreen(state.screen, "importer  alw map type  dist p2p   placement", "1 04:00.0 yes THRU_HOST 4    true  VRAM")
+    expectOnScreen(
+      state.screen, "importer  alw map type  dist p2p   placement", "1 04:00.0 yes THRU_HOST 4    true  VRAM")
   }
 
   @Test func decisionCursorSelectsWhichSGTableIsShown() {

@@ -23,16 +23,18 @@ struct SpecReference {
 
   /// §1.4 table, literally, in order: vendor, device (nil = PCI_ANY_ID), REQ_SAME_HOST_BRIDGE, queued.
   static let table: [(UInt16, UInt16?, Bool, Bool)] =
-    [(0x8086, 0x3c00, true, false), (0x8086, 0x3c01, true, false), (0x8086, 0x2f00, true, false),
-     (0x8086, 0x2f01, true, false), (0x8086, 0x2030, false, false), (0x8086, 0x2031, false, false),
-     (0x8086, 0x2032, false, false), (0x8086, 0x2033, false, false), (0x8086, 0x2020, false, false),
-     (0x8086, 0x09a2, false, false), (0x8086, 0x0b25, false, false), (0x8086, 0x0cfe, false, false),
-     (0x8086, 0x11fb, false, false), (0x8086, 0x1212, false, false), (0x8086, 0x1216, false, false),
-     (0x8086, 0x4940, false, false), (0x8086, 0x4942, false, false), (0x8086, 0x4944, false, false),
-     (0x8086, 0x4946, false, false), (0x8086, 0x4948, false, false), (0x1ae0, nil, false, false),
-     (0x10de, 0x2f95, false, false), (0x10de, 0x2f96, false, false), (0x10de, 0x2f97, false, false),
-     (0x10de, 0x2f98, false, false), (0x1d17, 0x1003, true, true), (0x1d17, 0x1005, true, true),
-     (0x1d17, 0x1006, true, true), (0x1d17, 0x1007, true, true), (0x1d17, 0x1008, false, true)]
+    [
+      (0x8086, 0x3c00, true, false), (0x8086, 0x3c01, true, false), (0x8086, 0x2f00, true, false),
+      (0x8086, 0x2f01, true, false), (0x8086, 0x2030, false, false), (0x8086, 0x2031, false, false),
+      (0x8086, 0x2032, false, false), (0x8086, 0x2033, false, false), (0x8086, 0x2020, false, false),
+      (0x8086, 0x09a2, false, false), (0x8086, 0x0b25, false, false), (0x8086, 0x0cfe, false, false),
+      (0x8086, 0x11fb, false, false), (0x8086, 0x1212, false, false), (0x8086, 0x1216, false, false),
+      (0x8086, 0x4940, false, false), (0x8086, 0x4942, false, false), (0x8086, 0x4944, false, false),
+      (0x8086, 0x4946, false, false), (0x8086, 0x4948, false, false), (0x1ae0, nil, false, false),
+      (0x10de, 0x2f95, false, false), (0x10de, 0x2f96, false, false), (0x10de, 0x2f97, false, false),
+      (0x10de, 0x2f98, false, false), (0x1d17, 0x1003, true, true), (0x1d17, 0x1005, true, true),
+      (0x1d17, 0x1006, true, true), (0x1d17, 0x1007, true, true), (0x1d17, 0x1008, false, true),
+    ]
 
   struct Answer: Equatable, CustomStringConvertible {
     var mapType: MapType
@@ -269,7 +271,8 @@ enum AdversarialMachines {
     let picks = stride(from: 0, to: topology.count, by: 5).map { topology[$0].bdf }
     var overrides: [BDF: ACSBits] = [:]
     for (position, bdf) in picks.enumerated() where position % 2 == 0 {
-      overrides[bdf] = [[.requestRedirect], [], [.egressControl, .sourceValidation], [.upstreamForwarding]][position / 2 % 4]
+      overrides[bdf] =
+        [[.requestRedirect], [], [.egressControl, .sourceValidation], [.upstreamForwarding]][position / 2 % 4]
     }
     let disabled = picks.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
     var whatIf = SpecReference(topology: topology, amdZen: false, includeQueued: true, kernelACSEnable: true)

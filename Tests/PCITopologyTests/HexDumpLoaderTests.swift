@@ -22,7 +22,8 @@ import Testing
   @Test func concatenatedNvidiaBugReportSections() throws {
     guard
       let gpus = RealCaptures.require("server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-d10de-v-xxx.txt"),
-      let switches = RealCaptures.require("server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-d10b5-v-xxx.txt")
+      let switches = RealCaptures.require(
+        "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-d10b5-v-xxx.txt")
     else { return }
     let combined = try Data(contentsOf: URL(fileURLWithPath: gpus)) + Data(contentsOf: URL(fileURLWithPath: switches))
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("nvbug-\(UUID().uuidString).txt").path
@@ -31,7 +32,8 @@ import Testing
     let topology = try TopologyLoader.load(spec: path)
     #expect(topology.count == 14)
     let gpu = try indexOf(topology, "04:00.0")
-    #expect(topology.pathToRoot(from: gpu).map { topology[$0].bdf.shortDescription } == ["04:00.0", "03:08.0", "02:00.0"])
+    #expect(
+      topology.pathToRoot(from: gpu).map { topology[$0].bdf.shortDescription } == ["04:00.0", "03:08.0", "02:00.0"])
     #expect(topology.rootBuses == [BusID(domain: 0, bus: 2), BusID(domain: 0, bus: 6)])
     guard let expected = RealCaptures.lspci(path, ["-t"]) else { return }
     #expect(TreeRenderer.render(topology, names: false) == expected)

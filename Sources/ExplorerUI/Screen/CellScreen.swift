@@ -200,7 +200,8 @@ public struct CellScreen: Sendable, Equatable, CustomStringConvertible {
     switch value {
     case 0x20...0x7e: return scalar
     case 0xa0...0x2ff: return scalar  // Latin-1 and Latin Extended: single-width letters in names.
-    case 0x2010...0x2015, 0x2018...0x201d, 0x2190...0x21ff, 0x2500...0x259f, 0x25a0...0x25ff, 0x2022, 0x2026, 0x2713, 0x2717:
+    case 0x2010...0x2015, 0x2018...0x201d, 0x2190...0x21ff, 0x2500...0x259f, 0x25a0...0x25ff, 0x2022, 0x2026, 0x2713,
+      0x2717:
       return scalar  // dashes, quotes, arrows, box drawing, blocks, shapes, bullet, ellipsis, ✓ ✗
     default: return "?"
     }

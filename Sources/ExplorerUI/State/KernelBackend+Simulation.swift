@@ -26,7 +26,8 @@ extension KernelBackend {
       if let note = step.kernelNote, !note.isEmpty { explanation += " (\(note))" }
       return ShareStep(
         lane: Self.lane(of: step.actor), function: step.function, explanation: explanation, outcome: step.outcome,
-        importer: importer.flatMap { $0 >= 0 ? $0 : nil }, walk: step.p2pVerdict.map { Self.walk(of: $0, topology: topology) },
+        importer: importer.flatMap { $0 >= 0 ? $0 : nil },
+        walk: step.p2pVerdict.map { Self.walk(of: $0, topology: topology) },
         sgEntriesVisible: step.sgEntriesVisible, isFailure: step.failed, dmesg: step.dmesg)
     }
     let attachments = simulation.attachments.enumerated().map { position, result -> AttachmentSummary in
@@ -87,8 +88,10 @@ extension KernelBackend {
       if let refused = check.lookups.first(where: { !$0.passed }) {
         let device = refused.hostBridgeDevice ?? refused.firstDevice
         let ids = refused.firstDeviceIDs.map { " \($0)" } ?? ""
-        let why = refused.rejectionReason ?? (refused.rejectedBySameHostBridgeRule
-          ? "its allowlist entry requires the same host bridge" : "not in the P2PDMA allowlist")
+        let why =
+          refused.rejectionReason
+          ?? (refused.rejectedBySameHostBridgeRule
+            ? "its allowlist entry requires the same host bridge" : "not in the P2PDMA allowlist")
         parts.append("host bridge \(device.map { $0.description } ?? refused.rootBus.description)\(ids): \(why)")
       } else {
         parts.append(check.reason)

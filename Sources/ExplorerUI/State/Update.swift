@@ -72,7 +72,9 @@ extension ExplorerState {
     case .enter:
       if let problem = startShare() {
         message = problem
-        if run == nil, exporter != nil, !importers.isEmpty { overlay = .error("The share could not be simulated:\n\(problem)") }
+        if run == nil, exporter != nil, !importers.isEmpty {
+          overlay = .error("The share could not be simulated:\n\(problem)")
+        }
       } else {
         message = "share started: Space pauses, n/p step, +/- speed"
       }
@@ -173,8 +175,12 @@ extension ExplorerState {
     case .right, .character("l"): matrix.column += 1
     case .pageUp: matrix.row -= 10
     case .pageDown: matrix.row += 10
-    case .home: matrix.row = 0; matrix.column = 0
-    case .end: matrix.row = count - 1; matrix.column = count - 1
+    case .home:
+      matrix.row = 0
+      matrix.column = 0
+    case .end:
+      matrix.row = count - 1
+      matrix.column = count - 1
     case .character("I"): cycleIOMMU()
     case .character("c"): cycleCPURule()
     case .enter:
@@ -261,7 +267,8 @@ extension ExplorerState {
     }
     let target = topology[function]
     guard case .present(let capability, let control) = target.acs else {
-      message = target.acs.isUnknown
+      message =
+        target.acs.isUnknown
         ? "\(target.bdf): ACS state unknown (the input lacks extended config space)"
         : "\(target.bdf) has no ACS capability: nothing to toggle"
       return
@@ -294,7 +301,8 @@ extension ExplorerState {
         configuration.acsControlOverrides[target.bdf] = control.subtracting(.p2pRedirect)
       }
     }
-    message = failure
+    message =
+      failure
       ?? (restoring
         ? "what-if removed: \(target.bdf) ACS Control back to \(control.shortNames)"
         : "what-if: RR/CR/EC cleared on \(target.bdf) (as pci=disable_acs_redir=\(target.bdf))")

@@ -46,7 +46,9 @@ enum DecisionView {
     let revealed = revealedAttachments(state)
     for (position, attachment) in run.attachments.enumerated() {
       var line = StyledLine()
-      let bdf = (0..<state.topology.count).contains(attachment.importer) ? state.topology[attachment.importer].bdf.shortDescription : "?"
+      let bdf =
+        (0..<state.topology.count).contains(attachment.importer)
+        ? state.topology[attachment.importer].bdf.shortDescription : "?"
       line.append(cell("\(position + 1) \(bdf)", columns[0]), .role(.importer, bold: true))
       guard revealed.contains(attachment.importer) else {
         line.append("(not attached yet)", .role(.dim))

@@ -48,7 +48,9 @@ enum DetailsView {
       field("Subsys", "\(hex(subVendor, width: 4)):\(hex(subDevice, width: 4))")
     }
     field("Class", "\(hex(function.classCode, width: 6)) \(className(function))")
-    let port = function.portType.map { $0.lspciName } ?? (function.isBridge ? "PCI bridge (no PCIe cap)" : "conventional PCI / unknown")
+    let port =
+      function.portType.map { $0.lspciName }
+      ?? (function.isBridge ? "PCI bridge (no PCIe cap)" : "conventional PCI / unknown")
     field("Port", port)
     if function.isBridge {
       let secondary = function.secondaryBus.map { hex($0, width: 2) } ?? "?"
@@ -91,7 +93,10 @@ enum DetailsView {
       let origin = extras.buffers.isEmpty ? " (driver default)" : ""
       lines.append(StyledLine("Buffers\(origin), e exports:", .role(.header, bold: true)))
       for (number, buffer) in buffers.enumerated() {
-        lines.append(bufferLine(number: number, buffer: buffer, extras: extras, chosen: state.exporter == index && state.bufferIndex == number))
+        lines.append(
+          bufferLine(
+            number: number, buffer: buffer, extras: extras,
+            chosen: state.exporter == index && state.bufferIndex == number))
       }
     }
     var roles: [String] = []

@@ -56,10 +56,14 @@ public enum ExplorerRenderer {
     }
   }
 
-  static func renderPaneError(_ pane: Pane, error: any Error, rect: Rect, state: ExplorerState, into screen: inout CellScreen) {
+  static func renderPaneError(
+    _ pane: Pane, error: any Error, rect: Rect, state: ExplorerState, into screen: inout CellScreen
+  ) {
     screen.box(rect, title: "\(pane.title): error", focused: state.focus == pane, glyphs: state.display.glyphs)
     let inner = rect.inset(by: 1)
-    for (offset, text) in Format.wrap("This view failed: \(error)", width: inner.width).prefix(inner.height).enumerated() {
+    for (offset, text) in Format.wrap("This view failed: \(error)", width: inner.width).prefix(inner.height)
+      .enumerated()
+    {
       screen.put(text, x: inner.x, y: inner.y + offset, style: CellStyle(bold: true, role: .error))
     }
   }
@@ -71,7 +75,8 @@ extension CellScreen {
   public mutating func convertToASCII() {
     for row in 0..<height {
       for column in 0..<width {
-        guard let scalar = character(x: column, y: row), scalar.value > 0x7e, let style = style(x: column, y: row) else { continue }
+        guard let scalar = character(x: column, y: row), scalar.value > 0x7e, let style = style(x: column, y: row)
+        else { continue }
         set(x: column, y: row, CellScreen.asciiStandIn(for: scalar), style: style)
       }
     }

@@ -7,7 +7,8 @@ enum OverlayViews {
   static func centredBox(screen: CellScreen, width: Int, height: Int) -> Rect {
     let boxWidth = min(width, screen.width)
     let boxHeight = min(height, screen.height)
-    return Rect(x: (screen.width - boxWidth) / 2, y: (screen.height - boxHeight) / 2, width: boxWidth, height: boxHeight)
+    return Rect(
+      x: (screen.width - boxWidth) / 2, y: (screen.height - boxHeight) / 2, width: boxWidth, height: boxHeight)
   }
 
   static func renderHelp(_ state: ExplorerState, into screen: inout CellScreen) {
@@ -28,7 +29,9 @@ enum OverlayViews {
       y += 1
     }
     if y < inner.maxY {
-      screen.put("Tree badges: [EXP] exporter, [IMPn] importer, ACS:RR CR EC redirect set", x: inner.x, y: y, style: .role(.dim), maxWidth: inner.width)
+      screen.put(
+        "Tree badges: [EXP] exporter, [IMPn] importer, ACS:RR CR EC redirect set", x: inner.x, y: y, style: .role(.dim),
+        maxWidth: inner.width)
     }
   }
 
@@ -51,14 +54,17 @@ enum OverlayViews {
     let inner = rect.inset(by: 1)
     guard !inner.isEmpty else { return }
     if buffers.isEmpty {
-      screen.put("This device lists no buffers: the simulator uses its default buffer.", x: inner.x, y: inner.y, maxWidth: inner.width)
+      screen.put(
+        "This device lists no buffers: the simulator uses its default buffer.", x: inner.x, y: inner.y,
+        maxWidth: inner.width)
       screen.restyle(Rect(x: inner.x, y: inner.y, width: inner.width, height: 1)) { $0.reverse = true }
       return
     }
     let extras = state.exporter.map { state.topology[$0].extras } ?? DeviceExtras()
     let first = max(0, state.bufferCursor - (inner.height - 2) + 1)
     for (offset, number) in (first..<buffers.count).prefix(max(0, inner.height - 1)).enumerated() {
-      let line = DetailsView.bufferLine(number: number, buffer: buffers[number], extras: extras, chosen: number == state.bufferIndex)
+      let line = DetailsView.bufferLine(
+        number: number, buffer: buffers[number], extras: extras, chosen: number == state.bufferIndex)
       let y = inner.y + offset
       screen.draw(line, x: inner.x, y: y, width: inner.width)
       if number == state.bufferCursor {
@@ -75,7 +81,8 @@ enum OverlayViews {
     screen.box(rect, title: "Error (Esc closes)", focused: true, glyphs: state.display.glyphs)
     let inner = rect.inset(by: 1)
     for (offset, text) in lines.prefix(inner.height).enumerated() {
-      screen.put(text, x: inner.x, y: inner.y + offset, style: CellStyle(bold: true, role: .error), maxWidth: inner.width)
+      screen.put(
+        text, x: inner.x, y: inner.y + offset, style: CellStyle(bold: true, role: .error), maxWidth: inner.width)
     }
   }
 
@@ -128,7 +135,8 @@ enum OverlayViews {
       let provider = endpoints[providerPosition]
       let y = inner.y + 2 + row
       let labelStyle: CellStyle = providerPosition == matrix.row ? CellStyle(bold: true, reverse: true) : .role(.header)
-      screen.put(Format.fit(state.topology[provider].bdf.shortDescription, labelWidth - 1), x: inner.x, y: y, style: labelStyle)
+      screen.put(
+        Format.fit(state.topology[provider].bdf.shortDescription, labelWidth - 1), x: inner.x, y: y, style: labelStyle)
       for column in 0..<columnsVisible {
         let clientPosition = firstColumn + column
         guard clientPosition < endpoints.count else { break }
@@ -162,7 +170,9 @@ enum OverlayViews {
     }
     // Explanation of the highlighted pair.
     let top = inner.maxY - explanationHeight
-    for column in inner.x..<inner.maxX { screen.set(x: column, y: top, state.display.glyphs.horizontal, style: .role(.dim)) }
+    for column in inner.x..<inner.maxX {
+      screen.set(x: column, y: top, state.display.glyphs.horizontal, style: .role(.dim))
+    }
     let provider = endpoints[min(matrix.row, endpoints.count - 1)]
     let client = endpoints[min(matrix.column, endpoints.count - 1)]
     var heading = StyledLine("provider ", .role(.header))
@@ -171,7 +181,9 @@ enum OverlayViews {
     heading.append("\(state.topology[client].bdf) \(TreeView.shortName(of: state.topology[client]))", .bold)
     screen.draw(heading, x: inner.x, y: top + 1, width: inner.width)
     guard provider != client else {
-      screen.put("Same function: distance 0, BUS_ADDR (the kernel's trivial case).", x: inner.x, y: top + 2, maxWidth: inner.width)
+      screen.put(
+        "Same function: distance 0, BUS_ADDR (the kernel's trivial case).", x: inner.x, y: top + 2,
+        maxWidth: inner.width)
       return
     }
     let explanation = try state.backend.explain(provider: provider, client: client)

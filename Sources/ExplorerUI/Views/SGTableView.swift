@@ -13,12 +13,15 @@ enum SGTableView {
     let inner = rect.inset(by: 1)
     guard !inner.isEmpty else { return }
     guard let attachment else {
-      screen.put("The importer's scatter-gather table appears here as it is built.", x: inner.x, y: inner.y, style: .role(.dim), maxWidth: inner.width)
+      screen.put(
+        "The importer's scatter-gather table appears here as it is built.", x: inner.x, y: inner.y, style: .role(.dim),
+        maxWidth: inner.width)
       return
     }
     guard let table = attachment.sgTable else {
       let reason = attachment.error.map { "no table: the map failed (\($0))" } ?? "no table for this importer yet"
-      screen.put(reason, x: inner.x, y: inner.y, style: .role(attachment.error == nil ? .dim : .error), maxWidth: inner.width)
+      screen.put(
+        reason, x: inner.x, y: inner.y, style: .role(attachment.error == nil ? .dim : .error), maxWidth: inner.width)
       return
     }
     let visible = state.visibleSGEntries(for: attachment)

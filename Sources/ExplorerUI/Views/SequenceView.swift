@@ -8,7 +8,8 @@ enum SequenceView {
     var title = "Sequence"
     if let run = state.run {
       let status = state.isAtEnd ? "done" : (state.playback.isPlaying ? "playing" : "paused")
-      title += " — step \(min(state.playback.step + 1, run.steps.count))/\(run.steps.count), \(status), \(state.playback.interval) ms"
+      title +=
+        " — step \(min(state.playback.step + 1, run.steps.count))/\(run.steps.count), \(status), \(state.playback.interval) ms"
     }
     screen.box(rect, title: title, focused: focused, glyphs: glyphs)
     let inner = rect.inset(by: 1)
@@ -72,7 +73,8 @@ enum SequenceView {
         let low = min(from, to)
         if to > from { screen.set(x: low + 1, y: y, glyphs.arrowRight, style: style) }
         let startX = low + 2
-        screen.put(Format.fit(label, max(0, inner.maxX - startX), ellipsis: glyphs.ellipsis), x: startX, y: y, style: style)
+        screen.put(
+          Format.fit(label, max(0, inner.maxX - startX), ellipsis: glyphs.ellipsis), x: startX, y: y, style: style)
       }
       if isCurrent {
         screen.put(glyphs.pointer, x: inner.x, y: y, style: CellStyle(bold: true, reverse: true, role: .accent))
@@ -127,7 +129,9 @@ enum SequenceView {
     }
     if !state.importers.isEmpty {
       var line = StyledLine("importers: ", .role(.header))
-      line.append(state.importers.map { state.topology[$0].bdf.shortDescription }.joined(separator: ", "), .role(.importer, bold: true))
+      line.append(
+        state.importers.map { state.topology[$0].bdf.shortDescription }.joined(separator: ", "),
+        .role(.importer, bold: true))
       lines.append(line)
     }
     for (offset, line) in lines.prefix(inner.height).enumerated() {

@@ -12,10 +12,14 @@ enum StatusLineView {
     let configuration = state.configuration
     let cpu = configuration.cpu.rawValue + (configuration.cpuWasInferred ? " (inferred)" : "")
     var knobs = "CPU \(cpu) │ IOMMU \(configuration.iommu.rawValue) │ kernel \(state.kernelModel)"
-    if !configuration.acsControlOverrides.isEmpty { knobs += " │ \(configuration.acsControlOverrides.count) ACS what-if" }
+    if !configuration.acsControlOverrides.isEmpty {
+      knobs += " │ \(configuration.acsControlOverrides.count) ACS what-if"
+    }
     if let message = state.message {
       // The message first, so it is never cut; the knobs follow when there is room.
-      let end = screen.put(" \(message) ", x: rect.x, y: rect.y, style: CellStyle(bold: true, reverse: true, role: .accent), maxWidth: rect.width)
+      let end = screen.put(
+        " \(message) ", x: rect.x, y: rect.y, style: CellStyle(bold: true, reverse: true, role: .accent),
+        maxWidth: rect.width)
       if rect.maxX - end >= knobs.unicodeScalars.count + 3 {
         screen.put("│ " + knobs, x: rect.maxX - knobs.unicodeScalars.count - 3, y: rect.y, style: bar)
       }
