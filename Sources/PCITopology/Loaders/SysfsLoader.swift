@@ -61,9 +61,12 @@ public enum SysfsLoader {
           file: devicesDirectory))
     }
     let title = root == nil ? "this machine (sysfs)" : "sysfs copy at \(root ?? "")"
+    // The CPU and IOMMU facts the kernel decides with: /proc/cpuinfo and the IOMMU groups of the
+    // live machine, or of a copied tree when it kept them (ROOT/proc, ROOT/sys/kernel).
+    let platform = LivePlatform.read(root: root ?? "/")
     return Topology(
       functions: functions, source: TopologySource(kind: .sysfs, location: devicesDirectory, title: title),
-      warnings: warnings)
+      platform: platform, warnings: warnings)
   }
 
   static func loadFunction(
