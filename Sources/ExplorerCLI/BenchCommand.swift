@@ -12,10 +12,10 @@ public struct BenchCommand: AsyncParsableCommand {
     commandName: "bench",
     abstract: "Measure speed: tree vs lspci, matrix summary, 16 GiB simulate, UI frame times.",
     discussion: """
-      Generates a synthetic machine (--functions, default 4000) as an lspci -xxxx dump in a
-      temporary folder, then times `tree` against `lspci -F DUMP -tv` side by side, `matrix
-      --format summary` over every ordered endpoint pair, `simulate` of a 16 GiB system-memory
-      buffer in 4 KiB pages with the IOMMU on and off (time and peak memory), and the UI's
+      Generates a synthetic machine (--functions, default 4000) as an lspci -xxxx dump in a \
+      temporary folder, then times `tree` against `lspci -F DUMP -tv` side by side, `matrix \
+      --format summary` over every ordered endpoint pair, `simulate` of a 16 GiB system-memory \
+      buffer in 4 KiB pages with the IOMMU on and off (time and peak memory), and the UI's \
       frame render times. Use a release build: swift run -c release dmabuf-explorer bench
       """)
 

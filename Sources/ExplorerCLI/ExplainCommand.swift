@@ -10,10 +10,10 @@ public struct ExplainCommand: AsyncParsableCommand {
     commandName: "explain",
     abstract: "Walk calc_map_type_and_dist() for a provider and client(s): ACS per device, verdict, dmesg, fix.",
     discussion: """
-      Shows every device the kernel's walk visits with its ACS Control bits, where the two
-      paths meet, the host-bridge check (CPU rule and allowlist), the map type and distance,
-      the dmesg lines for verbose callers (VFIO map, habanalabs) and for quiet ones (amdgpu, xe),
-      and what would change the answer. With several --client options it also shows what
+      Shows every device the kernel's walk visits with its ACS Control bits, where the two \
+      paths meet, the host-bridge check (CPU rule and allowlist), the map type and distance, \
+      the dmesg lines for verbose callers (VFIO map, habanalabs) and for quiet ones (amdgpu, xe), \
+      and what would change the answer. With several --client options it also shows what \
       pci_p2pdma_distance_many() returns for them together.
       """)
 

@@ -10,8 +10,8 @@ public struct GenerateCommand: AsyncParsableCommand {
     commandName: "generate",
     abstract: "Write a synthetic machine (domains, root ports, cascaded switches, GPUs, NICs, NVMe).",
     discussion: """
-      The dump format is what 'lspci -xxxx' prints, so 'lspci -F FILE -tv' and
-      'dmabuf-explorer tree --topology FILE' both read it. The same --seed always gives the same
+      The dump format is what 'lspci -xxxx' prints, so 'lspci -F FILE -tv' and \
+      'dmabuf-explorer tree --topology FILE' both read it. The same --seed always gives the same \
       machine. Without --output the result goes to standard output.
       """)
 

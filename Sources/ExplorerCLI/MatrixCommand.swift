@@ -9,14 +9,14 @@ public struct MatrixCommand: AsyncParsableCommand {
     commandName: "matrix",
     abstract: "The P2PDMA verdict (map type and distance) for every ordered pair of endpoints.",
     discussion: """
-      Rows are providers (the device whose memory is shared), columns are clients (the device
-      that does the DMA). Endpoints are all functions except bridges, host bridges and
-      powered-off devices. A device paired with itself is left out unless --include-self is
-      given: it is never a peer-to-peer case, but the kernel does answer it (distance 0,
+      Rows are providers (the device whose memory is shared), columns are clients (the device \
+      that does the DMA). Endpoints are all functions except bridges, host bridges and \
+      powered-off devices. A device paired with itself is left out unless --include-self is \
+      given: it is never a peer-to-peer case, but the kernel does answer it (distance 0, \
       BUS_ADDR, or through the host bridge when the device itself has ACS redirect on).
 
-      text: a compact grid like 'nvidia-smi topo -m' (up to 40 endpoints), plus the
-      nvidia-smi-style connection class of each pair. summary: counts per map type; fast
+      text: a compact grid like 'nvidia-smi topo -m' (up to 40 endpoints), plus the \
+      nvidia-smi-style connection class of each pair. summary: counts per map type; fast \
       enough for machines with thousands of functions. json: every pair.
       """)
 

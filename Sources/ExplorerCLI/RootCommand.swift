@@ -9,10 +9,10 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
     commandName: "dmabuf-explorer",
     abstract: "See how Linux shares a buffer between PCI devices: P2PDMA verdicts, dma-buf steps, sg tables.",
     discussion: """
-      Without a subcommand, opens the interactive explorer on the built-in default topology
-      (or --topology SPEC). SPEC is a file (lspci -x/-xxx/-xxxx dump, lspci -vvv text,
-      lspci -tv tree, scenario JSON), 'sysfs', 'sysfs:ROOT', or a built-in scenario name
-      (see 'dmabuf-explorer scenarios').
+      Without a subcommand, opens the interactive explorer on the built-in default topology \
+      (or --topology SPEC). SPEC is a file (lspci -x/-xxx/-xxxx dump, lspci -vvv text, lspci -tv \
+      tree, plain lspci listing, scenario JSON), 'sysfs', 'sysfs:ROOT', or a built-in scenario \
+      name (see 'dmabuf-explorer scenarios').
       """,
     subcommands: [
       TreeCommand.self, MatrixCommand.self, ExplainCommand.self, SimulateCommand.self,

@@ -9,7 +9,7 @@ public struct ScenariosCommand: AsyncParsableCommand {
     commandName: "scenarios",
     abstract: "List the built-in topologies (use a name with --topology).",
     discussion: """
-      The first one is the default the explorer opens without --topology. With a NAME, shows that
+      The first one is the default the explorer opens without --topology. With a NAME, shows that \
       scenario's description: what the machine is and what it teaches.
       """)
 

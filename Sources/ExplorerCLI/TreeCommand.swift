@@ -8,9 +8,9 @@ public struct TreeCommand: AsyncParsableCommand {
     commandName: "tree",
     abstract: "Show the PCI hierarchy as lspci -tv draws it (or as JSON).",
     discussion: """
-      Text output has the same shape as 'lspci -tv', so it can be compared with the real thing.
-      Load warnings (malformed lines, partial dumps) go to stderr. JSON lists every function with
-      its parent bridge, root bus, IDs, class, port type, bus range, ACS, BARs, IOMMU group and
+      Text output has the same shape as 'lspci -tv', so it can be compared with the real thing. \
+      Load warnings (malformed lines, partial dumps) go to stderr. JSON lists every function with \
+      its parent bridge, root bus, IDs, class, port type, bus range, ACS, BARs, IOMMU group and \
       driver, plus the warnings.
       """)
 
