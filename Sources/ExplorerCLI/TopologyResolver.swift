@@ -22,7 +22,7 @@ public enum TopologyResolver {
     guard let spec else {
       throw CLIFailure("the default built-in scenario '\(name)' is missing from the program's resources")
     }
-    if spec == "sysfs" || spec.hasPrefix("sysfs:") || FileManager.default.fileExists(atPath: spec) {
+    if spec == "-" || spec == "sysfs" || spec.hasPrefix("sysfs:") || FileManager.default.fileExists(atPath: spec) {
       return ResolvedTopology(topology: try loadFileOrSysfs(spec), scenario: nil)
     }
     let builtinSpelling = spec.hasPrefix(ScenarioLoader.builtinPathPrefix) ? String(spec.dropFirst(8)) : spec

@@ -80,7 +80,9 @@ enum CLI {
 
   /// Runs `executable arguments` with stdin from /dev/null and stdout/stderr into temporary files
   /// (no pipe can fill up and block the child).
-  static func run(executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+  static func run(
+    executable: String, _ arguments: [String], stdinFile: URL? = nil
+  ) throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = FileManager.default.temporaryDirectory
     let token = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     let outURL = directory.appendingPathComponent("cli-test-\(token).out")
@@ -97,7 +99,7 @@ enum CLI {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = try stdinFile.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
     process.standardOutput = outHandle
     process.standardError = errHandle
     var environment = ProcessInfo.processInfo.environment
@@ -125,10 +127,10 @@ enum CLI {
   }
 }
 
-/// Runs the built `dmabuf-explorer` with `args`.
-func runCLI(_ args: [String]) throws -> CLIResult {
+/// Runs the built `dmabuf-explorer` with `args` (stdin from `stdinFile`, else empty).
+func runCLI(_ args: [String], stdinFile: URL? = nil) throws -> CLIResult {
   let binary = try CLI.requireBinary()
-  let (status, out, err) = try CLI.run(executable: binary, args)
+  let (status, out, err) = try CLI.run(executable: binary, args, stdinFile: stdinFile)
   return CLIResult(arguments: args, status: status, stdout: out, stderr: err)
 }
 

@@ -11,11 +11,31 @@ public enum TopologyLoader {
   /// (4,096 functions with 4 KiB of config each as `-xxxx` hex) is about 60 MB.
   public static let maximumFileSize = 512 * 1024 * 1024
 
-  /// Loads `sysfs`, `sysfs:ROOT`, or a file path.
+  /// How messages name standard input.
+  public static let standardInputName = "<stdin>"
+
+  /// Loads `sysfs`, `sysfs:ROOT`, `-` (standard input, e.g. `sudo lspci -xxxx | dmabuf-explorer
+  /// tree --topology -`), or a file path.
   public static func load(spec: String) throws -> Topology {
+    if spec == "-" { return try loadStandardInput() }
     if spec == "sysfs" { return try SysfsLoader.load(root: nil) }
     if spec.hasPrefix("sysfs:") { return try SysfsLoader.load(root: String(spec.dropFirst(6))) }
     return try load(path: spec)
+  }
+
+  /// Reads standard input to its end (up to `maximumFileSize`) and detects its format.
+  static func loadStandardInput() throws -> Topology {
+    var data = Data()
+    while true {
+      let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20)
+      if chunk.isEmpty { break }
+      data.append(chunk)
+      if data.count > maximumFileSize {
+        throw TopologyError.unreadable(
+          path: standardInputName, reason: "more than \(maximumFileSize >> 20) MiB, more than any lspci dump")
+      }
+    }
+    return try load(data: data, path: standardInputName)
   }
 
   /// Reads a file and loads it. Directories, unreadable and oversized files are
