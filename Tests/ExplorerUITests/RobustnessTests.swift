@@ -2,6 +2,7 @@ import ExplorerUI
 import P2PDMA
 import PCITopology
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("Tiny terminals, rapid resizes, huge tables")
@@ -33,7 +34,7 @@ struct RobustnessTests {
 
   @Test func rapidResizesNeverBreakTheState() {
     var state = SharePlaybackTests.startedShare()
-    var generator = SystemRandomNumberGenerator()
+    var generator = SeededGenerator(seed: 0x5eed)  // seeded, so a failing size sequence reproduces
     for _ in 0..<500 {
       let width = Int.random(in: 0...220, using: &generator)
       let height = Int.random(in: 0...70, using: &generator)
