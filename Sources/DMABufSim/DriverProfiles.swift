@@ -207,6 +207,15 @@ extension DriverProfile {
     return fallback
   }
 
+  /// The profile the user named on the command line (error when unknown), else `select(for:in:)`.
+  static func resolve(userChoice name: String?, for function: PCIFunction, in topology: Topology) throws
+    -> DriverProfile
+  {
+    guard let name else { return select(for: function, in: topology) }
+    guard let named = named(name) else { throw DMABufSimError.unknownProfile(name) }
+    return named.with { $0.chosenBecause = "chosen by the user (\(name))" }
+  }
+
   /// The profile of a kernel driver name, when we model that driver.
   public static func profile(forDriver driver: String) -> DriverProfile? {
     switch driver.lowercased() {

@@ -163,14 +163,8 @@ struct SimulationRun {
     engine = P2PEngine(topology: topology, configuration: request.configuration)
 
     var assumptions: [String] = []
-    var profile: DriverProfile
-    if let name = request.exporterProfile {
-      guard let named = DriverProfile.named(name) else { throw DMABufSimError.unknownProfile(name) }
-      profile = named
-      profile.chosenBecause = "chosen by the user (\(name))"
-    } else {
-      profile = DriverProfile.select(for: exporterFunction, in: topology)
-    }
+    let profile = try DriverProfile.resolve(
+      userChoice: request.exporterProfile, for: exporterFunction, in: topology)
     assumptions.append("exporter \(request.exporter) uses profile \(profile.name): \(profile.chosenBecause)")
     let behaviour: ExporterBehaviour
     if let exporter = profile.exporter {
@@ -348,14 +342,8 @@ struct SimulationRun {
       guard let function = topology.function(importer), let functionIndex = topology.index(of: importer) else {
         throw DMABufSimError.unknownDevice(importer, role: "importer")
       }
-      var profile: DriverProfile
-      if let name = request.importerProfiles[importer] {
-        guard let named = DriverProfile.named(name) else { throw DMABufSimError.unknownProfile(name) }
-        profile = named
-        profile.chosenBecause = "chosen by the user (\(name))"
-      } else {
-        profile = DriverProfile.select(for: function, in: topology)
-      }
+      let profile = try DriverProfile.resolve(
+        userChoice: request.importerProfiles[importer], for: function, in: topology)
       assumptions.append("importer \(importer) uses profile \(profile.name): \(profile.chosenBecause)")
       let maskBits: Int
       if let given = function.extras.dmaMaskBits {
