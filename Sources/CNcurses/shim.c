@@ -17,10 +17,8 @@ const uint32_t CN_A_REVERSE = A_REVERSE;
 const uint32_t CN_A_UNDERLINE = A_UNDERLINE;
 const uint32_t CN_A_DIM = A_DIM;
 const int CN_KEY_F1 = KEY_F(1);
-const int CN_KEY_F10 = KEY_F(10);
 const unsigned long CN_BUTTON1_PRESSED = BUTTON1_PRESSED;
 const unsigned long CN_BUTTON1_CLICKED = BUTTON1_CLICKED;
-const unsigned long CN_BUTTON1_RELEASED = BUTTON1_RELEASED;
 const unsigned long CN_BUTTON4_PRESSED = BUTTON4_PRESSED;
 #ifdef BUTTON5_PRESSED
 const unsigned long CN_BUTTON5_PRESSED = BUTTON5_PRESSED;
@@ -200,8 +198,6 @@ void cn_stop(void) {
   active_screen = NULL;
 }
 
-int cn_is_active(void) { return active_screen != NULL; }
-
 int cn_start_colors(void) {
   if (!has_colors()) return 0;
   if (start_color() != OK) return 0;
@@ -239,7 +235,3 @@ void cn_put(int row, int column, const wchar_t *text, int count, uint32_t attrib
 void cn_clear_all(void) { clearok(curscr, TRUE); }
 
 void cn_refresh(void) { refresh(); }
-
-void cn_emergency_restore(void) {
-  if (active_screen != NULL) cn_stop();
-}

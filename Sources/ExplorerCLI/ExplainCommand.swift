@@ -294,20 +294,11 @@ public enum ExplainRenderer {
 
   static func stepObject(_ step: P2PWalkStep) -> [String: Any] {
     let null = NSNull()
-    let acs: Any
-    switch step.acs {
-    case .absent: acs = "absent"
-    case .unknown: acs = "unknown"
-    case .present(let capability, let control):
-      acs = [
-        "capability": "0x" + hex(capability.rawValue, width: 4), "control": "0x" + hex(control.rawValue, width: 4),
-      ]
-    }
     return [
       "bdf": step.bdf.description,
       "side": step.side.rawValue,
       "hop": step.hop,
-      "acs": acs,
+      "acs": TreeCommand.acsObject(step.acs),
       "effective_control": step.effectiveControl.map { "0x" + hex($0.rawValue, width: 4) } ?? null,
       "redirect": step.redirect,
       "acs_unknown": step.acsUnknown,

@@ -60,15 +60,6 @@ public struct TreeCommand: AsyncParsableCommand {
   static func deviceObject(_ topology: Topology, _ index: Int) -> [String: Any] {
     let function = topology[index]
     let null = NSNull()
-    let acs: Any
-    switch function.acs {
-    case .absent: acs = "absent"
-    case .unknown: acs = "unknown"
-    case .present(let capability, let control):
-      acs = [
-        "capability": "0x" + hex(capability.rawValue, width: 4), "control": "0x" + hex(control.rawValue, width: 4),
-      ]
-    }
     var object: [String: Any] = [
       "bdf": function.bdf.description,
       "parent": topology.upstreamBridge(of: index).map { topology[$0].bdf.description } ?? null,
@@ -83,7 +74,7 @@ public struct TreeCommand: AsyncParsableCommand {
       "port_type": function.portType?.shortName ?? null,
       "secondary_bus": function.secondaryBus.map { Int($0) } ?? null,
       "subordinate_bus": function.subordinateBus.map { Int($0) } ?? null,
-      "acs": acs,
+      "acs": acsObject(function.acs),
       "bars": function.bars.map { bar -> [String: Any] in
         [
           "index": bar.index, "address": "0x" + String(bar.address, radix: 16),
@@ -97,5 +88,18 @@ public struct TreeCommand: AsyncParsableCommand {
     ]
     if case .unknown(let reason) = function.acs { object["acs_unknown_reason"] = reason }
     return object
+  }
+
+  /// An ACS state as JSON: `"absent"`, `"unknown"`, or the capability and control registers in hex
+  /// (shared with `explain --json`'s walk steps).
+  static func acsObject(_ acs: ACSState) -> Any {
+    switch acs {
+    case .absent: return "absent"
+    case .unknown: return "unknown"
+    case .present(let capability, let control):
+      return [
+        "capability": "0x" + hex(capability.rawValue, width: 4), "control": "0x" + hex(control.rawValue, width: 4),
+      ]
+    }
   }
 }

@@ -17,12 +17,10 @@ extern const uint32_t CN_A_DIM;
 
 /// Key codes that are macros or need `KEY_F(n)`.
 extern const int CN_KEY_F1;
-extern const int CN_KEY_F10;
 
 /// Mouse button states.
 extern const unsigned long CN_BUTTON1_PRESSED;
 extern const unsigned long CN_BUTTON1_CLICKED;
-extern const unsigned long CN_BUTTON1_RELEASED;
 extern const unsigned long CN_BUTTON4_PRESSED;
 extern const unsigned long CN_BUTTON5_PRESSED;
 
@@ -47,9 +45,6 @@ int cn_start(void);
 
 /// Ends ncurses (idempotent): the terminal is restored.
 void cn_stop(void);
-
-/// True while ncurses is active.
-int cn_is_active(void);
 
 /// Starts colours when the terminal has them; returns the number of colours (0: monochrome).
 int cn_start_colors(void);
@@ -81,6 +76,3 @@ void cn_clear_all(void);
 
 /// Pushes the pending changes to the terminal.
 void cn_refresh(void);
-
-/// Fatal-error path: restores the terminal if ncurses is active (safe to call any time).
-void cn_emergency_restore(void);

@@ -142,7 +142,8 @@ extension ExplorerState {
       default: break
       }
     case .bufferList:
-      let count = max(1, exporterBuffers.count)
+      let buffers = exporterBuffers
+      let count = max(1, buffers.count)
       switch key {
       case .escape:
         self.overlay = nil
@@ -154,7 +155,7 @@ extension ExplorerState {
       case .enter:
         setBufferIndex(min(bufferCursor, count - 1))
         self.overlay = nil
-        let name = exporterBuffers.indices.contains(bufferIndex) ? exporterBuffers[bufferIndex].name : "default buffer"
+        let name = buffers.indices.contains(bufferIndex) ? buffers[bufferIndex].name : "default buffer"
         message = "buffer '\(name)' picked; now mark importers with i, then Enter"
       default: break
       }

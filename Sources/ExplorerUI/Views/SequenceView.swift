@@ -122,9 +122,8 @@ enum SequenceView {
     if let exporter = state.exporter {
       var line = StyledLine("exporter: ", .role(.header))
       line.append(state.topology[exporter].bdf.description, CellStyle(bold: true, role: .exporter))
-      if state.exporterBuffers.indices.contains(state.bufferIndex) {
-        line.append("  buffer \(state.exporterBuffers[state.bufferIndex].name)")
-      }
+      let buffers = state.exporterBuffers
+      if buffers.indices.contains(state.bufferIndex) { line.append("  buffer \(buffers[state.bufferIndex].name)") }
       lines.append(line)
     }
     if !state.importers.isEmpty {
