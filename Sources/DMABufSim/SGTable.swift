@@ -38,12 +38,6 @@ public indirect enum SGTarget: Sendable, Equatable, CustomStringConvertible {
     case .bar: return backingDescription
     }
   }
-
-  /// True when the entry points into a device BAR (directly or through an IOVA).
-  public var isDeviceMemory: Bool {
-    if case .bar = backing { return true }
-    return false
-  }
 }
 
 /// How the importer must read `dmaAddress`.

@@ -37,9 +37,6 @@ public enum StructPageCost {
 
   /// The corrected table of the 2018 mail: 4, 8, 16 and 32 GiB.
   public static let referenceRows: [Row] = [4, 8, 16, 32].map { row(forDeviceMemory: UInt64($0) << 30) }
-
-  /// `128 MiB`, `1.25 GiB`, `4 KiB` style size.
-  public static func humanSize(_ bytes: UInt64) -> String { formatBytes(bytes) }
 }
 
 /// `8 MiB`, `1.25 GiB`, `512 bytes`: binary units, up to two decimals, no trailing zeros.

@@ -196,9 +196,6 @@ public struct P2PVerdict: Sendable, Equatable {
     self.alternativeIfUnknownACSRedirects = alternativeIfUnknownACSRedirects
     self.topoClass = topoClass
   }
-
-  /// True for BUS_ADDR and THRU_HOST_BRIDGE: `pci_p2pdma_distance()` is >= 0.
-  public var isSupported: Bool { distance >= 0 }
 }
 
 /// What `pci_p2pdma_distance_many(provider, clients, n, verbose)` returns, with the per-client

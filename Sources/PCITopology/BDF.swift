@@ -15,9 +15,6 @@ public struct BDF: Hashable, Comparable, Sendable, CustomStringConvertible, Coda
   /// `devfn` as the kernel packs it: device in bits 7..3, function in bits 2..0.
   public var devfn: UInt8 { (device << 3) | function }
 
-  /// `pci_dev_id()`: bus << 8 | devfn.
-  public var deviceID16: UInt16 { UInt16(bus) << 8 | UInt16(devfn) }
-
   public var busID: BusID { BusID(domain: domain, bus: bus) }
 
   /// Parses `DDDD:BB:DD.F` or `BB:DD.F` (domain 0). Hex digits, case-insensitive.

@@ -209,8 +209,6 @@ public struct Topology: Sendable {
   /// Replaces a function's scenario extras.
   public mutating func setExtras(_ extras: DeviceExtras, at index: Int) { functions[index].extras = extras }
 
-  public mutating func addWarning(_ warning: LoadWarning) { warnings.append(warning) }
-
   private mutating func deriveRelations() {
     let count = functions.count
     indexByBDF.reserveCapacity(count)

@@ -55,8 +55,6 @@ enum ASCII {
   static let pipe: UInt8 = 0x7c
   static let openBracket: UInt8 = 0x5b
   static let closeBracket: UInt8 = 0x5d
-  static let openParen: UInt8 = 0x28
-  static let closeParen: UInt8 = 0x29
   static let openBrace: UInt8 = 0x7b
 
   /// Value of one hex digit, or nil.
