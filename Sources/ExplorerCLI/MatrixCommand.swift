@@ -36,7 +36,7 @@ public struct MatrixCommand: AsyncParsableCommand {
     let topology = try TopologyResolver.resolve(options.topology)
     let engine = P2PEngine(topology: topology, configuration: try whatIf.configuration(options, for: topology))
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
-    var output = P2POutputBuffer()
+    var output = StandardOutputSink()
     MatrixRenderer.write(engine, format: format, includeSelf: includeSelf, to: &output)
     output.flush()
   }
@@ -58,23 +58,6 @@ public struct P2PWhatIfOptions: ParsableArguments, Sendable {
     var configuration = try options.p2pConfiguration(for: topology)
     configuration.simulateKernelACSEnable = kernelACSEnable
     return configuration
-  }
-}
-
-/// Collects output and writes it to stdout in large blocks (a JSON matrix can be huge).
-struct P2POutputBuffer: TextOutputStream {
-  private var pending = ""
-  private let blockSize = 1 << 16
-
-  mutating func write(_ string: String) {
-    pending += string
-    if pending.utf8.count >= blockSize { flush() }
-  }
-
-  mutating func flush() {
-    guard !pending.isEmpty else { return }
-    FileHandle.standardOutput.write(Data(pending.utf8))
-    pending = ""
   }
 }
 

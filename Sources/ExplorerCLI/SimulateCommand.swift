@@ -147,8 +147,9 @@ public struct SimulateCommand: AsyncParsableCommand {
   }
 }
 
-/// Buffers stdout writes into large pieces (print() per entry would be slow for 4M entries).
-struct StandardOutputSink {
+/// Buffers stdout writes into large pieces (print() per entry would be slow for 4M entries; a
+/// JSON matrix can be huge too).
+struct StandardOutputSink: TextOutputStream {
   private var pending = Data()
 
   mutating func write(_ text: String) {
