@@ -65,6 +65,14 @@ enum LspciOutputLoader {
     var ids: (vendor: UInt16, device: UInt16)?
     var revision: UInt8?
     var progIf: UInt8?
+
+    /// Vendor and device from the `-nn` IDs, else from the name through pci.ids (only when the
+    /// name is unambiguous; device 0 when only the vendor resolves); nil when neither gives them.
+    func resolvedIDs(database: PCIIDDatabase?) -> (vendor: UInt16, device: UInt16)? {
+      if let ids { return ids }
+      guard let name, let resolved = database?.resolveIDs(fromName: name) else { return nil }
+      return (resolved.vendor, resolved.device ?? 0)
+    }
   }
 
   /// Malformed rows reported one by one; beyond this a junk file would flood stderr, so the rest
@@ -480,12 +488,9 @@ enum LspciOutputLoader {
       if function.isPoweredOff {
         // All ones: who it is comes from the header text (lspci took it from sysfs, which
         // cached the IDs before the device powered down): `-nn` IDs, else the name via pci.ids.
-        if let ids = header.ids {
+        if let ids = header.resolvedIDs(database: database) {
           function.vendorID = ids.vendor
           function.deviceID = ids.device
-        } else if let name = header.name, let resolved = database?.resolveIDs(fromName: name) {
-          function.vendorID = resolved.vendor
-          function.deviceID = resolved.device ?? 0
         }
         let textClass = header.classCode ?? header.className.flatMap { database?.classCode(named: $0) }
         function.classCode = textClass.map { UInt32($0) << 8 } ?? 0xff_ffff
@@ -535,13 +540,10 @@ enum LspciOutputLoader {
       warnings.append(LoadWarning("\(record.bdf) has no hex rows; built from its text", file: path, line: record.line))
     }
     // Text only.
-    if let ids = header.ids {
+    // Names resolved back to IDs only when unambiguous; otherwise 0 and the name is kept.
+    if let ids = header.resolvedIDs(database: database) {
       function.vendorID = ids.vendor
       function.deviceID = ids.device
-    } else if let name = header.name, let resolved = database?.resolveIDs(fromName: name) {
-      // Names resolved back to IDs only when unambiguous; otherwise 0 and the name is kept.
-      function.vendorID = resolved.vendor
-      function.deviceID = resolved.device ?? 0
     }
     if let subsystem = record.subsystem {
       function.subsystemVendorID = subsystem.vendor
