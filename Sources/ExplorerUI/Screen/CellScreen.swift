@@ -40,16 +40,8 @@ public struct CellStyle: Hashable, Sendable {
 
   public static let plain = CellStyle()
   public static let bold = CellStyle(bold: true)
-  public static let reversed = CellStyle(reverse: true)
   public static func role(_ role: ColorRole, bold: Bool = false, underline: Bool = false) -> CellStyle {
     CellStyle(bold: bold, underline: underline, role: role)
-  }
-
-  /// This style with reverse video added (selection bars).
-  public var reversed: CellStyle {
-    var copy = self
-    copy.reverse = true
-    return copy
   }
 }
 
@@ -99,8 +91,6 @@ public struct CellScreen: Sendable, Equatable, CustomStringConvertible {
     characters = [Unicode.Scalar](repeating: " ", count: count)
     styles = [CellStyle](repeating: .plain, count: count)
   }
-
-  public var bounds: Rect { Rect(x: 0, y: 0, width: width, height: height) }
 
   public func character(x: Int, y: Int) -> Unicode.Scalar? {
     guard x >= 0, y >= 0, x < width, y < height else { return nil }

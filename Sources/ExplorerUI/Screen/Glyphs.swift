@@ -18,17 +18,16 @@ public struct Glyphs: Sendable, Equatable {
   public var arrowRight: Unicode.Scalar
   public var arrowLeft: Unicode.Scalar
   public var laneDot: Unicode.Scalar
-  public var check: String
   public var cross: String
   public var ellipsis: String
 
   public static let unicode = Glyphs(
     horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘",
     branch: "├─", lastBranch: "└─", continuation: "│ ", collapsed: "▸", expanded: "▾",
-    pointer: "▶", arrowRight: "▶", arrowLeft: "◀", laneDot: "●", check: "✓", cross: "✗", ellipsis: "…")
+    pointer: "▶", arrowRight: "▶", arrowLeft: "◀", laneDot: "●", cross: "✗", ellipsis: "…")
 
   public static let ascii = Glyphs(
     horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
     branch: "+-", lastBranch: "`-", continuation: "| ", collapsed: "+", expanded: "-",
-    pointer: ">", arrowRight: ">", arrowLeft: "<", laneDot: "o", check: "ok", cross: "X", ellipsis: "~")
+    pointer: ">", arrowRight: ">", arrowLeft: "<", laneDot: "o", cross: "X", ellipsis: "~")
 }

@@ -32,8 +32,6 @@ public struct MatrixState: Equatable, Sendable {
   public var endpoints: [Int] = []
   public var row = 0
   public var column = 0
-  public var rowScroll = 0
-  public var columnScroll = 0
 }
 
 /// Display settings fixed at launch.

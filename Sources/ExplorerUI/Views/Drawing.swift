@@ -9,8 +9,6 @@ public struct StyledLine: Sendable, Equatable {
 
   public mutating func append(_ text: String, _ style: CellStyle = .plain) { runs.append((text: text, style: style)) }
 
-  public var plainText: String { runs.map(\.text).joined() }
-
   public static func == (lhs: StyledLine, rhs: StyledLine) -> Bool {
     lhs.runs.count == rhs.runs.count
       && zip(lhs.runs, rhs.runs).allSatisfy { $0.text == $1.text && $0.style == $1.style }
