@@ -41,34 +41,31 @@ final class TerminalBackend {
   /// Writes the cells that differ from the previous frame; everything when `force` is set or
   /// the size changed.
   func flush(_ screen: CellScreen, force: Bool) {
-    let full = force || previous == nil || previous?.width != screen.width || previous?.height != screen.height
-    if full { cn_clear_all() }
+    // The frame to diff against: none (write everything) when forced or the size changed.
+    let old = force || previous?.width != screen.width || previous?.height != screen.height ? nil : previous
+    if old == nil { cn_clear_all() }
+    let characters = screen.characters
+    let styles = screen.styles
+    func unchanged(_ offset: Int) -> Bool {
+      guard let old else { return false }
+      return old.styles[offset] == styles[offset] && old.characters[offset] == characters[offset]
+    }
     var buffer: [wchar_t] = []
     buffer.reserveCapacity(screen.width)
     for row in 0..<screen.height {
+      let base = row * screen.width
       var column = 0
       while column < screen.width {
-        guard let style = screen.style(x: column, y: row), let character = screen.character(x: column, y: row) else {
-          break
-        }
-        if !full, let previous, previous.style(x: column, y: row) == style,
-          previous.character(x: column, y: row) == character
-        {
+        if unchanged(base + column) {
           column += 1
           continue
         }
         // A run of changed cells with the same style: one call.
+        let style = styles[base + column]
         let start = column
         buffer.removeAll(keepingCapacity: true)
-        while column < screen.width, let runStyle = screen.style(x: column, y: row), runStyle == style,
-          let scalar = screen.character(x: column, y: row)
-        {
-          if !full, let previous, previous.style(x: column, y: row) == runStyle,
-            previous.character(x: column, y: row) == scalar
-          {
-            break
-          }
-          buffer.append(wchar_t(bitPattern: scalar.value))
+        while column < screen.width, styles[base + column] == style, !unchanged(base + column) {
+          buffer.append(wchar_t(bitPattern: characters[base + column].value))
           column += 1
         }
         let (attributes, pair) = attributes(for: style)
