@@ -120,6 +120,17 @@ public struct JSONParser {
     JSONSyntaxError(line: line, column: position - lineStart + 1, message: message)
   }
 
+  /// An error after a complete value, placed on the line where that value ended (column 0) when
+  /// the parser noticed it on a later line.
+  private func missingCommaError(_ message: String) -> JSONSyntaxError {
+    var failure = error(message)
+    if failure.line != lastValueEndLine {
+      failure.line = lastValueEndLine
+      failure.column = 0
+    }
+    return failure
+  }
+
   private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
   private mutating func skipWhitespace() {
@@ -206,12 +217,8 @@ public struct JSONParser {
         return .object(members)
       case nil: throw error("unexpected end of file, expected ',' or '}'")
       default:
-        var failure = error("expected ',' or '}' after the value of \"\(JSONValue.printable(key))\" (missing comma?)")
-        if failure.line != lastValueEndLine {
-          failure.line = lastValueEndLine
-          failure.column = 0
-        }
-        throw failure
+        throw missingCommaError(
+          "expected ',' or '}' after the value of \"\(JSONValue.printable(key))\" (missing comma?)")
       }
     }
   }
@@ -237,12 +244,7 @@ public struct JSONParser {
         return .array(elements)
       case nil: throw error("unexpected end of file, expected ',' or ']'")
       default:
-        var failure = error("expected ',' or ']' in a list (missing comma?)")
-        if failure.line != lastValueEndLine {
-          failure.line = lastValueEndLine
-          failure.column = 0
-        }
-        throw failure
+        throw missingCommaError("expected ',' or ']' in a list (missing comma?)")
       }
     }
   }
