@@ -23,19 +23,17 @@ public enum TopologyResolver {
       throw CLIFailure("the default built-in scenario '\(name)' is missing from the program's resources")
     }
     if spec == "-" || spec == "sysfs" || spec.hasPrefix("sysfs:") || FileManager.default.fileExists(atPath: spec) {
-      return ResolvedTopology(topology: try loadFileOrSysfs(spec), scenario: nil)
+      // Files and sysfs go to the loaders, which detect the format from the content.
+      return ResolvedTopology(topology: try TopologyLoader.load(spec: spec), scenario: nil)
     }
-    let builtinSpelling = spec.hasPrefix(ScenarioLoader.builtinPathPrefix) ? String(spec.dropFirst(8)) : spec
+    let builtinSpelling =
+      spec.hasPrefix(ScenarioLoader.builtinPathPrefix)
+      ? String(spec.dropFirst(ScenarioLoader.builtinPathPrefix.count)) : spec
     if builtinSpelling != spec, let data = BuiltinAssets.scenarioData(named: builtinSpelling) {
       let scenario = try ScenarioLoader.loadScenario(data: data, path: spec)
       return ResolvedTopology(topology: scenario.topology, scenario: scenario)
     }
     throw TopologyError.unknownScenario(name: spec, known: BuiltinAssets.scenarioNames)
-  }
-
-  /// Files and sysfs go to the loaders, which detect the format from the content.
-  private static func loadFileOrSysfs(_ spec: String) throws -> Topology {
-    try TopologyLoader.load(spec: spec)
   }
 }
 
