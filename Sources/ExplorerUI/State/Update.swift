@@ -197,15 +197,21 @@ extension ExplorerState {
 
   // MARK: Actions
 
-  private mutating func markExporter() {
+  /// The highlighted function when it is an endpoint; otherwise says why on the status line.
+  private mutating func endpointAtCursor(as role: String) -> Int? {
     guard let function = selectedFunction else {
       message = "highlight a device first"
-      return
+      return nil
     }
     guard !topology[function].isBridge, !topology[function].isHostBridgeClass else {
-      message = "\(topology[function].bdf) is a bridge: exporters are endpoint devices"
-      return
+      message = "\(topology[function].bdf) is a bridge: \(role)s are endpoint devices"
+      return nil
     }
+    return function
+  }
+
+  private mutating func markExporter() {
+    guard let function = endpointAtCursor(as: "exporter") else { return }
     setExporter(function)
     bufferCursor = 0
     overlay = .bufferList
@@ -213,14 +219,7 @@ extension ExplorerState {
   }
 
   private mutating func toggleImporterAtCursor() {
-    guard let function = selectedFunction else {
-      message = "highlight a device first"
-      return
-    }
-    guard !topology[function].isBridge, !topology[function].isHostBridgeClass else {
-      message = "\(topology[function].bdf) is a bridge: importers are endpoint devices"
-      return
-    }
+    guard let function = endpointAtCursor(as: "importer") else { return }
     if function == exporter {
       message = "\(topology[function].bdf) is the exporter; pick another device as importer"
       return
