@@ -193,7 +193,7 @@ public struct Topology: Sendable {
   /// `pci_host_bridge_dev()`: the first device in the root bus's device list, accepted only when
   /// it is devfn 00.0 or a PCIe Root Port; nil otherwise (nil means "not allowlisted").
   public func hostBridgeDevice(forRootBus bus: BusID) -> Int? {
-    guard let first = functionsByBus[bus]?.first.map(Int.init) else { return nil }
+    guard let first = firstDevice(onRootBus: bus) else { return nil }
     let function = functions[first]
     if function.bdf.devfn == 0 || function.portType == .rootPort { return first }
     return nil
@@ -258,7 +258,7 @@ public struct Topology: Sendable {
           LoadWarning(
             "bridge loop through \(functions[cut].bdf): bus \(bus) is treated as a root bus"))
         bridgeForBus[bus] = nil
-        for member in functions(onBusRaw: bus) { parentIndex[member] = -1 }
+        for member in functions(onBus: bus) { parentIndex[member] = -1 }
       }
       for member in chain { state[member] = 2 }
     }
@@ -300,8 +300,6 @@ public struct Topology: Sendable {
             + "treated as a root bus (is the dump partial?)"))
     }
   }
-
-  private func functions(onBusRaw bus: BusID) -> [Int] { (functionsByBus[bus] ?? []).map(Int.init) }
 
   private func isInside(_ bus: UInt8, of bridge: PCIFunction) -> Bool {
     guard let secondary = bridge.secondaryBus, let subordinate = bridge.subordinateBus else { return false }
