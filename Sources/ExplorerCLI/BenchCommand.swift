@@ -180,16 +180,11 @@ public struct BenchCommand: AsyncParsableCommand {
   /// sg entry as an importer would, and prints what it built.
   func runSimulateChild() throws {
     guard let mode = IOMMUMode(rawValue: childIOMMU) else { throw CLIFailure("bench: bad --child-iommu \(childIOMMU)") }
-    var topology = try TopologyResolver.resolve("teaching-workstation")
-    guard let exporter = BDF("0000:03:00.0"), let importer = BDF("0000:05:00.0"),
-      let exporterIndex = topology.index(of: exporter)
-    else { throw CLIFailure("bench: teaching-workstation lacks its GPU or NIC") }
     let size = UInt64(simulateGiB) << 30
-    topology.setExtras(
-      DeviceExtras(
-        driverProfile: "system-memory",
-        buffers: [BufferSpec(name: "bench-\(simulateGiB)GiB", size: size, preferredPlacement: .system)]),
-      at: exporterIndex)
+    let machine = try Self.systemMemoryShareMachine(bufferName: "bench-\(simulateGiB)GiB", size: size)
+    let topology = machine.topology
+    let exporter = topology[machine.exporter].bdf
+    let importer = topology[machine.importer].bdf
     guard let layout = SystemPageLayout(rawValue: childLayout) else {
       throw CLIFailure("bench: bad --child-layout \(childLayout)")
     }
@@ -207,6 +202,24 @@ public struct BenchCommand: AsyncParsableCommand {
     guard total == size else { throw CLIFailure("bench: sg table covers \(total) bytes, expected \(size)") }
     print("nents \(Self.grouped(table.nents)), orig_nents \(Self.grouped(table.origNents))")
     print("peak-bytes \(peakResidentBytesOfThisImage())")
+  }
+
+  /// The teaching workstation with its GPU (03:00.0) set to export one system-memory buffer of
+  /// `size` bytes, and its NIC (05:00.0) as the importer: the share the simulate and sg-scroll
+  /// figures time.
+  static func systemMemoryShareMachine(
+    bufferName: String, size: UInt64
+  ) throws -> (topology: Topology, exporter: Int, importer: Int) {
+    var topology = try TopologyResolver.resolve("teaching-workstation")
+    guard let exporter = topology.index(of: BDF(bus: 3, device: 0, function: 0)),
+      let importer = topology.index(of: BDF(bus: 5, device: 0, function: 0))
+    else { throw CLIFailure("bench: teaching-workstation lacks its GPU or NIC") }
+    topology.setExtras(
+      DeviceExtras(
+        driverProfile: "system-memory",
+        buffers: [BufferSpec(name: bufferName, size: size, preferredPlacement: .system)]),
+      at: exporter)
+    return (topology, exporter, importer)
   }
 
   @MainActor

@@ -82,15 +82,8 @@ enum UIBenchmark {
   /// the NIC with the IOMMU off, plays to the end, focuses the sg table and times page-down frames.
   @MainActor
   static func scrollCost(bufferSize: UInt64) throws -> (entries: Int, perFrame: Double) {
-    var topology = try TopologyResolver.resolve("teaching-workstation")
-    guard let exporter = topology.index(of: BDF(bus: 3, device: 0, function: 0)),
-      let importer = topology.index(of: BDF(bus: 5, device: 0, function: 0))
-    else { throw CLIFailure("bench: teaching-workstation lacks its GPU or NIC") }
-    topology.setExtras(
-      DeviceExtras(
-        driverProfile: "system-memory",
-        buffers: [BufferSpec(name: "bench", size: bufferSize, preferredPlacement: .system)]),
-      at: exporter)
+    let (topology, exporter, importer) = try BenchCommand.systemMemoryShareMachine(
+      bufferName: "bench", size: bufferSize)
     // Scattered pages: one sg entry per 4 KiB page, 4,194,304 entries for 16 GiB.
     var state = ExplorerState(
       topology: topology, configuration: P2PConfiguration(inferringFrom: topology, iommu: .off), width: 120,
