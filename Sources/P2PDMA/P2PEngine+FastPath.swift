@@ -73,6 +73,31 @@ final class FastPathTables: Sendable {
     }
   }
 
+  /// The nearest device both paths pass through (-1 when none): the deeper device is lifted to
+  /// the other's depth, then both go up together until they meet.
+  @inline(__always)
+  static func commonAncestor(_ first: Int, _ second: Int, nodes: UnsafeBufferPointer<Node>) -> Int {
+    var a = first
+    var b = second
+    var depthA = Int(nodes[a].depth)
+    var depthB = Int(nodes[b].depth)
+    while depthA > depthB {
+      a = Int(nodes[a].parent)
+      depthA -= 1
+    }
+    while depthB > depthA {
+      b = Int(nodes[b].parent)
+      depthB -= 1
+    }
+    while a != b {
+      if depthA == 0 { return -1 }
+      a = Int(nodes[a].parent)
+      b = Int(nodes[b].parent)
+      depthA -= 1
+    }
+    return a
+  }
+
   /// The map type and `pci_p2pdma_distance()` (-1 when NOT_SUPPORTED) of one pair.
   ///
   /// Same answer as `calc_map_type_and_dist()`: the nearest common ancestor is found by lifting
@@ -86,29 +111,7 @@ final class FastPathTables: Sendable {
   ) -> (MapType, Int) {
     let providerNode = nodes[provider]
     let clientNode = nodes[client]
-    var a = provider
-    var b = client
-    var depthA = Int(providerNode.depth)
-    var depthB = Int(clientNode.depth)
-    while depthA > depthB {
-      a = Int(nodes[a].parent)
-      depthA -= 1
-    }
-    while depthB > depthA {
-      b = Int(nodes[b].parent)
-      depthB -= 1
-    }
-    var common = -1
-    while true {
-      if a == b {
-        common = a
-        break
-      }
-      if depthA == 0 { break }
-      a = Int(nodes[a].parent)
-      b = Int(nodes[b].parent)
-      depthA -= 1
-    }
+    let common = commonAncestor(provider, client, nodes: nodes)
     let distance: Int
     if common >= 0 {
       let commonNode = nodes[common]
@@ -304,25 +307,10 @@ extension P2PEngine {
 
   /// The nearest device both paths pass through, by depth arithmetic; nil when none.
   func nearestCommonUpstream(_ first: Int, _ second: Int) -> Int? {
-    let nodes = tables.nodes
-    var a = first
-    var b = second
-    var depthA = Int(nodes[a].depth)
-    var depthB = Int(nodes[b].depth)
-    while depthA > depthB {
-      a = Int(nodes[a].parent)
-      depthA -= 1
-    }
-    while depthB > depthA {
-      b = Int(nodes[b].parent)
-      depthB -= 1
-    }
-    while a != b {
-      if depthA == 0 { return nil }
-      a = Int(nodes[a].parent)
-      b = Int(nodes[b].parent)
-      depthA -= 1
-    }
-    return a
+    precondition(
+      tables.nodes.indices.contains(first) && tables.nodes.indices.contains(second),
+      "nearestCommonUpstream: index out of range")
+    let common = tables.nodes.withUnsafeBufferPointer { FastPathTables.commonAncestor(first, second, nodes: $0) }
+    return common >= 0 ? common : nil
   }
 }
