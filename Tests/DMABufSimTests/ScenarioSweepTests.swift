@@ -17,14 +17,7 @@ import Testing
     var simulated = 0
     for exporter in endpoints {
       guard DMABufSimulator.profile(for: exporter, in: topology)?.exporter != nil else { continue }
-      let importers = Array(endpoints.filter { $0 != exporter }.prefix(3))
-      guard !importers.isEmpty else { continue }
-      for iommu in [IOMMUMode.off, .on] {
-        let simulation = try DMABufSimulator.simulate(
-          topology: topology,
-          request: ShareRequest(
-            exporter: exporter, importers: importers,
-            configuration: P2PConfiguration(inferringFrom: topology, iommu: iommu)))
+      for simulation in try sharesWithIOMMUOffAndOn(from: exporter, among: endpoints, in: topology) {
         simulated += 1
         try checkInvariants(simulation)
       }
@@ -85,15 +78,9 @@ import Testing
       let endpoints = topology.functions.filter(\.isEndpointForMatrix).map(\.bdf)
       let exporters = endpoints.filter { DMABufSimulator.profile(for: $0, in: topology)?.exporter != nil }.prefix(6)
       for exporter in exporters {
-        let importers = Array(endpoints.filter { $0 != exporter }.prefix(3))
-        guard !importers.isEmpty else { continue }
-        for iommu in [IOMMUMode.off, .on] {
-          let simulation = try DMABufSimulator.simulate(
-            topology: topology,
-            request: ShareRequest(
-              exporter: exporter, importers: importers,
-              configuration: P2PConfiguration(inferringFrom: topology, iommu: iommu)))
-          #expect(simulation.attachments.count == importers.count, "\(name) \(exporter)")
+        let importerCount = min(3, endpoints.filter { $0 != exporter }.count)
+        for simulation in try sharesWithIOMMUOffAndOn(from: exporter, among: endpoints, in: topology) {
+          #expect(simulation.attachments.count == importerCount, "\(name) \(exporter)")
           for attachment in simulation.attachments where attachment.error == nil {
             #expect(attachment.sgTable != nil, "\(name) \(exporter) -> \(attachment.importer)")
           }
@@ -101,5 +88,21 @@ import Testing
       }
     }
     if Self.captures.isEmpty { print("note: no captures at \(Self.directory); skipped") } else { #expect(loaded > 0) }
+  }
+}
+
+/// `exporter` shares its default buffer with up to three other `endpoints`, once with the IOMMU
+/// off and once on; no runs when there is nobody to share with.
+func sharesWithIOMMUOffAndOn(from exporter: BDF, among endpoints: [BDF], in topology: Topology) throws
+  -> [ShareSimulation]
+{
+  let importers = Array(endpoints.filter { $0 != exporter }.prefix(3))
+  guard !importers.isEmpty else { return [] }
+  return try [IOMMUMode.off, .on].map { iommu in
+    try DMABufSimulator.simulate(
+      topology: topology,
+      request: ShareRequest(
+        exporter: exporter, importers: importers,
+        configuration: P2PConfiguration(inferringFrom: topology, iommu: iommu)))
   }
 }
