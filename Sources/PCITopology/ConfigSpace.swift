@@ -3,8 +3,23 @@
 /// so that a short dump can never be mistaken for zeros.
 public struct ConfigSpace: Sendable, Equatable {
   public var bytes: [UInt8]
+  /// Ranges inside `bytes` that the input did not supply (rows missing from the middle of a hex
+  /// dump; the loader filled them with 0xff as `lspci -F` does). Reads touching them return nil,
+  /// like reads past the end.
+  public var unreadRanges: [Range<Int>]
 
-  public init(bytes: [UInt8]) { self.bytes = bytes }
+  public init(bytes: [UInt8], unreadRanges: [Range<Int>] = []) {
+    self.bytes = bytes
+    self.unreadRanges = unreadRanges
+  }
+
+  /// True when every byte of `offset..<offset+length` is in the dump.
+  @inline(__always)
+  func isRead(_ offset: Int, _ length: Int) -> Bool {
+    guard offset >= 0, offset + length <= bytes.count else { return false }
+    if unreadRanges.isEmpty { return true }
+    return !unreadRanges.contains { $0.overlaps(offset..<(offset + length)) }
+  }
 
   public var count: Int { bytes.count }
   /// True when the PCIe extended space (offsets 0x100...0xfff) is present.
@@ -13,15 +28,15 @@ public struct ConfigSpace: Sendable, Equatable {
   public var hasCapabilityArea: Bool { bytes.count >= 256 }
 
   public func u8(_ offset: Int) -> UInt8? {
-    guard offset >= 0, offset < bytes.count else { return nil }
+    guard isRead(offset, 1) else { return nil }
     return bytes[offset]
   }
   public func u16(_ offset: Int) -> UInt16? {
-    guard offset >= 0, offset + 1 < bytes.count else { return nil }
+    guard isRead(offset, 2) else { return nil }
     return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
   }
   public func u32(_ offset: Int) -> UInt32? {
-    guard offset >= 0, offset + 3 < bytes.count else { return nil }
+    guard isRead(offset, 4) else { return nil }
     return UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
       | UInt32(bytes[offset + 3]) << 24
   }
@@ -47,18 +62,39 @@ public struct ConfigSpace: Sendable, Equatable {
     return nil
   }
 
-  /// Offset of the extended capability with `id` (`pci_find_ext_capability`), or nil when
-  /// absent or when the extended space is not in the dump (check `hasExtendedSpace`).
-  public func extendedCapabilityOffset(id: UInt16) -> Int? {
-    guard hasExtendedSpace else { return nil }
+  /// What a walk of the extended capability list found.
+  public enum ExtendedCapabilityLookup: Sendable, Equatable {
+    /// The capability starts at this offset.
+    case found(Int)
+    /// The whole list was walked (or it is empty) and the capability is not on it.
+    case absent
+    /// The list goes on at this offset, but those bytes are not in the input (a cut dump, a
+    /// short sysfs `config`, a missing row): the capability may be there or not.
+    case notInInput(offset: Int)
+  }
+
+  /// Walks the extended capability list for `id` as `pci_find_next_ext_capability` does, with
+  /// a hop bound so a corrupt loop cannot hang us. Only an input with more than 256 bytes says
+  /// anything about the extended space; for 256 bytes or fewer the answer is `notInInput(0x100)`
+  /// and the caller decides what a short dump means.
+  public func findExtendedCapability(id: UInt16) -> ExtendedCapabilityLookup {
+    guard bytes.count > 256 else { return .notInInput(offset: 0x100) }
     var pointer = 0x100
     var hops = 0
     while pointer >= 0x100, hops < 480 {
-      guard let header = u32(pointer), header != 0, header != 0xffff_ffff else { return nil }
-      if UInt16(header & 0xffff) == id { return pointer }
+      guard let header = u32(pointer) else { return .notInInput(offset: pointer) }
+      if header == 0 || header == 0xffff_ffff { return .absent }
+      if UInt16(header & 0xffff) == id { return .found(pointer) }
       pointer = Int(header >> 20) & ~3
       hops += 1
     }
+    return .absent
+  }
+
+  /// Offset of the extended capability with `id` (`pci_find_ext_capability`), or nil when
+  /// absent or when the bytes that would tell are not in the dump (see `findExtendedCapability`).
+  public func extendedCapabilityOffset(id: UInt16) -> Int? {
+    if case .found(let offset) = findExtendedCapability(id: id) { return offset }
     return nil
   }
 }

@@ -227,6 +227,13 @@ public struct Topology: Sendable {
           LoadWarning("bridge \(function.bdf) claims its own bus \(bus) as secondary; ignored"))
         continue
       }
+      if let subordinate = function.subordinateBus, subordinate < secondary {
+        warnings.append(
+          LoadWarning(
+            "bridge \(function.bdf) has subordinate bus \(hex(subordinate, width: 2)) below its secondary bus "
+              + "\(hex(secondary, width: 2)) (impossible; the kernel would renumber): only bus \(bus) is placed below it"
+          ))
+      }
       if let earlier = bridgeForBus[bus] {
         warnings.append(
           LoadWarning(

@@ -125,11 +125,13 @@ extension Array where Element == UInt8 {
     return index == offset ? nil : (value, index)
   }
 
-  /// Parses decimal digits starting at `offset`.
+  /// Parses decimal digits starting at `offset`; nil when there is none or when the number has
+  /// more than 18 digits (never a silently wrapped or cut value).
   func decimalNumber(at offset: Int, end: Int) -> (value: Int, next: Int)? {
     var index = offset
     var value = 0
-    while index < end, index - offset < 18, ASCII.isDigit(self[index]) {
+    while index < end, ASCII.isDigit(self[index]) {
+      guard index - offset < 18 else { return nil }
       value = value * 10 + Int(self[index] - 0x30)
       index += 1
     }
@@ -190,4 +192,39 @@ func parseHeaderAddress(_ bytes: [UInt8], _ line: TextLine) -> (bdf: BDF, next: 
     return (BDF(domain: domain, bus: b0 << 4 | b1, device: device, function: function), after)
   }
   return nil
+}
+
+/// For a line that `parseHeaderAddress` refused: when it is shaped like a function header
+/// (`[DOMAIN:]BUS:DEV.FN` in hex, then a space or the end) but a number is out of range (bus
+/// over ff, device over 1f, function over 7, domain over ffff), says what is wrong; nil for any
+/// other line. Such a line must not pass unnoticed: `lspci -F` would reject the whole file.
+func invalidHeaderAddress(_ bytes: [UInt8], _ line: TextLine) -> String? {
+  var runs: [(value: UInt64, digits: Int)] = []
+  var separators: [UInt8] = []
+  var index = line.start
+  while index < line.end, runs.count < 4 {
+    let run = bytes.hexNumber(at: index, end: line.end, maxDigits: 16)
+    guard let run else { return nil }
+    runs.append((run.value, run.next - index))
+    index = run.next
+    guard index < line.end, bytes[index] != ASCII.space else { break }
+    guard bytes[index] == ASCII.colon || bytes[index] == ASCII.dot else { return nil }
+    separators.append(bytes[index])
+    index += 1
+  }
+  guard index == line.end || bytes[index] == ASCII.space else { return nil }
+  let parts: (domain: UInt64?, bus: UInt64, device: UInt64, function: UInt64)
+  switch (runs.count, separators) {
+  case (3, [ASCII.colon, ASCII.dot]): parts = (nil, runs[0].value, runs[1].value, runs[2].value)
+  case (4, [ASCII.colon, ASCII.colon, ASCII.dot]): parts = (runs[0].value, runs[1].value, runs[2].value, runs[3].value)
+  default: return nil
+  }
+  let text = bytes.text(line.start, index)
+  var problems: [String] = []
+  if let domain = parts.domain, domain > 0xffff_ffff { problems.append("domain over ffffffff") }
+  if parts.bus > 0xff { problems.append("bus over ff") }
+  if parts.device > 0x1f { problems.append("device over 1f") }
+  if parts.function > 7 { problems.append("function over 7") }
+  if problems.isEmpty { problems.append("not in lspci's BB:DD.F or DDDD:BB:DD.F form") }
+  return "\"\(text)\" is not a valid PCI function address (\(problems.joined(separator: ", ")))"
 }

@@ -41,15 +41,36 @@ extension ConfigSpace {
     return PCIePortType(rawValue: Int((flags >> 4) & 0xf))
   }
 
-  /// ACS registers when the extended space is in the dump: present, or absent after walking the
-  /// whole extended capability list. Nil when the extended space is missing (caller decides).
+  /// ACS registers when the input has more than 256 bytes: present, absent after walking the
+  /// whole extended capability list, or unknown when the list runs into bytes the input lacks
+  /// (a cut dump, a sysfs `config` of 257...4095 bytes). Nil for 256 bytes or fewer (the caller
+  /// decides what a short dump means).
   var acsFromExtendedSpace: ACSState? {
-    guard hasExtendedSpace else { return nil }
-    guard let offset = extendedCapabilityOffset(id: PCIRegister.extendedCapabilityIDACS),
-      let capability = u16(offset + PCIRegister.acsCapabilityOffset),
-      let control = u16(offset + PCIRegister.acsControlOffset)
-    else { return .absent }
-    return .present(capability: ACSBits(rawValue: capability), control: ACSBits(rawValue: control))
+    guard count > 256 else { return nil }
+    switch findExtendedCapability(id: PCIRegister.extendedCapabilityIDACS) {
+    case .absent:
+      return .absent
+    case .notInInput(let offset):
+      return .unknown(reason: Self.cutReason(count: count, offset: offset))
+    case .found(let offset):
+      guard let capability = u16(offset + PCIRegister.acsCapabilityOffset),
+        let control = u16(offset + PCIRegister.acsControlOffset)
+      else {
+        return .unknown(reason: Self.cutReason(count: count, offset: offset + PCIRegister.acsCapabilityOffset))
+      }
+      return .present(capability: ACSBits(rawValue: capability), control: ACSBits(rawValue: control))
+    }
+  }
+
+  /// Why ACS is unknown when the extended capability list runs into bytes we do not have.
+  static func cutReason(count: Int, offset: Int) -> String {
+    if offset + 4 > count {
+      return "the config space in the input stops at 0x\(String(count, radix: 16)) bytes, but the extended "
+        + "capability list goes on at 0x\(String(offset, radix: 16)) (cut dump or short sysfs config): "
+        + "ACS may be there"
+    }
+    return "config bytes at 0x\(String(offset, radix: 16)), where the extended capability list goes on, "
+      + "are missing from the dump: ACS may be there"
   }
 
   /// The BARs as the registers hold them (`__pci_read_base` without the sizing writes): six for a

@@ -27,6 +27,8 @@ enum LspciOutputLoader {
     var is64Bit: Bool
     var isPrefetchable: Bool
     var isIO: Bool
+    /// Why a `[size=...]` that was there could not be read (too large, unknown unit).
+    var sizeProblem: String?
   }
 
   /// Everything collected for one function block.
@@ -36,6 +38,8 @@ enum LspciOutputLoader {
     var header = HeaderText()
     var config: [UInt8] = []
     var configLength = 0
+    /// Byte ranges below `configLength` that no hex row supplied.
+    var configGaps: [Range<Int>] = []
     var sawCapabilities = false
     var sawExtendedCapabilities = false
     /// `Capabilities: [xxx] Access Control Services` seen (with `-v` its registers are not printed).
@@ -50,6 +54,8 @@ enum LspciOutputLoader {
     var iommuGroup: Int?
     var driver: String?
     var subsystem: (vendor: UInt16, device: UInt16)?
+    /// Text lines of this block that were dropped or clamped, for file:line warnings.
+    var notes: [(line: Int, message: String)] = []
 
     init(bdf: BDF, line: Int) {
       self.bdf = bdf
@@ -89,16 +95,27 @@ enum LspciOutputLoader {
     // hot loop writes into a plain array instead of through `records[current]`.
     var openConfig: [UInt8] = []
     var openLength = 0
+    // Rows normally come in order; a row starting past the bytes covered so far leaves a gap
+    // (unknown bytes, not zeros). Out-of-order rows are rare; their gaps stay marked unread,
+    // which errs towards "unknown", never towards a wrong value.
+    var openCovered = 0
+    var openGaps: [Range<Int>] = []
     var malformedRows = 0
+    var invalidHeaders = 0
 
     func closeBlock() {
       if let current, openLength > 0 {
         records[current].config = openConfig
         records[current].configLength = openLength
+        records[current].configGaps = openGaps.compactMap { gap in
+          gap.lowerBound < openLength ? gap.lowerBound..<min(gap.upperBound, openLength) : nil
+        }
       }
       current = nil
       openConfig = []
       openLength = 0
+      openCovered = 0
+      openGaps = []
     }
 
     bytes.withUnsafeBufferPointer { buffer in
@@ -114,6 +131,8 @@ enum LspciOutputLoader {
         }
         if current != nil, let row = readHexRow(buffer, line, into: &openConfig, length: &openLength) {
           sawHex = true
+          if row.written.lowerBound > openCovered { openGaps.append(openCovered..<row.written.lowerBound) }
+          openCovered = max(openCovered, row.written.upperBound)
           if let current, let message = row.message(for: records[current].bdf) {
             malformedRows += 1
             if malformedRows <= maximumRowWarnings {
@@ -128,10 +147,22 @@ enum LspciOutputLoader {
           record.header = parseHeaderText(bytes.text(next, line.end))
           records.append(record)
           current = records.count - 1
+        } else if let problem = invalidHeaderAddress(bytes, line) {
+          // Shaped like a header but out of range: its block must not be read into the previous
+          // function, and the user must hear that a function was dropped.
+          closeBlock()
+          invalidHeaders += 1
+          if invalidHeaders <= maximumRowWarnings {
+            warnings.append(LoadWarning("\(problem); this block is ignored", file: path, line: line.number))
+          }
         }
       }
     }
     closeBlock()
+    if invalidHeaders > maximumRowWarnings {
+      warnings.append(
+        LoadWarning("\(invalidHeaders - maximumRowWarnings) more invalid function headers not listed", file: path))
+    }
     if malformedRows > maximumRowWarnings {
       warnings.append(
         LoadWarning(
@@ -146,6 +177,7 @@ enum LspciOutputLoader {
     // a function with 256 bytes there has none (conventional PCI), so no ACS.
     let fileHasExtendedDumps = records.contains { $0.configLength > 256 }
     for record in records {
+      for note in record.notes { warnings.append(LoadWarning(note.message, file: path, line: note.line)) }
       functions.append(
         makeFunction(
           record, database: database, fileShowsExtendedCapabilities: fileShowsExtendedCapabilities,
@@ -181,6 +213,8 @@ enum LspciOutputLoader {
       case pastEndOfConfigSpace
     }
     var problem: Problem?
+    /// Config offsets this row filled.
+    var written: Range<Int>
 
     func message(for bdf: BDF) -> String? {
       switch problem {
@@ -235,12 +269,13 @@ enum LspciOutputLoader {
       }
     }
     if position > length { length = position }
+    let written = min(offset, position)..<position
     var rest = index
     while rest < end, ASCII.isBlank(buffer[rest]) { rest += 1 }
-    guard rest < end else { return HexRow(problem: nil) }
-    if position >= 4096 { return HexRow(problem: .pastEndOfConfigSpace) }
+    guard rest < end else { return HexRow(problem: nil, written: written) }
+    if position >= 4096 { return HexRow(problem: .pastEndOfConfigSpace, written: written) }
     let junk = String(decoding: buffer[rest..<end], as: UTF8.self)
-    return HexRow(problem: .junk(kept: max(position - offset, 0), text: junk))
+    return HexRow(problem: .junk(kept: max(position - offset, 0), text: junk), written: written)
   }
 
   // MARK: Text lines
@@ -351,13 +386,24 @@ enum LspciOutputLoader {
       }
     case 0x42:  // 'B'
       if bytes.matches("Bus: primary=", at: start, end: end) {
-        record.busNumbers = parseBusLine(bytes, from: start + 13, to: end)
+        switch parseBusLine(bytes, from: start + 13, to: end) {
+        case .numbers(let primary, let secondary, let subordinate):
+          record.busNumbers = (primary, secondary, subordinate)
+        case .invalid(let why):
+          record.notes.append((line.number, "\(record.bdf): bus numbers ignored: \(why)"))
+        }
       }
     case 0x49:  // 'I'
-      if bytes.matches("IOMMU group: ", at: start, end: end),
-        let (group, _) = bytes.decimalNumber(at: start + 13, end: end)
-      {
-        record.iommuGroup = group
+      if bytes.matches("IOMMU group: ", at: start, end: end) {
+        if let (group, _) = bytes.decimalNumber(at: start + 13, end: end), group <= Int(Int32.max) {
+          record.iommuGroup = group
+        } else {
+          record.notes.append(
+            (
+              line.number,
+              "\(record.bdf): IOMMU group \"\(bytes.text(start + 13, end))\" is not a number we accept; ignored"
+            ))
+        }
       }
     case 0x4b:  // 'K'
       if bytes.matches("Kernel driver in use: ", at: start, end: end) {
@@ -373,6 +419,9 @@ enum LspciOutputLoader {
         next < end, bytes[next] == ASCII.colon, let region = parseRegion(bytes, from: next + 1, to: end)
       {
         record.regions[index] = region
+        if let problem = region.sizeProblem {
+          record.notes.append((line.number, "\(record.bdf): Region \(index): \(problem); size treated as unknown"))
+        }
       }
     case 0x53:  // 'S'
       if bytes.matches("Subsystem: ", at: start, end: end), end - start > 12, bytes[end - 1] == ASCII.closeBracket,
@@ -397,15 +446,28 @@ enum LspciOutputLoader {
     return bits
   }
 
-  /// `00, secondary=01, subordinate=01, sec-latency=0` (after `Bus: primary=`).
-  static func parseBusLine(_ bytes: [UInt8], from start: Int, to end: Int) -> (UInt8, UInt8, UInt8)? {
-    guard let (primary, afterPrimary) = bytes.hexNumber(at: start, end: end, maxDigits: 2),
+  enum BusLine {
+    case numbers(UInt8, UInt8, UInt8)
+    case invalid(String)
+  }
+
+  /// `00, secondary=01, subordinate=01, sec-latency=0` (after `Bus: primary=`). Every number
+  /// must be two hex digits at most ending at a non-digit: `secondary=100` is not bus 0x10.
+  static func parseBusLine(_ bytes: [UInt8], from start: Int, to end: Int) -> BusLine {
+    func bus(at index: Int) -> (UInt8, Int)? {
+      guard let (value, next) = bytes.hexNumber(at: index, end: end, maxDigits: 16), value <= 0xff else {
+        return nil
+      }
+      return (UInt8(value), next)
+    }
+    let text = "\"\(bytes.text(start - 13, end))\""
+    guard let (primary, afterPrimary) = bus(at: start),
       let secondaryAt = bytes.firstIndex(of: "secondary=", from: afterPrimary, to: end),
-      let (secondary, afterSecondary) = bytes.hexNumber(at: secondaryAt + 10, end: end, maxDigits: 2),
+      let (secondary, afterSecondary) = bus(at: secondaryAt + 10),
       let subordinateAt = bytes.firstIndex(of: "subordinate=", from: afterSecondary, to: end),
-      let (subordinate, _) = bytes.hexNumber(at: subordinateAt + 12, end: end, maxDigits: 2)
-    else { return nil }
-    return (UInt8(primary), UInt8(secondary), UInt8(subordinate))
+      let (subordinate, _) = bus(at: subordinateAt + 12)
+    else { return .invalid("\(text) does not hold three bus numbers 00...ff") }
+    return .numbers(primary, secondary, subordinate)
   }
 
   /// ` Memory at 6000000000 (64-bit, prefetchable) [size=256M]`, ` I/O ports at 4000 [size=64]`,
@@ -435,18 +497,31 @@ enum LspciOutputLoader {
       region.isPrefetchable =
         bytes.firstIndex(of: ", prefetchable)", from: index, to: end) != nil
     }
-    if let sizeAt = bytes.firstIndex(of: "[size=", from: index, to: end),
-      let (value, next) = bytes.decimalNumber(at: sizeAt + 6, end: end)
-    {
-      var size = UInt64(value)
-      if next < end {
-        switch bytes[next] {
-        case 0x4b: size <<= 10  // K
-        case 0x4d: size <<= 20  // M
-        case 0x47: size <<= 30  // G
-        case 0x54: size <<= 40  // T
-        default: break
-        }
+    if let sizeAt = bytes.firstIndex(of: "[size=", from: index, to: end) {
+      guard let (value, next) = bytes.decimalNumber(at: sizeAt + 6, end: end), next < end else {
+        region.sizeProblem = "size \"\(bytes.text(sizeAt, end))\" is not a number we accept"
+        return region
+      }
+      // lspci's units (`pciutils` `size_format`): none, K, M, G, T, P, E.
+      let shift: UInt64?
+      switch bytes[next] {
+      case ASCII.closeBracket: shift = 0
+      case 0x4b: shift = 10  // K
+      case 0x4d: shift = 20  // M
+      case 0x47: shift = 30  // G
+      case 0x54: shift = 40  // T
+      case 0x50: shift = 50  // P
+      case 0x45: shift = 60  // E
+      default: shift = nil
+      }
+      guard let shift else {
+        region.sizeProblem = "size unit in \"\(bytes.text(sizeAt, end))\" is unknown"
+        return region
+      }
+      let (size, overflow) = UInt64(value).multipliedReportingOverflow(by: 1 << shift)
+      if overflow || value <= 0 {
+        region.sizeProblem = "size \"\(bytes.text(sizeAt, end))\" does not fit 64 bits"
+        return region
       }
       region.size = size
     }
@@ -466,7 +541,8 @@ enum LspciOutputLoader {
     function.driver = record.driver
     var configBytes = record.config
     if record.configLength < configBytes.count { configBytes.removeSubrange(record.configLength...) }
-    let config = record.configLength > 0 ? ConfigSpace(bytes: configBytes) : nil
+    let config =
+      record.configLength > 0 ? ConfigSpace(bytes: configBytes, unreadRanges: record.configGaps) : nil
 
     if let config, config.count >= 0x10 {
       function.config = config
@@ -503,6 +579,16 @@ enum LspciOutputLoader {
         function.primaryBus = buses.primary
         function.secondaryBus = buses.secondary
         function.subordinateBus = buses.subordinate
+      } else if function.isBridge, let buses = record.busNumbers {
+        // The dump stops before 0x18 but the `-v` text gave the bus numbers.
+        function.primaryBus = buses.primary
+        function.secondaryBus = buses.secondary
+        function.subordinateBus = buses.subordinate
+      } else if function.isBridge {
+        warnings.append(
+          LoadWarning(
+            "\(record.bdf) is a bridge but its bus numbers (config 0x18...0x1a) are not in the dump: "
+              + "functions below it show as a separate root bus", file: path, line: record.line))
       }
       if function.headerType == 0, let subsystem = config.subsystemIDs, config.count >= 0x30 {
         function.subsystemVendorID = subsystem.vendor
@@ -522,17 +608,29 @@ enum LspciOutputLoader {
         return bar
       }
       function.portType = (config.hasCapabilityArea ? config.pcieType : nil) ?? record.portType
-      if !config.hasExtendedSpace, fileHasExtendedDumps, record.acsCapability == nil, record.acsControl == nil {
+      // In a `-xxxx` file lspci prints exactly 256 bytes for a function without extended space.
+      // Any other short length is a cut dump and decides nothing.
+      if config.count == 256, config.unreadRanges.isEmpty, fileHasExtendedDumps, record.acsCapability == nil,
+        record.acsControl == nil
+      {
         function.acs = .absent
         return finishNames(function, database: database)
       }
-      function.acs =
-        config.acsFromExtendedSpace
-        ?? acsFromText(
-          record, fileShowsExtendedCapabilities: fileShowsExtendedCapabilities,
-          missing:
-            "the dump has \(config.count) bytes of config space per function; ACS lives in the extended space (lspci -xxxx as root)"
-        )
+      let fromBytes = config.acsFromExtendedSpace
+      if let fromBytes, !fromBytes.isUnknown {
+        function.acs = fromBytes
+      } else {
+        // The bytes do not decide: the `-vv` text may (ACSCap/ACSCtl lines), else stay unknown.
+        var missing =
+          "the dump has \(config.count) bytes of config space per function; ACS lives in the extended space (lspci -xxxx as root)"
+        if case .unknown(let reason) = fromBytes { missing = reason }
+        function.acs = acsFromText(
+          record, fileShowsExtendedCapabilities: fileShowsExtendedCapabilities, missing: missing)
+        if config.count > 256, function.acs.isUnknown {
+          warnings.append(
+            LoadWarning("\(record.bdf): ACS unknown: \(missing)", file: path, line: record.line))
+        }
+      }
       return finishNames(function, database: database)
     }
 

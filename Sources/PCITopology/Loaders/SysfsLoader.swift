@@ -44,12 +44,27 @@ public enum SysfsLoader {
     var functions: [PCIFunction] = []
     var warnings: [LoadWarning] = []
     var sawShortConfig = false
+    let linkedBuses = busRangesFromLinks(devicesDirectory: devicesDirectory, entries: entries)
     for entry in entries.sorted() {
       guard let bdf = BDF(entry) else { continue }
       let directory = (devicesDirectory as NSString).appendingPathComponent(entry)
-      if let function = loadFunction(
+      if var function = loadFunction(
         bdf: bdf, directory: directory, database: database, warnings: &warnings, sawShortConfig: &sawShortConfig)
       {
+        if function.isBridge, function.secondaryBus == nil {
+          if let range = linkedBuses[bdf] {
+            // The device links (`devices/DDDD:BB:DD.F -> ../../../devices/pci0000:00/<bridge>/<child>`)
+            // say which functions sit below the bridge even when its config is unreadable.
+            function.primaryBus = bdf.bus
+            function.secondaryBus = range.secondary
+            function.subordinateBus = range.subordinate
+          } else {
+            warnings.append(
+              LoadWarning(
+                "\(bdf): bridge whose bus numbers are unreadable (no readable config, pci_bus entry or device "
+                  + "link): functions below it show as a separate root bus", file: directory))
+          }
+        }
         functions.append(function)
       }
     }
@@ -113,14 +128,21 @@ public enum SysfsLoader {
       if config.hasCapabilityArea { function.portType = config.pcieType }
       if let acs = config.acsFromExtendedSpace {
         function.acs = acs
-      } else if config.count >= 256 {
+        if case .unknown(let reason) = acs {
+          warnings.append(LoadWarning("\(bdf): ACS unknown: \(reason)", file: directory + "/config"))
+        }
+      } else if config.count == 256 {
         // A root reader gets the whole config; 256 bytes means the function has no extended
         // space (conventional PCI), so no ACS.
         function.acs = .absent
-      } else {
+      } else if config.count == 64 {
         sawShortConfig = true
         function.acs = .unknown(
           reason: "ACS unknown — run as root or load a dump (sysfs config is 64 bytes for non-root)")
+      } else {
+        let reason = "sysfs config is \(config.count) bytes (neither 64, 256 nor 4096: cut copy?); ACS unknown"
+        function.acs = .unknown(reason: reason)
+        warnings.append(LoadWarning("\(bdf): \(reason)", file: directory + "/config"))
       }
     } else {
       function.acs = .unknown(reason: "sysfs config is unreadable")
@@ -161,6 +183,30 @@ public enum SysfsLoader {
       bars.append(bar)
     }
     return bars
+  }
+
+  /// Bus ranges below each bridge from the device symlinks, which point into the
+  /// `/sys/devices/pci0000:00/...` hierarchy: the secondary bus is the lowest bus of the
+  /// functions directly below, the subordinate the highest bus of any function below.
+  static func busRangesFromLinks(devicesDirectory: String, entries: [String]) -> [BDF: (
+    secondary: UInt8, subordinate: UInt8
+  )] {
+    var ranges: [BDF: (secondary: UInt8, subordinate: UInt8)] = [:]
+    for entry in entries {
+      guard let bdf = BDF(entry),
+        let destination = try? FileManager.default.destinationOfSymbolicLink(
+          atPath: (devicesDirectory as NSString).appendingPathComponent(entry))
+      else { continue }
+      let ancestors = destination.split(separator: "/").dropLast().compactMap { BDF(String($0)) }
+      for (position, ancestor) in ancestors.enumerated() {
+        let isDirectParent = position == ancestors.count - 1
+        var range = ranges[ancestor] ?? (secondary: 0xff, subordinate: 0)
+        if isDirectParent { range.secondary = min(range.secondary, bdf.bus) }
+        range.subordinate = max(range.subordinate, bdf.bus)
+        ranges[ancestor] = range
+      }
+    }
+    return ranges.filter { $0.value.secondary != 0xff && $0.value.subordinate >= $0.value.secondary }
   }
 
   /// For a bridge without readable config: the bus of its children directories (`pci_bus` links
