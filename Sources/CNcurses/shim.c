@@ -32,6 +32,26 @@ static volatile sig_atomic_t curses_active = 0;
 
 int cn_stdio_are_terminals(void) { return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO); }
 
+// Before any Swift code runs (the runtime and Foundation open descriptors of their own): a
+// closed stdin/stdout/stderr is reopened on /dev/null, read-only so that writes to stdout or
+// stderr fail visibly (EBADF) instead of landing in whatever file would take the number.
+__attribute__((constructor)) static void cn_guard_standard_descriptors(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int replacement = open("/dev/null", O_RDONLY);
+      if (replacement >= 0 && replacement != fd) {
+        dup2(replacement, fd);
+        close(replacement);
+      }
+    }
+  }
+}
+
+int cn_flush_stdout(void) {
+  int failed = fflush(stdout) != 0 || ferror(stdout);
+  return failed ? (errno ? errno : -1) : 0;
+}
+
 int cn_locale_is_utf8(void) {
   const char *codeset = nl_langinfo(CODESET);
   if (codeset == NULL) return 0;

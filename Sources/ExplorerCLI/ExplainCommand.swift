@@ -42,8 +42,9 @@ public struct ExplainCommand: AsyncParsableCommand {
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
     let providerBDF = try ExplainRenderer.parseBDF(provider, option: "--provider")
     let clientBDFs = try client.map { try ExplainRenderer.parseBDF($0, option: "--client") }
-    print(
-      try ExplainRenderer.render(engine, provider: providerBDF, clients: clientBDFs, format: format), terminator: "")
+    try CommandLineEntry.writeOutput(
+      try ExplainRenderer.render(engine, provider: providerBDF, clients: clientBDFs, format: format),
+      json: format == .json)
   }
 }
 

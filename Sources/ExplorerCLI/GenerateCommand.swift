@@ -54,7 +54,9 @@ public struct GenerateCommand: AsyncParsableCommand {
   public mutating func run() async throws {
     let bytes = Self.render(functionCount: functions, seed: seed, format: format, platform: platform)
     guard let output else {
-      FileHandle.standardOutput.write(Data(bytes))
+      var standardOutput = DescriptorWriter.standardOutput(mode: .raw)
+      standardOutput.write(bytes: bytes)
+      try standardOutput.finish()
       return
     }
     try Self.write(bytes, to: output, force: force)
@@ -80,15 +82,67 @@ public struct GenerateCommand: AsyncParsableCommand {
     }
   }
 
-  /// Writes a new file; an existing one is replaced only with `force` (never silently).
+  /// Writes a new regular file; an existing one is replaced only with `force` (never
+  /// silently), and only when it is a regular file: a symbolic link, device node, FIFO, socket
+  /// or directory is refused (as root, replacing `/dev/null` would break the system). The new
+  /// content goes to a temporary file beside the target, renamed over it when complete, so a
+  /// failed write never leaves a half file under the target's name.
   public static func write(_ bytes: [UInt8], to path: String, force: Bool) throws {
-    if FileManager.default.fileExists(atPath: path) && !force {
-      throw CLIFailure("\(path) already exists; use --force to overwrite it")
+    if let kind = existingKind(path) {
+      guard kind == S_IFREG else {
+        throw CLIFailure("\(path) is \(describe(kind: kind)), not a regular file; refusing to write over it")
+      }
+      guard force else { throw CLIFailure("\(path) already exists; use --force to overwrite it") }
     }
+    let directory = (path as NSString).deletingLastPathComponent
+    let temporary =
+      (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).dmabuf-explorer-\(getpid())"
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+    guard descriptor >= 0 else {
+      throw CLIFailure(
+        "\(path): cannot create a file in \(directory.isEmpty ? "." : directory): \(describe(errno: errno))")
+    }
+    var writer = DescriptorWriter(descriptor: descriptor, name: path, mode: .raw)
+    writer.write(bytes: bytes)
+    var failure: String?
     do {
-      try Data(bytes).write(to: URL(fileURLWithPath: path), options: force ? [.atomic] : [.withoutOverwriting])
+      try writer.finish()
+      if fsync(descriptor) != 0 { failure = "cannot write to \(path): \(describe(errno: errno))" }
     } catch {
-      throw CLIFailure("\(path): cannot write: \(error.localizedDescription)")
+      failure = "\(error)"
+    }
+    close(descriptor)
+    // Checked again just before the rename: the target may have changed meanwhile.
+    if failure == nil, let kind = existingKind(path), kind != S_IFREG || !force {
+      failure = "\(path) is now \(describe(kind: kind)); refusing to write over it"
+    }
+    if failure == nil, rename(temporary, path) != 0 {
+      failure = "cannot write \(path): \(describe(errno: errno))"
+    }
+    if let failure {
+      unlink(temporary)
+      throw CLIFailure(failure)
     }
   }
+
+  /// The file type bits of `path` itself (not of a symlink's target), nil when nothing is there.
+  static func existingKind(_ path: String) -> mode_t? {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return nil }
+    return info.st_mode & S_IFMT
+  }
+
+  static func describe(kind: mode_t) -> String {
+    switch kind {
+    case S_IFLNK: return "a symbolic link"
+    case S_IFDIR: return "a directory"
+    case S_IFCHR: return "a character device"
+    case S_IFBLK: return "a block device"
+    case S_IFIFO: return "a FIFO"
+    case S_IFSOCK: return "a socket"
+    default: return "not a regular file"
+    }
+  }
+
+  static func describe(errno code: Int32) -> String { DescriptorWriter.describe(errno: code) }
 }

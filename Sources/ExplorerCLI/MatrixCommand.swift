@@ -36,9 +36,9 @@ public struct MatrixCommand: AsyncParsableCommand {
     let topology = try TopologyResolver.resolve(options.topology)
     let engine = P2PEngine(topology: topology, configuration: try whatIf.configuration(options, for: topology))
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
-    var output = StandardOutputSink()
+    var output = DescriptorWriter.standardOutput(mode: format == .json ? .json : .text)
     MatrixRenderer.write(engine, format: format, includeSelf: includeSelf, to: &output)
-    output.flush()
+    try output.finish()
   }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CNcurses
 import Foundation
 import P2PDMA
 import PCITopology
@@ -50,7 +51,10 @@ public enum CommandLineEntry {
       } else {
         try command.run()
       }
-      return 0
+      return try finishStandardOutput()
+    } catch let failure as OutputWriteFailure {
+      printError(failure.message)
+      return 1
     } catch let failure as CLIFailure {
       printError(failure.message)
       return 2
@@ -61,15 +65,42 @@ public enum CommandLineEntry {
       let code = DMABufExplorerCommand.exitCode(for: error)
       let message = DMABufExplorerCommand.fullMessage(for: error)
       if !message.isEmpty {
-        if code == .success { print(message) } else { printError(message) }
+        if code == .success {
+          do {
+            try writeOutput(message + "\n", json: false)
+          } catch {
+            printError("\(error)")
+            return 1
+          }
+        } else {
+          printError(message)
+        }
       }
       // Usage errors (bad option values) are bad input too: exit 2 like other input errors.
       return code == .validationFailure ? 2 : code.rawValue
     }
   }
 
+  /// One line on stderr, `dmabuf-explorer: ` first, control characters escaped.
   public static func printError(_ message: String) {
-    FileHandle.standardError.write(Data("dmabuf-explorer: \(message)\n".utf8))
+    StandardError.writeLine("dmabuf-explorer: \(message)")
+  }
+
+  /// A command's whole standard output, escaped for its format and checked.
+  static func writeOutput(_ text: String, json: Bool) throws {
+    var output = DescriptorWriter.standardOutput(mode: json ? .json : .text)
+    output.write(text)
+    try output.finish()
+  }
+
+  /// What `print` (bench) left in the C library's buffer: flushed, and a failure reported
+  /// instead of being dropped at exit.
+  static func finishStandardOutput() throws -> Int32 {
+    let code = cn_flush_stdout()
+    if code != 0 {
+      throw OutputWriteFailure(message: "cannot write to standard output: \(DescriptorWriter.describe(errno: code))")
+    }
+    return 0
   }
 }
 

@@ -23,9 +23,9 @@ public struct ScenariosCommand: AsyncParsableCommand {
 
   public mutating func run() async throws {
     if let name {
-      print(try Self.renderDetails(name: name, format: format), terminator: "")
+      try CommandLineEntry.writeOutput(try Self.renderDetails(name: name, format: format), json: format == .json)
     } else {
-      print(try Self.render(format: format), terminator: "")
+      try CommandLineEntry.writeOutput(try Self.render(format: format), json: format == .json)
     }
   }
 

@@ -73,7 +73,7 @@ public struct SimulateCommand: AsyncParsableCommand {
     let unmatched = request.configuration.disableACSRedirect.filter { topology.index(of: $0) == nil }
     if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
-    var output = StandardOutputSink()
+    var output = DescriptorWriter.standardOutput(mode: format == .json ? .json : .text)
     switch format {
     case .json:
       SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { output.write($0) }
@@ -84,7 +84,7 @@ public struct SimulateCommand: AsyncParsableCommand {
     case .summary:
       output.write(Self.summary(simulation))
     }
-    output.flush()
+    try output.finish()
   }
 
   /// Builds the request from the options; every bad value becomes a one-line CLIFailure.
@@ -144,22 +144,5 @@ public struct SimulateCommand: AsyncParsableCommand {
       out += "\n"
     }
     return out
-  }
-}
-
-/// Buffers stdout writes into large pieces (print() per entry would be slow for 4M entries; a
-/// JSON matrix can be huge too).
-struct StandardOutputSink: TextOutputStream {
-  private var pending = Data()
-
-  mutating func write(_ text: String) {
-    pending.append(contentsOf: text.utf8)
-    if pending.count >= 256 * 1024 { flush() }
-  }
-
-  mutating func flush() {
-    guard !pending.isEmpty else { return }
-    FileHandle.standardOutput.write(pending)
-    pending.removeAll(keepingCapacity: true)
   }
 }

@@ -24,7 +24,8 @@ public enum TopologyResolver {
     }
     if spec == "-" || spec == "sysfs" || spec.hasPrefix("sysfs:") || FileManager.default.fileExists(atPath: spec) {
       // Files and sysfs go to the loaders, which detect the format from the content.
-      return ResolvedTopology(topology: try TopologyLoader.load(spec: spec), scenario: nil)
+      return ResolvedTopology(
+        topology: try TopologyLoader.load(spec: spec, notice: StandardError.notice), scenario: nil)
     }
     let builtinSpelling =
       spec.hasPrefix(ScenarioLoader.builtinPathPrefix)

@@ -29,7 +29,7 @@ public struct TreeCommand: AsyncParsableCommand {
     if format != .json {
       for warning in loaded.warnings { CommandLineEntry.printError("warning: \(warning)") }
     }
-    print(output, terminator: "")
+    try CommandLineEntry.writeOutput(output, json: format == .json)
   }
 
   /// The command's standard output for a topology.

@@ -7,66 +7,56 @@ public enum TopologyLoader {
   public static let expectedFormats =
     "expected lspci -x/-xxx/-xxxx, lspci -vvv, lspci -tv, a scenario .json, or sysfs"
 
-  /// Files larger than this are refused rather than read into memory: the largest real dump
-  /// (4,096 functions with 4 KiB of config each as `-xxxx` hex) is about 60 MB.
-  public static let maximumFileSize = 512 * 1024 * 1024
+  /// Most bytes read from any topology input (file, device, FIFO, pipe, standard input). Derived
+  /// from the largest machine `generate` writes: every function as `lspci -xxxx` prints it
+  /// (a header line and 256 rows of 16 bytes, under 16 KiB) times `maximumFunctionCount`, so
+  /// the program always reads what it wrote. Real machines stay far below (4,096 functions).
+  public static let maximumFileSize = MachineGenerator.maximumFunctionCount * maximumDumpBytesPerFunction
+
+  /// Upper bound of one function's `-xxxx` block: header line (lspci cuts names at 128 bytes)
+  /// plus 256 rows of `fff: ` and 16 ` hh`, plus the blank line.
+  public static let maximumDumpBytesPerFunction = 16 * 1024
+
+  /// The limit in force: `maximumFileSize`, or less when `DMABUF_MAX_INPUT_MIB` asks for less
+  /// (for machines with little memory, and for tests of endless inputs).
+  public static var inputLimit: Int {
+    guard let text = ProcessInfo.processInfo.environment["DMABUF_MAX_INPUT_MIB"], let mebibytes = Int(text),
+      mebibytes > 0
+    else { return maximumFileSize }
+    return min(maximumFileSize, mebibytes << 20)
+  }
 
   /// How messages name standard input.
   public static let standardInputName = "<stdin>"
 
   /// Loads `sysfs`, `sysfs:ROOT`, `-` (standard input, e.g. `sudo lspci -xxxx | dmabuf-explorer
-  /// tree --topology -`), or a file path.
-  public static func load(spec: String) throws -> Topology {
-    if spec == "-" { return try loadStandardInput() }
+  /// tree --topology -`), or a file path. `notice` hears what the user should know while the
+  /// program waits (terminal input, a FIFO without a writer).
+  public static func load(spec: String, notice: BoundedRead.Notice? = nil) throws -> Topology {
+    if spec == "-" { return try loadStandardInput(notice: notice) }
     if spec == "sysfs" { return try SysfsLoader.load(root: nil) }
-    if spec.hasPrefix("sysfs:") { return try SysfsLoader.load(root: String(spec.dropFirst(6))) }
-    return try load(path: spec)
+    if spec.hasPrefix("sysfs:") {
+      let root = String(spec.dropFirst(6))
+      guard !root.isEmpty else {
+        throw TopologyError.unreadable(
+          path: spec, reason: "no directory after 'sysfs:' (use 'sysfs' for this machine or 'sysfs:DIR' for a copy)")
+      }
+      return try SysfsLoader.load(root: root)
+    }
+    return try load(path: spec, notice: notice)
   }
 
   /// Reads standard input to its end (up to `maximumFileSize`) and detects its format.
-  static func loadStandardInput() throws -> Topology {
-    var data = Data()
-    while true {
-      let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20)
-      if chunk.isEmpty { break }
-      data.append(chunk)
-      if data.count > maximumFileSize {
-        throw TopologyError.unreadable(
-          path: standardInputName, reason: "more than \(maximumFileSize >> 20) MiB, more than any lspci dump")
-      }
-    }
-    return try load(data: data, path: standardInputName)
+  static func loadStandardInput(notice: BoundedRead.Notice? = nil) throws -> Topology {
+    let bytes = try BoundedRead.readDescriptor(0, name: standardInputName, limit: inputLimit, notice: notice)
+    return try load(bytes: bytes, path: standardInputName)
   }
 
-  /// Reads a file and loads it. Directories, unreadable and oversized files are
-  /// `TopologyError.unreadable` naming the path.
-  public static func load(path: String) throws -> Topology {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw TopologyError.unreadable(path: path, reason: "no such file")
-    }
-    if isDirectory.boolValue {
-      throw TopologyError.unreadable(
-        path: path, reason: "is a directory (\(expectedFormats); for a copied sysfs tree use sysfs:\(path))")
-    }
-    if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-      let size = attributes[.size] as? NSNumber, size.intValue > maximumFileSize
-    {
-      throw TopologyError.unreadable(
-        path: path,
-        reason: "file is \(size.intValue / (1024 * 1024)) MiB, more than any lspci dump; refusing to read it")
-    }
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw TopologyError.unreadable(path: path, reason: "permission denied or not a regular file")
-    }
-    defer { try? handle.close() }
-    let data: Data
-    do {
-      data = try handle.readToEnd() ?? Data()
-    } catch {
-      throw TopologyError.unreadable(path: path, reason: error.localizedDescription)
-    }
-    return try load(data: data, path: path)
+  /// Reads a file and loads it. Directories, sockets, devices other than a terminal,
+  /// unreadable and oversized inputs are `TopologyError.unreadable` naming the path.
+  public static func load(path: String, notice: BoundedRead.Notice? = nil) throws -> Topology {
+    let bytes = try BoundedRead.readFile(path: path, limit: inputLimit, notice: notice)
+    return try load(bytes: bytes, path: path)
   }
 
   /// The input formats a file can be in.
@@ -79,13 +69,17 @@ public enum TopologyLoader {
 
   /// Detects the format of file content and loads it.
   public static func load(data: Data, path: String) throws -> Topology {
-    let bytes = [UInt8](data)
+    try load(bytes: [UInt8](data), path: path)
+  }
+
+  /// Detects the format of file content and loads it.
+  public static func load(bytes: [UInt8], path: String) throws -> Topology {
     let format = try detectFormat(bytes, path: path)
     let title = (path as NSString).lastPathComponent
     let database = PCIIDDatabase.system
     switch format {
     case .scenario:
-      return try ScenarioLoader.load(data: data, path: path)
+      return try ScenarioLoader.load(data: Data(bytes), path: path)
     case .lspciBlocks:
       let result = LspciOutputLoader.load(bytes: bytes, path: path, database: database)
       guard !result.functions.isEmpty else { throw TopologyError.empty(path: path) }
