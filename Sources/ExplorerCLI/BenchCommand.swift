@@ -51,6 +51,8 @@ public struct BenchCommand: AsyncParsableCommand {
     guard functions > 0, functions <= MachineGenerator.maximumFunctionCount else {
       throw CLIFailure("bench: --functions must be 1...\(MachineGenerator.maximumFunctionCount)")
     }
+    guard repeats >= 1 else { throw CLIFailure("bench: --repeats must be 1 or more, got \(repeats)") }
+    guard simulateGiB >= 1 else { throw CLIFailure("bench: --simulate-gi-b must be 1 or more, got \(simulateGiB)") }
     let me = try Self.executablePath()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "dmabuf-explorer-bench-\(getpid())")

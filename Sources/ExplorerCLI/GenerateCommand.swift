@@ -26,8 +26,12 @@ public struct GenerateCommand: AsyncParsableCommand {
   @Option(name: .long, help: "dump (lspci -xxxx hex) or scenario (JSON).")
   public var format: Format = .dump
 
-  @Option(name: .long, help: "Seed; the same seed gives the same machine.")
-  public var seed: UInt64 = 1
+  // `.unconditional`: `--seed -1` must reach `validate` (and be refused in words) instead of
+  // being taken for an option ("Missing value").
+  @Option(
+    name: .long, parsing: .unconditional,
+    help: "Seed 0...2^64-1 (decimal or 0x hex); the same seed gives the same machine.")
+  public var seed: String = "1"
 
   @Option(
     name: .long,
@@ -44,7 +48,18 @@ public struct GenerateCommand: AsyncParsableCommand {
 
   public init() {}
 
+  /// The seed as a number.
+  var seedValue: UInt64 { Self.parseSeed(seed) ?? 1 }
+
+  /// Decimal or `0x` hex, 0...2^64-1; nil otherwise.
+  static func parseSeed(_ text: String) -> UInt64? {
+    text.lowercased().hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+  }
+
   public mutating func validate() throws {
+    guard Self.parseSeed(seed) != nil else {
+      throw ValidationError("--seed must be a whole number from 0 to 18446744073709551615 (or 0x hex), got '\(seed)'")
+    }
     guard (1...MachineGenerator.maximumFunctionCount).contains(functions) else {
       throw ValidationError(
         "--functions must be between 1 and \(MachineGenerator.maximumFunctionCount), got \(functions)")
@@ -52,7 +67,7 @@ public struct GenerateCommand: AsyncParsableCommand {
   }
 
   public mutating func run() async throws {
-    let bytes = Self.render(functionCount: functions, seed: seed, format: format, platform: platform)
+    let bytes = Self.render(functionCount: functions, seed: seedValue, format: format, platform: platform)
     guard let output else {
       var standardOutput = DescriptorWriter.standardOutput(mode: .raw)
       standardOutput.write(bytes: bytes)

@@ -61,7 +61,9 @@ public struct SimulateCommand: AsyncParsableCommand {
   @Option(name: .long, help: "System page layout: partly-contiguous (default), scattered or contiguous.")
   public var pages: String?
 
-  @Option(name: .long, help: ArgumentHelp("Seed for block and page layouts (decimal or 0x hex).", valueName: "N"))
+  @Option(
+    name: .long, parsing: .unconditional,
+    help: ArgumentHelp("Seed for block and page layouts (decimal or 0x hex).", valueName: "N"))
   public var seed: String?
 
   public init() {}
@@ -119,7 +121,9 @@ public struct SimulateCommand: AsyncParsableCommand {
     var seedValue: UInt64?
     if let seed {
       let parsed = seed.lowercased().hasPrefix("0x") ? UInt64(seed.dropFirst(2), radix: 16) : UInt64(seed)
-      guard let parsed else { throw CLIFailure("--seed '\(seed)' is not a number") }
+      guard let parsed else {
+        throw CLIFailure("--seed '\(seed)' is not a whole number from 0 to 18446744073709551615 (or 0x hex)")
+      }
       seedValue = parsed
     }
     if let maxEntries, maxEntries < 0 { throw CLIFailure("--max-entries must be 0 or more") }

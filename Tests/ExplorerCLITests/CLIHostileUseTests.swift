@@ -215,3 +215,34 @@ import Testing
     expectInputError(result, mentions: ["sysfs:", "no directory after 'sysfs:'"])
   }
 }
+
+/// Issue 13 item 9: plain words for careless input.
+@Suite struct CLIPlainWordsTests {
+  @Test func negativeSeedIsRefusedInWords() throws {
+    let result = try runCLI(["generate", "--functions", "3", "--seed", "-1"])
+    #expect(result.status == 2, "\(result)")
+    #expect(result.stderr.contains("--seed must be a whole number"), "\(result)")
+    #expect(!result.stderr.contains("Missing value"), "\(result)")
+    let simulate = try runCLI(["simulate", "--exporter", "03:00.0", "--importer", "04:00.0", "--seed", "-1"])
+    expectInputError(simulate, mentions: ["--seed '-1' is not a whole number"])
+  }
+
+  @Test func benchRepeatsZeroIsRefused() throws {
+    let result = try runCLI(["bench", "--repeats", "0", "--functions", "10"])
+    expectInputError(result, mentions: ["--repeats must be 1 or more"])
+  }
+
+  @Test(arguments: [("/etc/passwd", "is not a directory"), ("/nonexistent/dir", "no such directory")])
+  func sysfsRootProblemsInWords(path: String, words: String) throws {
+    let result = try runCLI(["tree", "--topology", "sysfs:\(path)"])
+    expectInputError(result, mentions: [path, words])
+    #expect(!result.stderr.contains("NSCocoaErrorDomain"), "\(result)")
+  }
+
+  @Test func unreadableSpecialFileInWords() throws {
+    let result = try runCLI(["tree", "--topology", "/dev/null"])
+    #expect(result.status == 2, "\(result)")
+    #expect(!result.stderr.contains("NSCocoaErrorDomain"), "\(result)")
+    #expect(result.stderr.contains("/dev/null"), "\(result)")
+  }
+}

@@ -63,6 +63,20 @@ public enum BoundedRead {
       notice: notice)
   }
 
+  /// A small attribute file (sysfs `config`, `resource`, `vendor`...): nil unless it is a
+  /// regular file (following symlinks) that reads without error within `limit` bytes. A copied
+  /// tree can hold anything (a FIFO, a link to /dev/zero); none of it may hang or flood us.
+  public static func readSmallRegularFile(path: String, limit: Int = 1 << 16) -> [UInt8]? {
+    var info = stat()
+    guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+    let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var check = stat()
+    guard fstat(descriptor, &check) == 0, check.st_mode & S_IFMT == S_IFREG else { return nil }
+    return try? read(descriptor: descriptor, name: path, limit: limit, isRegular: true, isFIFO: false, notice: nil)
+  }
+
   /// Reads an already open descriptor (standard input) to its end, bounded by `limit`.
   public static func readDescriptor(_ descriptor: Int32, name: String, limit: Int, notice: Notice? = nil) throws
     -> [UInt8]

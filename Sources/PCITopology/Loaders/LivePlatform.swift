@@ -10,7 +10,8 @@ enum LivePlatform {
   static func read(root: String) -> PlatformInfo {
     var platform = PlatformInfo()
     let cpuinfo = (root as NSString).appendingPathComponent("proc/cpuinfo")
-    if let text = try? String(contentsOfFile: cpuinfo, encoding: .utf8) {
+    if let bytes = BoundedRead.readSmallRegularFile(path: cpuinfo, limit: 16 << 20) {
+      let text = String(decoding: bytes, as: UTF8.self)
       let cpu = parseCPUInfo(text)
       platform.cpuVendor = cpu.vendor
       platform.cpuFamily = cpu.family
@@ -63,7 +64,8 @@ enum LivePlatform {
     var sawIdentity = false
     for group in groups {
       let typeFile = (groupsDirectory as NSString).appendingPathComponent("\(group)/type")
-      guard let type = try? String(contentsOfFile: typeFile, encoding: .utf8) else { continue }
+      guard let typeBytes = BoundedRead.readSmallRegularFile(path: typeFile) else { continue }
+      let type = String(decoding: typeBytes, as: UTF8.self)
       let trimmed = type.trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.hasPrefix("DMA") { return .on }
       if trimmed == "identity" { sawIdentity = true }

@@ -33,6 +33,12 @@ public enum SysfsLoader {
     } else {
       devicesDirectory = liveDevicesDirectory
     }
+    var isDirectory: ObjCBool = false
+    if fileManager.fileExists(atPath: devicesDirectory, isDirectory: &isDirectory), !isDirectory.boolValue {
+      throw TopologyError.unreadable(
+        path: devicesDirectory,
+        reason: "is not a directory ('sysfs:DIR' wants a copied sysfs tree or its bus/pci/devices directory)")
+    }
     let entries: [String]
     do {
       entries = try fileManager.contentsOfDirectory(atPath: devicesDirectory)
@@ -89,7 +95,7 @@ public enum SysfsLoader {
     sawShortConfig: inout Bool
   ) -> PCIFunction? {
     var function = PCIFunction(bdf: bdf, vendorID: 0, deviceID: 0, classCode: 0)
-    let configBytes = FileManager.default.contents(atPath: directory + "/config").map { [UInt8]($0) }
+    let configBytes = BoundedRead.readSmallRegularFile(path: directory + "/config")
     let config = configBytes.flatMap { $0.count >= 16 ? ConfigSpace(bytes: Array($0.prefix(4096))) : nil }
     if let config {
       function.config = config
@@ -161,8 +167,7 @@ public enum SysfsLoader {
   /// BARs from the `resource` file: line N is BAR N as `start end flags` (CPU addresses). The
   /// bus offset is the difference to the address in the config register when both are known.
   static func readResources(_ path: String, headerType: UInt8, config: ConfigSpace?) -> [BAR] {
-    guard let data = FileManager.default.contents(atPath: path) else { return [] }
-    let bytes = [UInt8](data)
+    guard let bytes = BoundedRead.readSmallRegularFile(path: path) else { return [] }
     let slots = headerType == 0 ? 6 : headerType == 1 ? 2 : 0
     let registerBARs = config?.decodeBARs(headerType: headerType) ?? []
     var bars: [BAR] = []
@@ -229,8 +234,8 @@ public enum SysfsLoader {
   }
 
   static func readHex(_ path: String) -> UInt64? {
-    guard let data = FileManager.default.contents(atPath: path) else { return nil }
-    return parseHex(Substring(String(decoding: data, as: UTF8.self).trimmed(of: "\n")))
+    guard let bytes = BoundedRead.readSmallRegularFile(path: path) else { return nil }
+    return parseHex(Substring(String(decoding: bytes, as: UTF8.self).trimmed(of: "\n")))
   }
 
   static func parseHex(_ text: Substring) -> UInt64? {
@@ -239,7 +244,20 @@ public enum SysfsLoader {
     return UInt64(hexDigits: digits, maxLength: 16)
   }
 
+  /// In plain words: what the C library says for the path, else Foundation's text.
   static func describe(_ error: Error) -> String {
+    let nsError = error as NSError
+    if let posix = (nsError.userInfo[NSUnderlyingErrorKey] as? NSError), posix.domain == NSPOSIXErrorDomain {
+      return BoundedRead.describe(errno: Int32(posix.code))
+    }
+    switch nsError.code {
+    case NSFileReadNoSuchFileError: return "no such directory"
+    case NSFileReadNoPermissionError: return "permission denied"
+    default: return describeFoundation(error)
+    }
+  }
+
+  static func describeFoundation(_ error: Error) -> String {
     let nsError = error as NSError
     if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError {
       return underlying.localizedDescription

@@ -31,13 +31,8 @@ public enum ScenarioLoader {
 
   /// Loads a scenario file from disk.
   public static func load(fileAt path: String) throws -> Topology {
-    let data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw TopologyError.unreadable(path: path, reason: (error as NSError).localizedDescription)
-    }
-    return try load(data: data, path: path)
+    let bytes = try BoundedRead.readFile(path: path, limit: TopologyLoader.inputLimit)
+    return try load(data: Data(bytes), path: path)
   }
 
   /// Loads a scenario with its name, title and description.
