@@ -103,7 +103,7 @@ public enum ExplainRenderer {
       text +=
         "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
     }
-    text += "iommu: \(configuration.iommu.rawValue)\n"
+    text += "iommu: \(configuration.iommu.rawValue)\(MatrixRenderer.iommuNote(engine))\n"
     if let note = MatrixRenderer.partialInputNote(engine.topology) { text += note + "\n" }
     if configuration.simulateKernelACSEnable {
       text += "what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n"

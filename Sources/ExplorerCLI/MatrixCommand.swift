@@ -120,7 +120,7 @@ public enum MatrixRenderer {
       output.write(
         "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n")
     }
-    output.write("iommu: \(configuration.iommu.rawValue)\n")
+    output.write("iommu: \(configuration.iommu.rawValue)\(iommuNote(engine))\n")
     if let note = partialInputNote(engine.topology) { output.write(note + "\n") }
     if configuration.simulateKernelACSEnable {
       output.write("what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n")
@@ -305,6 +305,14 @@ public enum MatrixRenderer {
         + (partial.isEmpty ? "" : ", \"UNKNOWN\": \(summary.unknown)") + "}\n"
     )
     output.write("}\n")
+  }
+
+  /// ` (the input lists IOMMU groups ...)` when the IOMMU mode in force is the one the input
+  /// implied; empty otherwise (given by --iommu, a scenario or sysfs).
+  static func iommuNote(_ engine: P2PEngine) -> String {
+    let platform = engine.topology.platform
+    guard let note = platform.iommuNote, platform.iommu == engine.configuration.iommu else { return "" }
+    return " (\(note))"
   }
 
   /// One line for text headers when the input lacks the bridges above some buses; nil otherwise.

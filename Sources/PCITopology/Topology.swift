@@ -21,6 +21,9 @@ public struct PlatformInfo: Sendable, Equatable {
   public var cpuFamily: Int?
   public var cpuModelName: String?
   public var iommu: IOMMUMode?
+  /// Where `iommu` came from when the input only implies it (e.g. IOMMU groups listed in
+  /// `lspci -vvv` text: on, but translated or passthrough is not said).
+  public var iommuNote: String? = nil
   /// Kernel model label, e.g. `mainline`.
   public var kernel: String?
 
