@@ -68,7 +68,8 @@ public enum ExplainRenderer {
     switch format {
     case .summary:
       return loud.map(summaryLine).joined(separator: "\n") + "\n"
-        + (clients.count > 1 ? "pci_p2pdma_distance_many: \(manyLoud.distance)\n" : "")
+        + (clients.count > 1
+          ? "pci_p2pdma_distance_many: \(manyLoud.isUnknown ? "UNKNOWN" : String(manyLoud.distance))\n" : "")
     case .json:
       return json(engine, loud: loud, quiet: quiet, manyLoud: manyLoud, manyQuiet: manyQuiet)
     case .text:
@@ -82,6 +83,9 @@ public enum ExplainRenderer {
   }
 
   static func summaryLine(_ verdict: P2PVerdict) -> String {
+    if verdict.mapType == .unknown {
+      return "\(verdict.provider) -> \(verdict.client): UNKNOWN (\(verdict.reason.dropFirst("UNKNOWN: ".count)))"
+    }
     var line = "\(verdict.provider) -> \(verdict.client): \(verdict.mapType.shortName) distance \(verdict.distance)"
     if !verdict.acsRedirect.isEmpty {
       line += " (ACS redirect: \(verdict.acsRedirect.map(\.description).joined(separator: ", ")))"
@@ -100,7 +104,8 @@ public enum ExplainRenderer {
       text +=
         "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
     }
-    text += "iommu: \(configuration.iommu.rawValue)\n"
+    text += "iommu: \(configuration.iommu.rawValue)\(MatrixRenderer.iommuNote(engine))\n"
+    if let note = MatrixRenderer.partialInputNote(engine.topology) { text += note + "\n" }
     if configuration.simulateKernelACSEnable {
       text += "what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n"
     }
@@ -181,6 +186,12 @@ public enum ExplainRenderer {
       }
       text += "  result: \(gate.allowed ? "allowed" : "refused")\n"
     }
+    if verdict.mapType == .unknown {
+      text += "\nVerdict: UNKNOWN: the answer depends on bridges that are not in the input (see Why)\n"
+      text += "\nWhy: \(verdict.reason)\n"
+      if let fix = verdict.fix { text += "\nFix: \(fix)\n" }
+      return text
+    }
     text += "\nVerdict: \(verdict.mapType.kernelName), pci_p2pdma_distance() = \(verdict.distance)"
     if verdict.distance != verdict.pathDistance { text += " (the walk counted \(verdict.pathDistance) hops)" }
     text += "\n"
@@ -231,8 +242,8 @@ public enum ExplainRenderer {
 
   static func distanceManyText(_ loud: DistanceManyResult, _ quiet: DistanceManyResult) -> String {
     var text = "\n== pci_p2pdma_distance_many(\(loud.provider), \(loud.clients.count) clients) ==\n"
-    text += "verbose=true:  \(loud.distance)  (\(loud.reason))\n"
-    text += "verbose=false: \(quiet.distance)  (\(quiet.reason))\n"
+    text += "verbose=true:  \(loud.isUnknown ? "UNKNOWN" : String(loud.distance))  (\(loud.reason))\n"
+    text += "verbose=false: \(quiet.isUnknown ? "UNKNOWN" : String(quiet.distance))  (\(quiet.reason))\n"
     return text
   }
 
@@ -249,7 +260,7 @@ public enum ExplainRenderer {
         "provider": verdict.provider.description,
         "client": verdict.client.description,
         "map_type": verdict.mapType.shortName,
-        "distance": verdict.distance,
+        "distance": verdict.mapType == .unknown ? null : verdict.distance as Any,
         "path_distance": verdict.pathDistance,
         "common_upstream": verdict.commonUpstream?.description ?? null,
         "acs_redirect": verdict.acsRedirect.map(\.description),
@@ -264,17 +275,19 @@ public enum ExplainRenderer {
         "unknown_acs": verdict.unknownACS.map(\.description),
         "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
         "topo": verdict.topoClass.rawValue,
-        "older_kernels": Dictionary(
-          uniqueKeysWithValues: history(engine, verdict).map { ($0.0.rawValue, $0.1.distance) }),
+        "older_kernels": verdict.mapType == .unknown
+          ? null
+          : Dictionary(uniqueKeysWithValues: history(engine, verdict).map { ($0.0.rawValue, $0.1.distance) }) as Any,
       ] as [String: Any]
     }
     func manyObject(_ result: DistanceManyResult) -> [String: Any] {
       [
-        "distance": result.distance, "stopped_at": result.stoppedAt?.description ?? null, "dmesg": result.dmesg,
+        "distance": result.isUnknown ? null : result.distance as Any,
+        "stopped_at": result.stoppedAt?.description ?? null, "dmesg": result.dmesg,
         "reason": result.reason,
       ]
     }
-    let object: [String: Any] = [
+    var object: [String: Any] = [
       "topology": engine.topology.source.title,
       "cpu": [
         "rule": configuration.cpu.rawValue, "inferred": configuration.cpuWasInferred, "source": configuration.cpuSource,
@@ -286,6 +299,8 @@ public enum ExplainRenderer {
       "verdicts": verdicts,
       "distance_many": ["verbose": manyObject(manyLoud), "quiet": manyObject(manyQuiet)],
     ]
+    // Only partial inputs get the key, so complete inputs keep their exact shape.
+    if let partial = MatrixRenderer.partialInputObject(engine.topology) { object["partial_input"] = partial }
     guard
       let data = try? JSONSerialization.data(
         withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])

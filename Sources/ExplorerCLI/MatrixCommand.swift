@@ -120,7 +120,8 @@ public enum MatrixRenderer {
       output.write(
         "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n")
     }
-    output.write("iommu: \(configuration.iommu.rawValue)\n")
+    output.write("iommu: \(configuration.iommu.rawValue)\(iommuNote(engine))\n")
+    if let note = partialInputNote(engine.topology) { output.write(note + "\n") }
     if configuration.simulateKernelACSEnable {
       output.write("what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n")
     }
@@ -137,7 +138,8 @@ public enum MatrixRenderer {
     output.write(
       "endpoints: \(summary.endpointCount)   ordered pairs: \(pairs)"
         + (summary.includesSelfPairs ? " (provider == client included)" : " (provider != client)") + "\n")
-    for type in [MapType.busAddress, .thruHostBridge, .notSupported] {
+    for type in [MapType.busAddress, .thruHostBridge, .notSupported, .unknown] {
+      if type == .unknown && summary.unknown == 0 { continue }
       let count = summary.count(of: type)
       let share = pairs == 0 ? 0 : Double(count) * 100 / Double(pairs)
       let name = type.shortName.padding(toLength: 17, withPad: " ", startingAt: 0)
@@ -152,6 +154,7 @@ public enum MatrixRenderer {
     switch verdict.mapType {
     case .busAddress: text = "BUS\(verdict.distance)"
     case .thruHostBridge: text = "HB\(verdict.distance)"
+    case .unknown: return "UNK"
     default: text = "NO"
     }
     if !verdict.acsRedirect.isEmpty { text += "*" }
@@ -188,6 +191,7 @@ public enum MatrixRenderer {
     output.write(
       """
 
+      \(topology.partialInput.isEmpty ? "" : "UNK   UNKNOWN: depends on bridges that are not in the input (see the note above)\n")\
       BUSn  BUS_ADDR at distance n: direct through a switch, PCI bus addresses
       HBn   THRU_HOST_BRIDGE at distance n: through the root complex, normal DMA addresses
       NO    NOT_SUPPORTED: pci_p2pdma_distance() is -1, mapping fails
@@ -264,6 +268,7 @@ public enum MatrixRenderer {
         switch mapType {
         case .busAddress: summary.busAddress += 1
         case .thruHostBridge: summary.thruHostBridge += 1
+        case .unknown: summary.unknown += 1
         default: summary.notSupported += 1
         }
         // BUS_ADDR means no redirect was found, so only the other verdicts need the walk.
@@ -273,16 +278,59 @@ public enum MatrixRenderer {
         let topoClass = engine.topoClass(providerIndex: provider, clientIndex: client)
         output.write(first ? "\n" : ",\n")
         first = false
+        if mapType == .unknown {
+          // Only partial inputs have these; the reason says which bridges are missing.
+          let reason = engine.verdict(providerIndex: provider, clientIndex: client, verbose: false).reason
+          output.write(
+            "    {\"provider\": \"\(providerName)\", \"client\": \"\(topology[client].bdf)\", \"map_type\": \"UNKNOWN\", \"distance\": null, \"acs_redirect\": \(P2PText.jsonArray(redirect)), \"topo\": \"\(topoClass.rawValue)\", \"reason\": \(P2PText.jsonString(reason))}"
+          )
+          continue
+        }
         output.write(
           "    {\"provider\": \"\(providerName)\", \"client\": \"\(topology[client].bdf)\", \"map_type\": \"\(mapType.shortName)\", \"distance\": \(distance), \"acs_redirect\": \(P2PText.jsonArray(redirect)), \"topo\": \"\(topoClass.rawValue)\"}"
         )
       }
     }
     output.write(first ? "],\n" : "\n  ],\n")
+    // Partial inputs only: which buses lack their upstream, and the UNKNOWN count.
+    let partial = topology.partialInput
+    if !partial.isEmpty {
+      let buses = partial.buses.map { "{\"bus\": \"\($0.bus)\", \"evidence\": \(P2PText.jsonString($0.evidence))}" }
+      output.write(
+        "  \"partial_input\": {\"reason\": \(P2PText.jsonString(partial.explanation(for: partial.buses.map(\.bus)))), \"buses\": [\(buses.joined(separator: ", "))]},\n"
+      )
+    }
     output.write(
-      "  \"summary\": {\"endpoints\": \(summary.endpointCount), \"pairs\": \(summary.pairCount), \"BUS_ADDR\": \(summary.busAddress), \"THRU_HOST_BRIDGE\": \(summary.thruHostBridge), \"NOT_SUPPORTED\": \(summary.notSupported)}\n"
+      "  \"summary\": {\"endpoints\": \(summary.endpointCount), \"pairs\": \(summary.pairCount), \"BUS_ADDR\": \(summary.busAddress), \"THRU_HOST_BRIDGE\": \(summary.thruHostBridge), \"NOT_SUPPORTED\": \(summary.notSupported)"
+        + (partial.isEmpty ? "" : ", \"UNKNOWN\": \(summary.unknown)") + "}\n"
     )
     output.write("}\n")
+  }
+
+  /// ` (the input lists IOMMU groups ...)` when the IOMMU mode in force is the one the input
+  /// implied; empty otherwise (given by --iommu, a scenario or sysfs).
+  static func iommuNote(_ engine: P2PEngine) -> String {
+    let platform = engine.topology.platform
+    guard let note = platform.iommuNote, platform.iommu == engine.configuration.iommu else { return "" }
+    return " (\(note))"
+  }
+
+  /// One line for text headers when the input lacks the bridges above some buses; nil otherwise.
+  public static func partialInputNote(_ topology: Topology) -> String? {
+    let partial = topology.partialInput
+    guard !partial.isEmpty else { return nil }
+    return
+      "partial input: \(partial.explanation(for: partial.buses.map(\.bus))); verdicts that depend on them are UNKNOWN"
+  }
+
+  /// `{"reason": ..., "buses": [{"bus", "evidence"}]}` for JSON, nil for complete inputs.
+  static func partialInputObject(_ topology: Topology) -> [String: Any]? {
+    let partial = topology.partialInput
+    guard !partial.isEmpty else { return nil }
+    return [
+      "reason": partial.explanation(for: partial.buses.map(\.bus)),
+      "buses": partial.buses.map { ["bus": $0.bus.description, "evidence": $0.evidence] },
+    ]
   }
 
   /// `{"rule": "intel", "inferred": true, "source": "..."}`.

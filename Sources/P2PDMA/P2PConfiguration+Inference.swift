@@ -42,7 +42,9 @@ extension P2PConfiguration {
         return (.other, false, "given by the input: \(vendor.rawValue)")
       }
     }
-    for bus in topology.rootBuses {
+    // A bus whose upstream is missing from the input stands for no host bridge: its first
+    // device is a GPU or a switch port, not the root complex.
+    for bus in topology.rootBuses where topology.partialInput.missing(bus) == nil {
       guard let first = topology.firstDevice(onRootBus: bus) else { continue }
       let device = topology[first]
       let what = "host bridge \(device.bdf) \(device.idPair)"
@@ -59,6 +61,13 @@ extension P2PConfiguration {
       default:
         return (.other, true, "inferred from \(what) (neither AMD nor Intel)")
       }
+    }
+    if !topology.partialInput.isEmpty {
+      return (
+        .other, true,
+        "not known: the input holds no host bridge, only buses whose upstream is missing; "
+          + "verdicts through the host bridge are UNKNOWN (with --cpu amd-zen every host-bridge path is allowed)"
+      )
     }
     return (.other, true, "inferred: the topology has no root-bus device to look at")
   }

@@ -30,6 +30,9 @@ final class FastPathTables: Sendable {
   let hostBridgeStatus: [UInt8]
   /// `cpu_supports_p2pdma()`.
   let cpuAllows: Bool
+  /// Per root-bus index: the input lacks the bridges above it (P2PEngine+PartialInput.swift).
+  let rootUpstreamMissing: [Bool]
+  let hasMissingUpstream: Bool
 
   init(topology: Topology, configuration: P2PConfiguration) {
     let count = topology.count
@@ -61,6 +64,8 @@ final class FastPathTables: Sendable {
     }
     self.nodes = nodes
     cpuAllows = configuration.cpu.supportsHostBridgeP2P
+    rootUpstreamMissing = Self.rootUpstreamMissing(topology)
+    hasMissingUpstream = rootUpstreamMissing.contains(true)
     hostBridgeStatus = topology.rootBuses.map { bus in
       guard let device = topology.hostBridgeDevice(forRootBus: bus) else { return HostBridgeStatus.refused.rawValue }
       let function = topology[device]
@@ -174,6 +179,8 @@ public struct MatrixSummary: Sendable, Equatable {
   public var busAddress: Int
   public var thruHostBridge: Int
   public var notSupported: Int
+  /// Pairs whose answer depends on bridges the input lacks (partial inputs only).
+  public var unknown = 0
 
   public init(
     endpointCount: Int, includesSelfPairs: Bool, busAddress: Int = 0, thruHostBridge: Int = 0, notSupported: Int = 0
@@ -186,7 +193,7 @@ public struct MatrixSummary: Sendable, Equatable {
   }
 
   /// All ordered pairs counted.
-  public var pairCount: Int { busAddress + thruHostBridge + notSupported }
+  public var pairCount: Int { busAddress + thruHostBridge + notSupported + unknown }
 
   /// The count for one map type (0 for types the decision never returns).
   public func count(of mapType: MapType) -> Int {
@@ -194,6 +201,7 @@ public struct MatrixSummary: Sendable, Equatable {
     case .busAddress: return busAddress
     case .thruHostBridge: return thruHostBridge
     case .notSupported: return notSupported
+    case .unknown: return unknown
     default: return 0
     }
   }
@@ -202,6 +210,7 @@ public struct MatrixSummary: Sendable, Equatable {
     busAddress += other.busAddress
     thruHostBridge += other.thruHostBridge
     notSupported += other.notSupported
+    unknown += other.unknown
   }
 }
 
@@ -213,13 +222,14 @@ extension P2PEngine {
     precondition(
       tables.nodes.indices.contains(providerIndex) && tables.nodes.indices.contains(clientIndex),
       "mapTypeAndDistance: index out of range")
-    return tables.nodes.withUnsafeBufferPointer { nodes in
+    let result = tables.nodes.withUnsafeBufferPointer { nodes in
       tables.hostBridgeStatus.withUnsafeBufferPointer { status in
         FastPathTables.classify(
           provider: providerIndex, client: clientIndex, nodes: nodes, hostBridgeStatus: status,
           cpuAllows: tables.cpuAllows)
       }
     }
+    return tables.partialInputAdjusted(result, provider: providerIndex, client: clientIndex)
   }
 
   /// Counts per map type over every ordered pair of distinct matrix endpoints (and the
@@ -234,7 +244,7 @@ extension P2PEngine {
     DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
       let start = endpoints.count * chunk / chunkCount
       let end = endpoints.count * (chunk + 1) / chunkCount
-      var counts = (0, 0, 0)
+      var counts = (0, 0, 0, 0)
       endpoints.withUnsafeBufferPointer { endpointBuffer in
         tables.nodes.withUnsafeBufferPointer { nodes in
           tables.hostBridgeStatus.withUnsafeBufferPointer { status in
@@ -243,12 +253,16 @@ extension P2PEngine {
               for client32 in endpointBuffer {
                 let client = Int(client32)
                 if client == provider && !includeSelfPairs { continue }
-                let (mapType, _) = FastPathTables.classify(
+                var result = FastPathTables.classify(
                   provider: provider, client: client, nodes: nodes, hostBridgeStatus: status,
                   cpuAllows: tables.cpuAllows)
-                switch mapType {
+                if tables.hasMissingUpstream {
+                  result = tables.partialInputAdjusted(result, provider: provider, client: client)
+                }
+                switch result.0 {
                 case .busAddress: counts.0 += 1
                 case .thruHostBridge: counts.1 += 1
+                case .unknown: counts.3 += 1
                 default: counts.2 += 1
                 }
               }
@@ -256,9 +270,10 @@ extension P2PEngine {
           }
         }
       }
-      let partial = MatrixSummary(
+      var partial = MatrixSummary(
         endpointCount: 0, includesSelfPairs: includeSelfPairs, busAddress: counts.0, thruHostBridge: counts.1,
         notSupported: counts.2)
+      partial.unknown = counts.3
       total.withLock { $0.add(partial) }
     }
     return total.withLock { $0 }

@@ -205,7 +205,7 @@ public struct P2PEngine: Sendable {
       kernelParameter: kernelParameter, truncated: truncated, unknownACS: unknownACS,
       alternative: alternative)
 
-    return P2PVerdict(
+    let computed = P2PVerdict(
       provider: providerFunction.bdf, client: clientFunction.bdf, mapType: mapType,
       distance: mapType == .notSupported ? -1 : pathDistance, pathDistance: pathDistance,
       commonUpstream: common.map { topology[$0].bdf }, acsRedirect: redirectBDFs, walk: walk,
@@ -213,6 +213,8 @@ public struct P2PEngine: Sendable {
       fix: explanation.fix(), kernelParameter: kernelParameter, acsListTruncatedInDmesg: truncated,
       unknownACS: unknownACS.map { topology[$0].bdf }, alternativeIfUnknownACSRedirects: alternative,
       topoClass: topoClass)
+    // Partial inputs: UNKNOWN where the answer depends on what the input lacks (P2PEngine+PartialInput.swift).
+    return applyingPartialInput(computed, providerIndex: providerIndex, clientIndex: clientIndex)
   }
 
   /// What the nested walk shared by every kernel version found.
@@ -415,8 +417,9 @@ public struct P2PEngine: Sendable {
         "sum of the distances: \(parts.joined(separator: " + ")) = \(total). The caller sees only this number, "
         + "not whether a path is BUS_ADDR or THRU_HOST_BRIDGE"
     }
-    return DistanceManyResult(
-      provider: provider, clients: clients, verbose: verbose, distance: distance, verdicts: verdicts,
-      stoppedAt: stoppedAt, dmesg: dmesg, reason: reason)
+    return applyingPartialInput(
+      DistanceManyResult(
+        provider: provider, clients: clients, verbose: verbose, distance: distance, verdicts: verdicts,
+        stoppedAt: stoppedAt, dmesg: dmesg, reason: reason))
   }
 }

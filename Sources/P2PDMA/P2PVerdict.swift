@@ -215,6 +215,9 @@ public struct DistanceManyResult: Sendable, Equatable {
   public var dmesg: [String]
   /// Plain words.
   public var reason: String
+  /// True when the sum depends on bridges the input lacks (`distance` is then -1 but not the
+  /// kernel's answer); see P2PEngine+PartialInput.swift.
+  public var isUnknown = false
 
   public init(
     provider: BDF, clients: [BDF], verbose: Bool, distance: Int, verdicts: [P2PVerdict],

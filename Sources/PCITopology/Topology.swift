@@ -21,6 +21,9 @@ public struct PlatformInfo: Sendable, Equatable {
   public var cpuFamily: Int?
   public var cpuModelName: String?
   public var iommu: IOMMUMode?
+  /// Where `iommu` came from when the input only implies it (e.g. IOMMU groups listed in
+  /// `lspci -vvv` text: on, but translated or passthrough is not said).
+  public var iommuNote: String? = nil
   /// Kernel model label, e.g. `mainline`.
   public var kernel: String?
 
@@ -46,6 +49,9 @@ public struct TopologySource: Sendable, Equatable {
     case scenario = "scenario file"
     case builtin = "built-in scenario"
     case generated = "generated"
+    /// Several inputs of one machine (`--topology` given more than once, or a file with several
+    /// lspci sections) merged into one topology.
+    case merged = "merged lspci inputs"
   }
   public var kind: Kind
   /// File path, sysfs root or scenario name.
@@ -91,6 +97,9 @@ public struct Topology: Sendable {
   public var source: TopologySource
   public var platform: PlatformInfo
   public private(set) var warnings: [LoadWarning]
+  /// Root buses whose upstream is not in the input (Topology+PartialInput.swift); empty for
+  /// complete inputs.
+  public private(set) var partialInput = PartialInput()
 
   /// Index of each function's upstream bridge, or -1 when it sits on a root bus.
   public private(set) var parentIndex: [Int32]
@@ -131,6 +140,9 @@ public struct Topology: Sendable {
     self.functionsByBus = [:]
     self.childBusOf = [:]
     deriveRelations()
+    let (partial, partialWarning) = partialInputFindings()
+    partialInput = partial
+    if let partialWarning { self.warnings.append(partialWarning) }
     // Name the input in the warnings derived here, as the loaders do for theirs.
     let derivedFrom = warningsGiven
     for index in derivedFrom..<self.warnings.count where self.warnings[index].file == nil {

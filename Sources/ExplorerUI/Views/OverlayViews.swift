@@ -155,7 +155,9 @@ enum OverlayViews {
           case .notSupported: letter = "X"
           default: letter = "?"
           }
-          text = letter + (answer.mapType == .notSupported ? "" : String(min(answer.distance, 9)))
+          text =
+            letter
+            + (answer.mapType == .notSupported || answer.mapType == .unknown ? "" : String(min(answer.distance, 9)))
           style = DecisionView.style(for: answer.mapType)
         } else {
           text = "?"

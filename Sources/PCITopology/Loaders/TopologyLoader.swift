@@ -83,10 +83,12 @@ public enum TopologyLoader {
     case .lspciBlocks:
       let result = LspciOutputLoader.load(bytes: bytes, path: path, database: database)
       guard !result.functions.isEmpty else { throw TopologyError.empty(path: path) }
+      // What the text implies about the machine (IOMMU groups → IOMMU on): DumpPlatformFacts.swift.
+      let facts = DumpPlatformFacts.infer(from: result.functions, path: path)
       return Topology(
         functions: result.functions,
         source: TopologySource(kind: result.sawHex ? .hexDump : .lspciText, location: path, title: title),
-        warnings: capped(result.warnings, path: path))
+        platform: facts.platform, warnings: capped(result.warnings, path: path) + facts.warnings)
     case .lspciTree:
       let result = LspciTreeLoader.load(bytes: bytes, path: path, database: database)
       guard !result.functions.isEmpty else { throw TopologyError.empty(path: path) }

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// Partial inputs through the binary: UNKNOWN with the reason in text and JSON, one warning on
+/// stderr per load.
+@Suite("CLI on partial inputs") struct PartialInputCLITests {
+  static let gpuSection = "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-d10de-v-xxx.txt"
+
+  @Test(.enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"))
+  func explainSaysUnknownWithTheReason() throws {
+    let path = CLI.realCapture(Self.gpuSection)
+    let result = try runCLI([
+      "explain", "--topology", path, "--provider", "04:00.0", "--client", "05:00.0", "--format", "json",
+    ])
+    #expect(result.status == 0, "\(result)")
+    let object = try JSONShape.object(result.stdout)
+    let verdict = try #require((object["verdicts"] as? [[String: Any]])?.first)
+    #expect(verdict["map_type"] as? String == "UNKNOWN")
+    #expect(JSONShape.isNull(verdict["distance"]))
+    let reason = verdict["reason"] as? String ?? ""
+    #expect(reason.contains("the bridges above 0000:04 and 0000:05 are not in the input — it looks filtered with -d"))
+    let partial = object["partial_input"] as? [String: Any]
+    #expect((partial?["buses"] as? [[String: Any]])?.count == 4)
+    let cpu = object["cpu"] as? [String: Any]
+    #expect((cpu?["source"] as? String)?.contains("10de") == false, "a GPU was taken for the host bridge")
+    #expect(result.stderrLines.filter { $0.contains("partial input: ") }.count == 1, "\(result.stderr)")
+
+    let text = try runCLI(["explain", "--topology", path, "--provider", "04:00.0", "--client", "05:00.0"])
+    #expect(text.stdout.contains("Verdict: UNKNOWN"))
+    #expect(text.stdout.contains("add `lspci -t` or a full dump"))
+    #expect(!text.stdout.contains("PCI_P2PDMA_MAP_NOT_SUPPORTED"))
+  }
+
+  @Test(.enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"))
+  func matrixMarksEveryPairUnknown() throws {
+    let path = CLI.realCapture(Self.gpuSection)
+    let json = try runCLI(["matrix", "--topology", path, "--format", "json"])
+    #expect(json.status == 0, "\(json)")
+    let object = try JSONShape.object(json.stdout)
+    let pairs = object["pairs"] as? [[String: Any]] ?? []
+    #expect(pairs.count == 56)
+    #expect(
+      pairs.allSatisfy {
+        $0["map_type"] as? String == "UNKNOWN" && ($0["reason"] as? String ?? "").contains("lspci -t")
+      })
+    let summary = object["summary"] as? [String: Any]
+    #expect(JSONShape.int(summary?["UNKNOWN"]) == 56)
+    let grid = try runCLI(["matrix", "--topology", path])
+    #expect(grid.stdout.contains("UNK   UNKNOWN: depends on bridges that are not in the input"))
+    #expect(grid.stdout.contains("partial input: the bridges above 0000:04, 0000:05, 0000:08 and 0000:09"))
+  }
+}
