@@ -85,6 +85,23 @@ public struct KernelChangeEntry: Sendable, Hashable {
   public var confirmed: Bool
   /// Why it is UNCONFIRMED, stable backports, or other qualifications (nil when none).
   public var note: String?
+  /// The releases (by series) for which having or lacking the change is in doubt (UNCONFIRMED tag,
+  /// possible backports); nil when no release is in doubt.
+  public var uncertainIn: ClosedRange<KernelRelease>? = nil
+
+  /// True when the history cannot say whether `release` has the change: answers that depend on it
+  /// must be labelled UNCONFIRMED. Mainline is never in doubt.
+  public func isInDoubt(for release: KernelRelease) -> Bool {
+    let modelled = release.modelledRelease(for: area)
+    guard let uncertainIn, let major = modelled.major else { return false }
+    return uncertainIn.contains(KernelRelease(major: major, minor: modelled.minor))
+  }
+
+  /// `UNCONFIRMED for 5.15: …` when in doubt for the release, else nil.
+  public func doubt(for release: KernelRelease) -> String? {
+    guard isInDoubt(for: release) else { return nil }
+    return "UNCONFIRMED for \(release.series): \(id.rawValue) (\(landedIn.series)) — \(note ?? summary)"
+  }
 
   /// `confirmed` or `UNCONFIRMED`, the label every output uses.
   public var confirmationLabel: String { confirmed ? "confirmed" : "UNCONFIRMED" }
@@ -120,59 +137,62 @@ public enum KernelChanges {
         "drivers/pci/p2pdma.c arrives: int distance, ACS redirect on the path refused (-2), no common bridge refused (-1)",
       source: "\(torvalds420):\(p2pdmaC) upstream_bridge_distance", confirmed: false,
       note:
-        "exact tag of the 4.20-era blob UNCONFIRMED; a stock 4.19 having no p2pdma.c is UNCONFIRMED by a Makefile read; RHEL 8 4.18 carries a backport"
-    ),
+        "exact tag of the 4.20-era blob UNCONFIRMED; a stock 4.19 having no p2pdma.c is UNCONFIRMED by a Makefile read; RHEL 8 4.18 carries a backport",
+      uncertainIn: release(4, 19)...release(4, 20)),
     .init(
       id: .amdRootComplexAllowlist, area: .p2pdma, landedIn: release(5, 2),
       summary:
         "no common bridge: allowed at 0x1000 + distance when both devices sit under an AMD 1022:1450 root complex (devfn 00.0)",
       source:
         "\(torvalds52):\(p2pdmaC) root_complex_whitelist (0f97da831026); \(seneca):\(p2pdmaC) root_complex_whitelist",
-      confirmed: false, note: "exact tag of the 5.2-era blob UNCONFIRMED; also in RHEL 8 4.18"),
+      confirmed: false, note: "exact tag of the 5.2-era blob UNCONFIRMED; also in RHEL 8 4.18",
+      uncertainIn: release(5, 1)...release(5, 2)),
     .init(
       id: .dmaVirtOpsMessage, area: .p2pdma, landedIn: release(5, 2),
       summary: "dmesg: \"cannot be used for peer-to-peer DMA because the driver makes use of dma_virt_ops\"",
       source: "\(torvalds52):\(p2pdmaC) upstream_bridge_distance", confirmed: false,
-      note: "exact tag of the 5.2-era blob UNCONFIRMED"),
+      note: "exact tag of the 5.2-era blob UNCONFIRMED", uncertainIn: release(5, 1)...release(5, 2)),
     .init(
       id: .acsRedirectThroughHostBridge, area: .p2pdma, landedIn: release(5, 4),
       summary:
         "ACS redirect on the path no longer refuses: the path becomes THRU_HOST_BRIDGE and the host-bridge gate decides; the ACS line is informational",
       source: "\(codeLinaro54):\(p2pdmaC) __upstream_bridge_distance (494d63b0d5d0)", confirmed: false,
-      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED"),
+      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED", uncertainIn: release(5, 3)...release(5, 4)),
     .init(
       id: .noCommonBridgeThroughHostBridge, area: .p2pdma, landedIn: release(5, 4),
       summary:
         "no common upstream bridge: THRU_HOST_BRIDGE, decided by the host-bridge whitelist; dmesg \"…do not share an upstream bridge or whitelisted host bridge\"",
       source: "\(codeLinaro54):\(p2pdmaC) upstream_bridge_distance (494d63b0d5d0)", confirmed: false,
-      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED"),
+      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED", uncertainIn: release(5, 3)...release(5, 4)),
     .init(
       id: .mapTypeCache, area: .p2pdma, landedIn: release(5, 4),
       summary:
         "enum pci_p2pdma_map_type and a per-provider map_types xarray written by every distance call; an unchecked pair maps as UNKNOWN → WARN_ON_ONCE and failure",
       source: "\(codeLinaro54):\(p2pdmaC) pci_p2pdma_map_sg_attrs", confirmed: false,
-      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED"),
+      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED", uncertainIn: release(5, 3)...release(5, 4)),
     .init(
       id: .allowlistIntelSandyHaswell, area: .p2pdma, landedIn: release(5, 4),
       summary: "whitelist: Intel 8086:3c00, 3c01, 2f00, 2f01 with REQ_SAME_HOST_BRIDGE",
       source: "\(codeLinaro54):\(p2pdmaC) pci_p2pdma_whitelist[] (494d63b0d5d0)", confirmed: false,
-      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED"),
+      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED", uncertainIn: release(5, 3)...release(5, 4)),
     .init(
       id: .allowlistAMDTable, area: .p2pdma, landedIn: release(5, 4),
       summary: "whitelist table: AMD 1022:1450 (flags 0) for host-bridge paths; removed in 5.9",
       source: "\(codeLinaro54):\(p2pdmaC) pci_p2pdma_whitelist[]", confirmed: false,
-      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED"),
+      note: "seen in 5.4.302; mainline 5.4 assumed, UNCONFIRMED", uncertainIn: release(5, 3)...release(5, 4)),
     .init(
       id: .allowlistAMDRavenRenoir, area: .p2pdma, landedIn: release(5, 7),
       summary: "whitelist: AMD 1022:15d0 (Raven), 1022:1630 (Renoir); removed in 5.9",
       source: "(list archive) 7d5b10fcb81e", confirmed: false,
-      note: "added between 5.4 and 5.9, release UNCONFIRMED; modelled from 5.7"),
+      note: "added between 5.4 and 5.9, release UNCONFIRMED; modelled from 5.7",
+      uncertainIn: release(5, 4)...release(5, 8)),
     .init(
       id: .allowlistSkylakeE, area: .p2pdma, landedIn: release(5, 7),
       summary:
         "whitelist: Intel Skylake-E 8086:2030, 2031, 2032, 2033, 2020 (flags 0), matched only at devfn 00.0 until 5.19",
       source: "(list archive) bc123a515cb7, 7b94b53db34f (build-bot on pci/p2pdma 2020-03-19)", confirmed: false,
-      note: "2031–2033 → 5.7; 2030/2020 present by 5.7, maybe earlier (UNCONFIRMED); modelled from 5.7"),
+      note: "2031–2033 → 5.7; 2030/2020 present by 5.7, maybe earlier (UNCONFIRMED); modelled from 5.7",
+      uncertainIn: release(5, 4)...release(5, 6)),
     .init(
       id: .cpuRuleAMDZen, area: .p2pdma, landedIn: release(5, 9),
       summary:
@@ -190,18 +210,21 @@ public enum KernelChanges {
       summary:
         "calc_map_type_and_dist(); dmesg \"Host bridge not in P2PDMA whitelist: %04x:%04x\", printed only when ACS redirect was found",
       source: "\(intelLTS515):\(p2pdmaC) calc_map_type_and_dist, __host_bridge_whitelist", confirmed: false,
-      note: "absent in 5.10.198, present in 5.15.147: landed in 5.11–5.15, UNCONFIRMED which; modelled from 5.15"),
+      note: "absent in 5.10.198, present in 5.15.147: landed in 5.11–5.15, UNCONFIRMED which; modelled from 5.15",
+      uncertainIn: release(5, 11)...release(5, 15)),
     .init(
       id: .dmaVirtOpsMessageRemoved, area: .p2pdma, landedIn: release(5, 15),
       summary: "dmesg: the dma_virt_ops message is gone",
       source: "\(intelLTS515):\(p2pdmaC) calc_map_type_and_dist", confirmed: false,
-      note: "present in 5.10.198, absent in 5.15.147; exact release UNCONFIRMED; modelled from 5.15"),
+      note: "present in 5.10.198, absent in 5.15.147; exact release UNCONFIRMED; modelled from 5.15",
+      uncertainIn: release(5, 11)...release(5, 15)),
     .init(
       id: .allowlistIntel09a2, area: .p2pdma, landedIn: release(5, 18),
       summary: "whitelist: Intel 8086:09a2 (Ice Lake-SP and later Xeon root buses, flags 0)",
       source: "(list archive) feaea1fe8b36 \"for v5.18\"; \(intelLTS515):\(p2pdmaC) pci_p2pdma_whitelist[]",
       confirmed: true,
-      note: "also in the 5.15.147 intel-lts tree as a backport; plain 5.15.y/6.1.y having it is UNCONFIRMED"),
+      note: "also in the 5.15.147 intel-lts tree as a backport; plain 5.15.y/6.1.y having it is UNCONFIRMED",
+      uncertainIn: release(5, 15)...release(5, 17)),
     .init(
       id: .rootPortLookup, area: .p2pdma, landedIn: release(5, 19),
       summary:
@@ -215,7 +238,8 @@ public enum KernelChanges {
         "pci_p2pdma_map_type() computes an UNKNOWN pair on the spot (verbose), so a map without a prior distance check works and may print warnings",
       source: "\(omajili66):\(p2pdmaC) pci_p2pdma_map_type; \(xcpng612):\(p2pdmaC) pci_p2pdma_map_type",
       confirmed: false,
-      note: "6.0–6.2 era, present in 6.6; exact release UNCONFIRMED; modelled from 6.2"),
+      note: "6.0–6.2 era, present in 6.6; exact release UNCONFIRMED; modelled from 6.2",
+      uncertainIn: release(6, 0)...release(6, 2)),
     .init(
       id: .allowlistGoogleWildcard, area: .p2pdma, landedIn: release(7, 1),
       summary: "whitelist: Google SoCs (vendor 1ae0, PCI_ANY_ID) through the device wildcard",
@@ -230,18 +254,20 @@ public enum KernelChanges {
         "(list archive) 0ba76b19fd4c (Cc: stable; \"[PATCH 7.1 035/120]\" 2026-07-02); \(pciTree2026):\(p2pdmaC) pci_p2pdma_whitelist[]",
       confirmed: true,
       note:
-        "also in a 7.1.y stable point release (which one UNCONFIRMED; modelled absent in 7.1.*); 6.x LTS backport UNCONFIRMED"
-    ),
+        "also in a 7.1.y stable point release (which one UNCONFIRMED; modelled absent in 7.1.*); 6.x LTS backport UNCONFIRMED",
+      uncertainIn: release(6, 1)...release(7, 1)),
     .init(
       id: .allowlistNvidiaVeraRubin, area: .p2pdma, landedIn: .mainline,
       summary: "whitelist: NVIDIA CPUs 10de:2f95, 2f96, 2f97, 2f98 (Vera Rubin)",
       source: "(list archive) 894a78088fc3; \(pciTree2026):\(p2pdmaC) pci_p2pdma_whitelist[]", confirmed: false,
-      note: "release UNCONFIRMED; only in the 2026 PCI tree, so modelled in mainline only"),
+      note: "release UNCONFIRMED; only in the 2026 PCI tree, so modelled in mainline only",
+      uncertainIn: release(7, 3)...release(9, 40)),
     .init(
       id: .allowlistZhaoxin, area: .p2pdma, landedIn: .mainline,
       summary: "whitelist: Zhaoxin 1d17:1003, 1005, 1006, 1007 (REQ_SAME_HOST_BRIDGE) and 1008",
       source: "(list archive) f7c220404700; \(pciTree2026):\(p2pdmaC) pci_p2pdma_whitelist[]", confirmed: false,
-      note: "queued after 7.3-rc1 (7.4 candidate), UNCONFIRMED; modelled in mainline only"),
+      note: "queued after 7.3-rc1 (7.4 candidate), UNCONFIRMED; modelled in mainline only",
+      uncertainIn: release(7, 3)...release(9, 40)),
 
     // MARK: dma-buf core (§2)
     .init(
@@ -261,13 +287,14 @@ public enum KernelChanges {
     .init(
       id: .dmabufResvForAllImporters, area: .dmaBufCore, landedIn: release(6, 2),
       summary: "map/unmap require the reservation lock for all importers; *_unlocked wrappers",
-      source: "(list archive) 47e982d5195d", confirmed: false, note: "v5 posted 2022-09-13 → 6.2, UNCONFIRMED exact"),
+      source: "(list archive) 47e982d5195d", confirmed: false, note: "v5 posted 2022-09-13 → 6.2, UNCONFIRMED exact",
+      uncertainIn: release(6, 1)...release(6, 2)),
     .init(
       id: .dmabufNoAttachTimeMap, area: .dmaBufCore, landedIn: release(6, 15),
       summary:
         "attach no longer maps or pins for static importers and sg tables are not cached; dma_buf_pin_on_map() = pin && (static importer || !MOVE_NOTIFY)",
       source: "(list archive) b72f66f22c0e, de68b17d5d07 (Feb 2025)", confirmed: false,
-      note: "→ 6.15, UNCONFIRMED exact"),
+      note: "→ 6.15, UNCONFIRMED exact", uncertainIn: release(6, 14)...release(6, 15)),
     .init(
       id: .dmabufMoveNotifyRemoved, area: .dmaBufCore, landedIn: release(7, 1),
       summary: "CONFIG_DMABUF_MOVE_NOTIFY removed (always on): the core pins on map only for static importers",
@@ -296,7 +323,8 @@ public enum KernelChanges {
       summary: "amdgpu attach checks pci_p2pdma_distance(…, verbose=false): no dmesg lines at attach",
       source:
         "(list archive) \"drm/amdgpu: Disable verbose for p2p dist calc\" (2022-09-21); projectceladon/linux-intel-lts2022-chromium@083d7dfa4b1e:drivers/gpu/drm/amd/amdgpu/amdgpu_dma_buf.c amdgpu_dma_buf_attach",
-      confirmed: false, note: "verbose until about 6.0; 6.1.86 is quiet; exact release UNCONFIRMED; modelled from 6.1"),
+      confirmed: false, note: "verbose until about 6.0; 6.1.86 is quiet; exact release UNCONFIRMED; modelled from 6.1",
+      uncertainIn: release(6, 0)...release(6, 1)),
     .init(
       id: .amdgpuVRAMPin, area: .amdgpu, landedIn: release(6, 15),
       summary: "amdgpu pins in VRAM when every attachment has peer2peer, else GTT",
@@ -305,17 +333,18 @@ public enum KernelChanges {
     .init(
       id: .amdgpuXGMIKeepsVRAM, area: .amdgpu, landedIn: release(6, 16),
       summary: "amdgpu attach keeps peer2peer for an XGMI-reachable importer that fails the PCIe check",
-      source: "(list archive) Felix Kuehling's XGMI patch", confirmed: false, note: "~6.16, UNCONFIRMED"),
+      source: "(list archive) Felix Kuehling's XGMI patch", confirmed: false, note: "~6.16, UNCONFIRMED",
+      uncertainIn: release(6, 15)...release(6, 17)),
     .init(
       id: .amdgpuNoVRAMPinWithoutMoveNotify, area: .amdgpu, landedIn: release(6, 16),
       summary: "amdgpu does not pin in VRAM without CONFIG_DMABUF_MOVE_NOTIFY",
       source: "(list archive) \"Don't pin VRAM without DMABUF_MOVE_NOTIFY\" (2025-04-17)", confirmed: false,
-      note: "~6.16, UNCONFIRMED"),
+      note: "~6.16, UNCONFIRMED", uncertainIn: release(6, 15)...release(6, 17)),
     .init(
       id: .amdgpuGFX12DCCNoP2P, area: .amdgpu, landedIn: release(7, 1),
       summary: "amdgpu attach clears peer2peer for GFX12+ buffers with AMDGPU_GEM_CREATE_GFX12_DCC",
       source: "\(leon2026):drivers/gpu/drm/amd/amdgpu/amdgpu_dma_buf.c amdgpu_dma_buf_attach", confirmed: false,
-      note: "seen in a 2026 (7.1-era) developer tree; release UNCONFIRMED"),
+      note: "seen in a 2026 (7.1-era) developer tree; release UNCONFIRMED", uncertainIn: release(7, 0)...release(7, 2)),
 
     // MARK: importers and other exporters (§4)
     .init(
@@ -333,7 +362,8 @@ public enum KernelChanges {
       summary:
         "xe exports dma-bufs: keeps peer2peer only if pci_p2pdma_distance(…, false) >= 0; no p2p and cannot move to TT → -EOPNOTSUPP; pins TT only",
       source: "torvalds/linux@4f9786035f9e:drivers/gpu/drm/xe/xe_dma_buf.c xe_dma_buf_attach, xe_dma_buf_pin",
-      confirmed: false, note: "xe merged in 6.8 (general knowledge; UNCONFIRMED in the history)"),
+      confirmed: false, note: "xe merged in 6.8 (general knowledge; UNCONFIRMED in the history)",
+      uncertainIn: release(6, 7)...release(6, 8)),
     .init(
       id: .xeP2PPin, area: .xe, landedIn: release(6, 19),
       summary: "xe pins in VRAM when every attachment is p2p and MOVE_NOTIFY is on (\"Allow pinning of p2p dma-buf\")",
