@@ -100,6 +100,7 @@ public enum ExplainRenderer {
         "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
     }
     text += "iommu: \(configuration.iommu.rawValue)\n"
+    for line in KernelResolution.headerLines(configuration.kernel) { text += line + "\n" }
     if configuration.simulateKernelACSEnable {
       text += "what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n"
     }
@@ -283,6 +284,7 @@ public enum ExplainRenderer {
         "rule": configuration.cpu.rawValue, "inferred": configuration.cpuWasInferred, "source": configuration.cpuSource,
       ],
       "iommu": configuration.iommu.rawValue,
+      "kernel": KernelResolution.jsonObject(configuration.kernel),
       "disable_acs_redir": configuration.disableACSRedirect.map(\.description),
       "kernel_acs_enable": configuration.simulateKernelACSEnable,
       "provider": manyLoud.provider.description,

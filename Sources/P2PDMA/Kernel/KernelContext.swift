@@ -62,8 +62,8 @@ public struct KernelContext: Sendable, Hashable {
     }
   }
 
-  /// `release 6.12 (given), CONFIG_DMABUF_MOVE_NOTIFY=n (the release's default (n))`: the header
-  /// line of text outputs.
+  /// `6.12 (given), CONFIG_DMABUF_MOVE_NOTIFY=n (the release's default (n))`: the header line of
+  /// text outputs (after "kernel: ").
   public var headerLine: String {
     let moveNotify: String
     switch release.moveNotifyOption {
@@ -78,7 +78,7 @@ public struct KernelContext: Sendable, Hashable {
     case .running: origin = "the running kernel"
     case .default: origin = "default"
     }
-    return "kernel \(release) (\(origin)), \(moveNotify)"
+    return "\(release) (\(origin)), \(moveNotify)"
   }
 }
 
