@@ -105,6 +105,7 @@ public enum ExplainRenderer {
         "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
     }
     text += "iommu: \(configuration.iommu.rawValue)\(MatrixRenderer.iommuNote(engine))\n"
+    for line in KernelResolution.headerLines(configuration.kernel) { text += line + "\n" }
     if let note = MatrixRenderer.partialInputNote(engine.topology) { text += note + "\n" }
     if configuration.simulateKernelACSEnable {
       text += "what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n"
@@ -200,10 +201,9 @@ public enum ExplainRenderer {
       + "it describes the wires, not the kernel's permission\n"
     text +=
       "older kernels (upstream_bridge_distance): "
-      + history(engine, verdict).map { kernel, result in
-        "\(kernel.rawValue) \(result.distance)"
-          + (result.allowed
-            ? "" : result.distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
+      + history(engine, verdict).map { name, distance in
+        "\(name) \(distance)"
+          + (distance >= 0 ? "" : distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
       }.joined(separator: ", ") + "\n"
     text += "\nWhy: \(verdict.reason)\n"
     text += "\ndmesg, verbose caller (VFIO dma-buf map, habanalabs):\n"
@@ -231,12 +231,17 @@ public enum ExplainRenderer {
     return text
   }
 
-  /// The v4.20 and v5.2 answers for the same pair.
-  static func history(_ engine: P2PEngine, _ verdict: P2PVerdict) -> [(HistoricalKernel, HistoricalVerdict)] {
-    HistoricalKernel.allCases.compactMap { kernel in
-      (try? engine.historicalVerdict(provider: verdict.provider, client: verdict.client, kernel: kernel)).map {
-        (kernel, $0)
-      }
+  /// The 4.20 and 5.2 answers of `upstream_bridge_distance()` for the same pair (JSON
+  /// `older_kernels`, kept from before the release timeline).
+  static func history(_ engine: P2PEngine, _ verdict: P2PVerdict) -> [(String, Int)] {
+    guard let provider = engine.topology.index(of: verdict.provider),
+      let client = engine.topology.index(of: verdict.client)
+    else { return [] }
+    return [("v4.20", KernelRelease(major: 4, minor: 20)), ("v5.2", KernelRelease(major: 5, minor: 2))].map {
+      name, release in
+      let old = engine.withKernel(KernelContext(release: release, source: .given))
+        .verdict(providerIndex: provider, clientIndex: client, verbose: false)
+      return (name, old.legacyDistance ?? old.distance)
     }
   }
 
@@ -277,7 +282,7 @@ public enum ExplainRenderer {
         "topo": verdict.topoClass.rawValue,
         "older_kernels": verdict.mapType == .unknown
           ? null
-          : Dictionary(uniqueKeysWithValues: history(engine, verdict).map { ($0.0.rawValue, $0.1.distance) }) as Any,
+          : Dictionary(uniqueKeysWithValues: history(engine, verdict).map { ($0.0, $0.1) }) as Any,
       ] as [String: Any]
     }
     func manyObject(_ result: DistanceManyResult) -> [String: Any] {
@@ -293,6 +298,7 @@ public enum ExplainRenderer {
         "rule": configuration.cpu.rawValue, "inferred": configuration.cpuWasInferred, "source": configuration.cpuSource,
       ],
       "iommu": configuration.iommu.rawValue,
+      "kernel": KernelResolution.jsonObject(configuration.kernel),
       "disable_acs_redir": configuration.disableACSRedirect.map(\.description),
       "kernel_acs_enable": configuration.simulateKernelACSEnable,
       "provider": manyLoud.provider.description,

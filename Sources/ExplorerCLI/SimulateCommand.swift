@@ -76,14 +76,29 @@ public struct SimulateCommand: AsyncParsableCommand {
     if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
     var output = DescriptorWriter.standardOutput(mode: format == .json ? .json : .text)
+    let kernel = request.configuration.kernel
     switch format {
     case .json:
-      SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { output.write($0) }
+      // The report's object gets the "kernel" member first; the rest of the stream is unchanged.
+      var insertedKernel = false
+      SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { chunk in
+        if !insertedKernel, chunk.hasPrefix("{") {
+          insertedKernel = true
+          output.write("{\"kernel\":\(KernelResolution.jsonText(kernel)),")
+          output.write(String(chunk.dropFirst()))
+        } else {
+          output.write(chunk)
+        }
+      }
     case .text:
+      for line in KernelResolution.headerLines(kernel, areas: Set(KernelChangeArea.allCases)) {
+        output.write(line + "\n")
+      }
       SimulationReport.write(simulation, maxEntries: maxEntries ?? SimulationReport.defaultTextEntryLimit) {
         output.write($0)
       }
     case .summary:
+      output.write("kernel: \(kernel.headerLine)\n")
       output.write(Self.summary(simulation))
     }
     try output.finish()

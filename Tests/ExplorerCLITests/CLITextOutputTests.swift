@@ -66,6 +66,7 @@ struct CLITextOutputTests {
       ])
     #expect(
       summary.stdout == """
+        kernel: mainline (default), MOVE_NOTIFY always on (option removed in 7.1)
         0000:03:00.0 amdgpu render-target (256 MiB), IOMMU off
           0000:05:00.0 mlx5: peer2peer true, BUS_ADDR, VRAM, nents 1/orig 1
 
