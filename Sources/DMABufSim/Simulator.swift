@@ -95,6 +95,9 @@ struct AttachmentState {
   var error: String?
   var failedFunction: String?
   var table: SGTable?
+  /// The table `invalidate_mappings` dropped, shown (flagged invalidated) until a re-map
+  /// replaces it.
+  var invalidatedTable: SGTable?
   var tablePlacement: Placement?
   var attached = false
   var mapped = false
@@ -435,7 +438,28 @@ struct SimulationRun {
       SimStep(
         index: steps.count, actor: actor, lane: lane(of: actor, attachment: attachment), function: function,
         inputs: inputs, stateChanges: changes, outcome: outcome, explanation: explanation, kernelNote: note,
-        attachmentIndex: attachment, p2pVerdict: verdict, sgEntriesVisible: sgVisible, dmesg: dmesg, failed: failed))
+        attachmentIndex: attachment, p2pVerdict: verdict, sgEntriesVisible: sgVisible, dmesg: dmesg, failed: failed,
+        snapshot: snapshot()))
+  }
+
+  /// The share as it stands now, for the step just recorded.
+  private func snapshot() -> ShareSnapshot {
+    ShareSnapshot(
+      placement: placement, vramBlocks: blocks, pinCount: pinCount,
+      attachments: attachments.map { state in
+        AttachmentSnapshot(
+          importer: state.importer, attached: state.attached, peer2peer: state.peer2peer,
+          mapType: state.verdict?.mapType, distance: state.verdict?.distance, mapped: state.mapped,
+          mappedPlacement: state.tablePlacement, sgTable: state.table ?? state.invalidatedTable,
+          invalidated: state.table == nil && state.invalidatedTable != nil, invalidations: state.invalidations,
+          error: state.error)
+      })
+  }
+
+  /// A pin counts from the exporter's pin step on, including the move and invalidation steps
+  /// the pin caused before the count was raised.
+  private mutating func showPinCount(sinceStep first: Int) {
+    for index in first..<steps.count { steps[index].snapshot.pinCount = pinCount }
   }
 
   private var bufferLabel: String { "\(spec.name) (\(formatBytes(spec.size)))" }
@@ -570,8 +594,13 @@ struct SimulationRun {
           + "peer2peer stays false whatever the topology says.",
         attachment: index)
     }
+    let attachStep = steps.count
     guard exporterAttach(index) else { return }
     attachments[index].attached = true
+    // Attached from the exporter's attach callback on (not during the P2PDMA query it made).
+    for step in attachStep..<steps.count where steps[step].actor != .pciP2PDMA {
+      steps[step].snapshot.attachments[index].attached = true
+    }
     if state.profile.pinsAfterAttach {
       guard importerPin(index) else { return }
     }
@@ -640,6 +669,7 @@ struct SimulationRun {
       let mustMove = placement == .vram
       if mustMove { changes.append("object migrates LMEM -> SMEM") }
       if pinCount == 0 { changes.append("pages pinned (i915_gem_object_pin_pages)") }
+      let pinStep = steps.count
       record(
         .exporterDriver, "i915_gem_dmabuf_attach", inputs: inputs, changes: changes,
         explanation: "Mainline i915 has no P2P: it moves the object to system memory and pins its pages at attach.",
@@ -648,6 +678,7 @@ struct SimulationRun {
         migrateToSystem(by: index, function: "i915_gem_object_migrate(SMEM)", reason: "i915 shares only system memory")
       }
       pinCount += 1
+      showPinCount(sinceStep: pinStep)
       return true
     case .vfioPCI:
       if !attachments[index].peer2peer {
@@ -756,6 +787,7 @@ struct SimulationRun {
 
   /// The exporter's `pin`. Returns false on failure (error recorded).
   private mutating func exporterPin(_ index: Int, pinOnMap: Bool) -> Bool {
+    let pinStep = steps.count
     let inputs = "attachment of \(importerLabel(index))" + (pinOnMap ? " (pin-on-map)" : "")
     switch behaviour {
     case .amdgpu:
@@ -799,6 +831,7 @@ struct SimulationRun {
         }
       }
       pinCount += 1
+      showPinCount(sinceStep: pinStep)
       if pinOnMap { attachments[index].pinnedOnMap = true }
       return true
     case .xe:
@@ -821,6 +854,7 @@ struct SimulationRun {
         attachment: index)
       if mustMove { migrateToSystem(by: index, function: "xe_bo_migrate(XE_PL_TT)", reason: "xe pins only in TT") }
       pinCount += 1
+      showPinCount(sinceStep: pinStep)
       if pinOnMap { attachments[index].pinnedOnMap = true }
       return true
     case .vfioPCI:
@@ -1041,6 +1075,7 @@ struct SimulationRun {
         failed: true)
     case .success(let mapped):
       attachments[index].table = mapped.table
+      attachments[index].invalidatedTable = nil
       attachments[index].tablePlacement = .vram
       attachments[index].mapped = true
       attachments[index].iovas = mapped.iovas
@@ -1157,6 +1192,7 @@ struct SimulationRun {
         attachment: index, failed: true)
     case .success(let mapped):
       attachments[index].table = mapped.table
+      attachments[index].invalidatedTable = nil
       attachments[index].tablePlacement = placement
       attachments[index].mapped = true
       attachments[index].iovas = mapped.iovas
@@ -1241,6 +1277,7 @@ struct SimulationRun {
       note: "renamed from dma_buf_move_notify/move_notify in ≈v7.1 (UNVERIFIED release)", attachment: index)
     for victim in victims {
       let old = attachments[victim].table
+      attachments[victim].invalidatedTable = old
       attachments[victim].unmap()
       attachments[victim].needsRemap = true
       attachments[victim].invalidations += 1
@@ -1318,6 +1355,7 @@ struct SimulationRun {
           changes: ["pin released"], explanation: "The importer lets the buffer move again.", attachment: index)
       }
       if behaviour == .i915 { pinCount = max(0, pinCount - 1) }
+      attachments[index].attached = false
       record(
         .dmaBufCore, "dma_buf_detach -> exporter detach", inputs: "attachment of \(importerLabel(index))",
         changes: ["attachment removed from dmabuf->attachments and freed"],
