@@ -74,10 +74,19 @@ import Testing
       Issue.record(
         """
         \(name) differs from its golden at line \(line + 1) (SNAPSHOT_RECORD=1 re-records):
-        expected: \(line < expectedLines.count ? String(expectedLines[line]) : "<end>")
-        actual:   \(line < actualLines.count ? String(actualLines[line]) : "<end>")
+        expected: \(line < expectedLines.count ? excerpt(expectedLines[line], other: actualLines[line]) : "<end>")
+        actual:   \(line < actualLines.count ? excerpt(actualLines[line], other: expectedLines[line]) : "<end>")
         """)
     }
+  }
+
+  /// Up to 240 characters of `line` around the first place it differs from `other` (JSON
+  /// documents are one long line).
+  static func excerpt(_ line: Substring, other: Substring?) -> String {
+    let common = other.map { zip(line, $0).prefix { $0 == $1 }.count } ?? 0
+    let start = max(0, common - 80)
+    let text = String(line.dropFirst(start).prefix(240))
+    return (start > 0 ? "…" : "") + text
   }
 
   @Test(arguments: BuiltinAssets.scenarioNames)
