@@ -39,7 +39,9 @@ let package = Package(
     .target(name: "TestSupport", dependencies: ["PCITopology"], path: "Tests/TestSupport"),
     .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology", "Assets", "TestSupport"]),
     .testTarget(name: "P2PDMATests", dependencies: ["P2PDMA", "PCITopology", "Assets", "TestSupport"]),
-    .testTarget(name: "DMABufSimTests", dependencies: ["DMABufSim", "P2PDMA", "PCITopology", "Assets", "TestSupport"]),
+    .testTarget(
+      name: "DMABufSimTests", dependencies: ["DMABufSim", "P2PDMA", "PCITopology", "Assets", "TestSupport"],
+      exclude: ["Golden"]),
     .testTarget(name: "ExplorerUITests", dependencies: ["ExplorerUI", "PCITopology", "Assets", "TestSupport"]),
     .testTarget(
       name: "ExplorerCLITests",

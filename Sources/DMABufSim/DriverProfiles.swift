@@ -12,8 +12,11 @@ public enum ExporterBehaviour: String, Sendable, Codable, CaseIterable {
   case i915
   /// `vfio_pci_dmabuf.c`: a BAR range; only P2P importers; phys-vec helper at map.
   case vfioPCI = "vfio-pci"
-  /// udmabuf, the system heap, or any PRIME exporter whose buffer is already in system RAM.
+  /// udmabuf or the dma-heap system heap: pages in system RAM.
   case systemMemory = "system-memory"
+  /// A DRM PRIME exporter whose GEM object is already in system RAM (`drm_gem_prime_export`,
+  /// `drm_gem_map_dma_buf`): nouveau's GART buffers, generic PRIME.
+  case drmPrimePages = "drm-prime-pages"
 }
 
 /// A driver model: how it exports, how it imports, and the DMA limits of its device.
@@ -32,6 +35,9 @@ public struct DriverProfile: Sendable, Equatable {
   public var importerOps: String?
   /// `importer_ops->allow_peer2peer`.
   public var allowPeer2peer: Bool
+  /// The importer's `invalidate_mappings` (formerly `move_notify`) callback as the step names it;
+  /// nil for the generic `importer_ops->invalidate_mappings`.
+  public var invalidateCallback: String?
   /// The importer calls `dma_buf_pin()` right after attaching (pinned RDMA MRs, iommufd).
   public var pinsAfterAttach: Bool
   /// DMA mask width the driver sets with `dma_set_mask_and_coherent()`.
@@ -54,7 +60,8 @@ public struct DriverProfile: Sendable, Equatable {
 
   public init(
     name: String, driverName: String, summary: String, exporter: ExporterBehaviour?, importerOps: String?,
-    allowPeer2peer: Bool, pinsAfterAttach: Bool = false, dmaMaskBits: Int, maxSegmentSize: UInt64 = 0x10000,
+    allowPeer2peer: Bool, invalidateCallback: String? = nil, pinsAfterAttach: Bool = false, dmaMaskBits: Int,
+    maxSegmentSize: UInt64 = 0x10000,
     segmentBoundaryMask: UInt64 = 0xffff_ffff, defaultVRAMSize: UInt64? = nil, vramBAR: Int? = nil,
     notes: [String] = [], chosenBecause: String = ""
   ) {
@@ -64,6 +71,7 @@ public struct DriverProfile: Sendable, Equatable {
     self.exporter = exporter
     self.importerOps = importerOps
     self.allowPeer2peer = allowPeer2peer
+    self.invalidateCallback = invalidateCallback
     self.pinsAfterAttach = pinsAfterAttach
     self.dmaMaskBits = dmaMaskBits
     self.maxSegmentSize = maxSegmentSize
@@ -81,7 +89,8 @@ extension DriverProfile {
 
   public static let amdgpu = DriverProfile(
     name: "amdgpu", driverName: "amdgpu", summary: "AMD GPU: dynamic exporter of VRAM, dynamic P2P importer",
-    exporter: .amdgpu, importerOps: "amdgpu_dma_buf_attach_ops", allowPeer2peer: true, dmaMaskBits: 44,
+    exporter: .amdgpu, importerOps: "amdgpu_dma_buf_attach_ops", allowPeer2peer: true,
+    invalidateCallback: "amdgpu_dma_buf_move_notify (invalidate_mappings)", dmaMaskBits: 44,
     maxSegmentSize: uintMaxSegment, defaultVRAMSize: eightGiB, vramBAR: 0,
     notes: [
       "DMA mask 44 bits (GMC v9 and newer; older GMCs use 40)",
@@ -90,7 +99,8 @@ extension DriverProfile {
 
   public static let xe = DriverProfile(
     name: "xe", driverName: "xe", summary: "Intel discrete GPU (xe): dynamic exporter of LMEM, dynamic P2P importer",
-    exporter: .xe, importerOps: "xe_dma_buf_attach_ops", allowPeer2peer: true, dmaMaskBits: 46,
+    exporter: .xe, importerOps: "xe_dma_buf_attach_ops", allowPeer2peer: true,
+    invalidateCallback: "xe_dma_buf_move_notify (invalidate_mappings)", dmaMaskBits: 46,
     maxSegmentSize: uintMaxSegment, defaultVRAMSize: eightGiB, vramBAR: 2,
     notes: ["DMA mask 46 bits and max_seg_size UINT_MAX are UNVERIFIED per platform", "LMEM is windowed by BAR2"])
 
@@ -120,13 +130,15 @@ extension DriverProfile {
   public static let mlx5 = DriverProfile(
     name: "mlx5", driverName: "mlx5_core",
     summary: "Mellanox/NVIDIA ConnectX (mlx5 RDMA): dynamic P2P importer, invalidate zaps the MR",
-    exporter: nil, importerOps: "mlx5_ib_dmabuf_attach_ops", allowPeer2peer: true, dmaMaskBits: 64,
+    exporter: nil, importerOps: "mlx5_ib_dmabuf_attach_ops", allowPeer2peer: true,
+    invalidateCallback: "mlx5_ib_dmabuf_invalidate_cb (invalidate_mappings)", dmaMaskBits: 64,
     maxSegmentSize: 2 << 30, notes: ["max_seg_size 2 GiB as mlx5_core sets it"])
 
   public static let rdmaPinned = DriverProfile(
     name: "rdma-pinned", driverName: "efa",
     summary: "Pinned RDMA MR (ib_umem_dmabuf_get_pinned: EFA and others): dynamic P2P importer that pins",
-    exporter: nil, importerOps: "ib_umem_dmabuf_attach_pinned_ops", allowPeer2peer: true, pinsAfterAttach: true,
+    exporter: nil, importerOps: "ib_umem_dmabuf_attach_pinned_ops", allowPeer2peer: true,
+    invalidateCallback: "ib_umem_dmabuf_unsupported_move_notify", pinsAfterAttach: true,
     dmaMaskBits: 64, notes: ["DMA mask 64 bits UNVERIFIED per NIC"])
 
   public static let iommufd = DriverProfile(
@@ -138,7 +150,7 @@ extension DriverProfile {
   public static let nouveau = DriverProfile(
     name: "nouveau", driverName: "nouveau",
     summary: "NVIDIA GPU (nouveau): static PRIME importer; exports pinned GART (system) memory",
-    exporter: .systemMemory, importerOps: nil, allowPeer2peer: false, dmaMaskBits: 40,
+    exporter: .drmPrimePages, importerOps: nil, allowPeer2peer: false, dmaMaskBits: 40,
     notes: [
       "NVIDIA's own driver is out of tree and not modelled; nouveau imports with drm_gem_prime_import (static)",
       "DMA mask 40 bits UNVERIFIED",
@@ -151,7 +163,7 @@ extension DriverProfile {
 
   public static let prime = DriverProfile(
     name: "prime", driverName: "drm", summary: "Generic DRM PRIME importer (drm_gem_prime_import): static",
-    exporter: .systemMemory, importerOps: nil, allowPeer2peer: false, dmaMaskBits: 64)
+    exporter: .drmPrimePages, importerOps: nil, allowPeer2peer: false, dmaMaskBits: 64)
 
   public static let nvme = DriverProfile(
     name: "nvme", driverName: "nvme",

@@ -117,6 +117,8 @@ public struct SimStep: Sendable {
   public var dmesg: [String]
   /// True when the outcome is an error.
   public var failed: Bool
+  /// The share as it stands right after this step (for step-true playback).
+  public var snapshot: ShareSnapshot
 }
 
 /// The final state of one importer's attachment.
