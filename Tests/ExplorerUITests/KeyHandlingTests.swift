@@ -137,7 +137,7 @@ struct KeyHandlingTests {
       state.press(.down)
     }
     for binding in KeyMap.main + KeyMap.matrix {
-      #expect(seen.contains(binding.help), "help misses '\(binding.help)' at \(width)x\(height)")
+      #expect(seen.contains(String(binding.help.prefix(40))), "help misses '\(binding.help)' at \(width)x\(height)")
     }
     if height == 24 {
       state.press(.home)

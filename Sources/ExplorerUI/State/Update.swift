@@ -174,7 +174,7 @@ extension ExplorerState {
   private mutating func handleOverlayKey(_ key: Key, overlay: Overlay) {
     switch overlay {
     case .help:
-      let lines = OverlayViews.helpLines().count
+      let lines = OverlayViews.helpLines(width: OverlayViews.helpWidth(screenWidth: layout.width) - 2).count
       let page = max(1, layout.height - 2)
       switch key {
       case .escape, .enter, .character("?"), .function(1): self.overlay = nil

@@ -11,29 +11,37 @@ enum OverlayViews {
       x: (screen.width - boxWidth) / 2, y: (screen.height - boxHeight) / 2, width: boxWidth, height: boxHeight)
   }
 
-  /// The help text: every row of the key tables (the same rows dispatch reads), by group.
-  static func helpLines() -> [StyledLine] {
+  /// Width of the help box on a screen `screenWidth` wide.
+  static func helpWidth(screenWidth: Int) -> Int { min(96, screenWidth) }
+
+  /// The help text: every row of the key tables (the same rows dispatch reads), by group, the
+  /// help words wrapped to `width` columns.
+  static func helpLines(width: Int) -> [StyledLine] {
     var lines: [StyledLine] = []
     var group = ""
+    let textWidth = max(10, width - 20)
     for binding in KeyMap.main + KeyMap.matrix {
       let groupLabel = binding.group == group ? "" : binding.group
       group = binding.group
-      var line = StyledLine(Format.fit(groupLabel, 9), .role(.header, bold: true))
-      line.append(Format.fit(binding.label, 11), .bold)
-      line.append(binding.help)
-      lines.append(line)
+      for (index, text) in Format.wrap(binding.help, width: textWidth).enumerated() {
+        var line = StyledLine(Format.fit(index == 0 ? groupLabel : "", 9), .role(.header, bold: true))
+        line.append(Format.fit(index == 0 ? binding.label : "", 11), .bold)
+        line.append(text)
+        lines.append(line)
+      }
     }
-    lines.append(StyledLine("Tree badges: [EXP] exporter, [IMPn] importer, ACS:RR CR EC redirect set", .role(.dim)))
-    lines.append(
-      StyledLine(
-        "Matrix cells: " + MatrixLegend.entries.map { "\($0.code) \($0.meaning)" }.joined(separator: "; "), .role(.dim))
-    )
+    let notes =
+      ["Tree badges: [EXP] exporter, [IMPn] importer, ACS:RR CR EC redirect set"]
+      + MatrixLegend.entries.map { "Matrix \($0.code): \($0.meaning)" }
+    for note in notes {
+      for text in Format.wrap(note, width: max(10, width)) { lines.append(StyledLine(text, .role(.dim))) }
+    }
     return lines
   }
 
   static func renderHelp(_ state: ExplorerState, into screen: inout CellScreen) {
-    let lines = helpLines()
-    let rect = centredBox(screen: screen, width: 96, height: lines.count + 2)
+    let lines = helpLines(width: helpWidth(screenWidth: screen.width) - 2)
+    let rect = centredBox(screen: screen, width: helpWidth(screenWidth: screen.width), height: lines.count + 2)
     let inner = rect.inset(by: 1)
     let first = min(max(0, state.helpScroll), max(0, lines.count - inner.height))
     let more = lines.count > inner.height
