@@ -67,7 +67,9 @@ public enum Action: Equatable, Sendable {
   case restartShare
   case playPause, stepForward, stepBackward, firstStep, lastStep, faster, slower
   case matrix, matrixShowAll
-  case lessons
+  case lessons, nextLessonPage, previousLessonPage
+  /// A digit: the student's choice on a lesson's checkpoint (0-based).
+  case answer(Int)
   case whatIf(WhatIf)
 }
 
@@ -120,7 +122,13 @@ public enum KeyMap {
     row([.character("+"), .character("=")], "+", .faster, "faster", "Playback"),
     row([.character("-"), .character("_")], "-", .slower, "slower", "Playback"),
     row([.character("m")], "m", .matrix, "P2P matrix of the endpoints", "Views"),
-    row([.character("L")], "L", .lessons, "lessons: the guided tour", "Views"),
+    row([.character("L")], "L", .lessons, "lessons: the guided tour", "Lesson"),
+    row([.character("]")], "]", .nextLessonPage, "next lesson page (past the last: the lesson ends)", "Lesson"),
+    row([.character("[")], "[", .previousLessonPage, "previous lesson page", "Lesson"),
+    row([.character("1")], "1", .answer(0), "checkpoint: choose answer 1", "Lesson"),
+    row([.character("2")], "2", .answer(1), "checkpoint: choose answer 2", "Lesson"),
+    row([.character("3")], "3", .answer(2), "checkpoint: choose answer 3", "Lesson"),
+    row([.character("4")], "4", .answer(3), "checkpoint: choose answer 4", "Lesson"),
     row([.character("R")], "R", .whatIf(.toggleACS(.requestRedirect)), "what-if: toggle ACS ReqRedir here", "What-if"),
     row(
       [.character("C")], "C", .whatIf(.toggleACS(.completionRedirect)), "what-if: toggle ACS CmpltRedir here",

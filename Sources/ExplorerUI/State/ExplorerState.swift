@@ -77,7 +77,7 @@ public struct DisplayOptions: Equatable, Sendable {
 
 /// The whole app state. `update(state, event)` is the only way it changes; views only read it.
 public struct ExplorerState: Sendable {
-  public private(set) var topology: Topology
+  public internal(set) var topology: Topology
   public private(set) var configuration: P2PConfiguration
   public var display: DisplayOptions
   public private(set) var layout: Layout

@@ -130,6 +130,9 @@ extension ExplorerState {
     case .matrix: openMatrix()
     case .matrixShowAll: break
     case .lessons: openLessons()
+    case .nextLessonPage: turnLessonPage(by: 1)
+    case .previousLessonPage: turnLessonPage(by: -1)
+    case .answer(let choice): answerPrediction(choice)
     case .whatIf(let whatIf): apply(whatIf)
     }
   }

@@ -11,7 +11,8 @@ public enum ExplorerRenderer {
       renderTooSmall(layout, into: &screen)
     } else {
       let panes: [(Pane, (ExplorerState, inout CellScreen, Rect, Bool) -> Void)] = [
-        (.tree, TreeView.render), (.details, DetailsView.render), (.sequence, SequenceView.render),
+        (.tree, TreeView.render),
+        (.details, LessonView.renderPane), (.sequence, SequenceView.render),
         (.decision, DecisionView.render), (.sgTable, SGTableView.render),
       ]
       for (pane, view) in panes {
