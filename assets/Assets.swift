@@ -38,6 +38,11 @@ public enum BuiltinAssets {
     data(named: name, extension: "md", in: lessonsDirectory).map { String(decoding: $0, as: UTF8.self) }
   }
 
+  /// A lesson's step script (`NAME.steps.json`), nil when the lesson has none.
+  public static func lessonScript(named name: String) -> Data? {
+    data(named: name, extension: "steps.json", in: lessonsDirectory)
+  }
+
   private static func fileNames(in directory: URL?, withExtension fileExtension: String) -> [String] {
     guard let directory,
       let entries = try? FileManager.default.contentsOfDirectory(atPath: directory.path)

@@ -12,7 +12,9 @@ enum InteractiveLauncher {
   static let statsVariable = "DMABUF_EXPLORER_STATS"
 
   @MainActor
-  static func launch(topology options: TopologyOptions, noColor: Bool, ascii: Bool) async throws {
+  static func launch(
+    topology options: TopologyOptions, noColor: Bool, ascii: Bool, lessonFile: String? = nil
+  ) async throws {
     let launchedAt = ContinuousClock.now
     guard cn_stdio_are_terminals() != 0 else {
       throw CLIFailure(
@@ -22,15 +24,20 @@ enum InteractiveLauncher {
     // Load before touching the terminal, so load errors print as plain lines.
     let topology = try TopologyResolver.resolve(options.topology)
     let configuration = try options.p2pConfiguration(for: topology)
+    // Lessons load before the terminal too: a malformed script prints its file and line.
+    var lessons = try LessonLibrary.builtin()
+    if let lessonFile { lessons.insert(try LessonLibrary.load(file: lessonFile), at: 0) }
     let utf8 = cn_setup_locale() != 0
     let environment = ProcessInfo.processInfo.environment
     let colorWanted = !noColor && (environment["NO_COLOR"] ?? "").isEmpty
     let glyphs: Glyphs = ascii || !utf8 ? .ascii : .unicode
     let terminal = try TerminalBackend(useColor: colorWanted)
     let (width, height) = terminal.size
-    let state = ExplorerState(
+    var state = ExplorerState(
       topology: topology, configuration: configuration, width: width, height: height,
       display: DisplayOptions(glyphs: glyphs), backendFactory: KernelBackend.factory)
+    state.lessons = lessons
+    if lessonFile != nil { state.startLesson(0) }
     var app = TerminalApp(state: state, launchedAt: launchedAt)
     app.run(on: terminal)
     terminal.stop()

@@ -17,7 +17,7 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
       """,
     subcommands: [
       TreeCommand.self, MatrixCommand.self, ExplainCommand.self, SimulateCommand.self,
-      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self,
+      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self, LessonsCommand.self,
     ]
   )
 
@@ -26,11 +26,15 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
   public var noColor = false
   @Flag(name: .customLong("ascii"), help: "ASCII rails and boxes instead of UTF-8 line drawing.")
   public var ascii = false
+  @Option(
+    name: .customLong("lesson"),
+    help: ArgumentHelp("Open the explorer on a lesson (NAME.steps.json or NAME.md).", valueName: "FILE"))
+  public var lesson: String?
 
   public init() {}
 
   public mutating func run() async throws {
-    try await InteractiveLauncher.launch(topology: topology, noColor: noColor, ascii: ascii)
+    try await InteractiveLauncher.launch(topology: topology, noColor: noColor, ascii: ascii, lessonFile: lesson)
   }
 }
 

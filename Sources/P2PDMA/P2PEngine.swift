@@ -33,22 +33,22 @@ public struct P2PEngine: Sendable {
   // MARK: - ACS as the decision sees it
 
   /// ACS of one device after the what-ifs.
-  struct EffectiveACS {
+  public struct EffectiveACS: Sendable {
     /// ACS Control in force; nil when the device has no ACS capability or it is unknown.
-    var control: ACSBits?
+    public var control: ACSBits?
     /// True when we could not read the ACS capability and no what-if settled it.
-    var unknown: Bool
+    public var unknown: Bool
     /// What a what-if did, in words.
-    var whatIf: String?
+    public var whatIf: String?
 
     /// `pci_bridge_has_acs_redir()`: RR, CR or EC enabled. Unknown counts as no.
-    var redirects: Bool { control.map { !$0.isDisjoint(with: .p2pRedirect) } ?? false }
+    public var redirects: Bool { control.map { !$0.isDisjoint(with: .p2pRedirect) } ?? false }
   }
 
   /// Applies `acsControlOverrides` (replace Control; a device without a readable capability is
   /// treated as having one), then `disableACSRedirect` (clear RR, CR and EC, as
   /// `pci_disable_acs_redir()` does at boot).
-  func effectiveACS(of index: Int) -> EffectiveACS {
+  public func effectiveACS(of index: Int) -> EffectiveACS {
     let function = topology[index]
     var control: ACSBits?
     var unknown = false

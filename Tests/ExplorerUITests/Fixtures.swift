@@ -121,7 +121,7 @@ struct ScriptedBackend: ShareBackend {
         }
         return !control.isDisjoint(with: .p2pRedirect)
       }
-      let walk = WalkPath.compute(
+      let walk = WalkPath.scripted(
         topology: topology, provider: selection.exporter, client: importer, hasRedirect: redirect)
       // Like the kernel: a redirect on the path, or no common upstream device, means the host bridge.
       let peer = walk.culprits.isEmpty && walk.commonUpstream != nil
@@ -201,5 +201,27 @@ func expectOnScreen(
 ) {
   for needle in needles where !screen.contains(needle) {
     Issue.record("'\(needle)' is not on the screen:\n\(screen.text)", sourceLocation: sourceLocation)
+  }
+}
+
+extension WalkPath {
+  /// The test double's walk: the provider's chain up to the first device also on the client's
+  /// chain, then down; redirecting devices on it are culprits. (The app takes its walk from
+  /// `P2PEngine`'s verdict; this copy only feeds `ScriptedBackend`.)
+  static func scripted(topology: Topology, provider: Int, client: Int, hasRedirect: (Int) -> Bool) -> WalkPath {
+    let providerChain = topology.pathToRoot(from: provider)
+    let clientChain = topology.pathToRoot(from: client)
+    var upward: [Int] = []
+    var culprits = Set<Int>()
+    for node in providerChain {
+      upward.append(node)
+      if hasRedirect(node) { culprits.insert(node) }
+      if let position = clientChain.firstIndex(of: node) {
+        let downward = clientChain[..<position].reversed()
+        for below in downward where hasRedirect(below) { culprits.insert(below) }
+        return WalkPath(nodes: upward + downward, culprits: culprits, commonUpstream: node)
+      }
+    }
+    return WalkPath(nodes: providerChain + clientChain.reversed(), culprits: [], commonUpstream: nil)
   }
 }

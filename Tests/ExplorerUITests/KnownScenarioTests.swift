@@ -79,9 +79,17 @@ struct KnownScenarioTests {
     var state = try Self.state("xeon-acs-redirect", width: 160, height: 50)
     let gpu = try #require(BDF("0000:19:00.0").flatMap { state.topology.index(of: $0) })
     state.tree.reveal(gpu, topology: state.topology)
-    state.press(.character("m"), .right)
+    // 16:00.0 is not a device that shares buffers: the matrix lists it only after A (show all).
+    state.press(.character("m"))
+    #expect(!state.matrix.endpoints.contains { state.topology[$0].bdf.description == "0000:16:00.0" })
+    state.press(.character("A"))
+    let target = try #require(
+      state.matrix.endpoints.firstIndex { state.topology[$0].bdf.description == "0000:16:00.0" })
+    while state.matrix.column > target { state.press(.left) }
+    while state.matrix.column < target { state.press(.right) }
     let screen = state.screen
     expectOnScreen(
-      screen, "provider 0000:19:00.0", "PCI_P2PDMA_MAP_THRU_HOST_BRIDGE", "client 0000:16:00.0", "nvidia-smi topo: PHB")
+      screen, "provider 0000:19:00.0", "PCI_P2PDMA_MAP_THRU_HOST_BRIDGE", "client column \(target + 1): 0000:16:00.0",
+      "nvidia-smi topo: PHB")
   }
 }

@@ -169,6 +169,8 @@ struct DegenerateTopologyTests {
       _ = state.screen
     }
     #expect(state.run == nil)
+    #expect(state.overlay == .help)
+    state.press(.escape)
     expectOnScreen(state.screen, "PCI tree (\(functionCount) functions)")
   }
 }

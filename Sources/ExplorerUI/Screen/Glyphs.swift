@@ -19,15 +19,18 @@ public struct Glyphs: Sendable, Equatable {
   public var arrowLeft: Unicode.Scalar
   public var laneDot: Unicode.Scalar
   public var cross: String
+  public var check: String
   public var ellipsis: String
 
   public static let unicode = Glyphs(
     horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘",
     branch: "├─", lastBranch: "└─", continuation: "│ ", collapsed: "▸", expanded: "▾",
-    pointer: "▶", arrowRight: "▶", arrowLeft: "◀", laneDot: "●", cross: "✗", ellipsis: "…")
+    pointer: "▶", arrowRight: "▶", arrowLeft: "◀", laneDot: "●", cross: "✗", check: "✓",
+    ellipsis: "…")
 
   public static let ascii = Glyphs(
     horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
     branch: "+-", lastBranch: "`-", continuation: "| ", collapsed: "+", expanded: "-",
-    pointer: ">", arrowRight: ">", arrowLeft: "<", laneDot: "o", cross: "X", ellipsis: "~")
+    pointer: ">", arrowRight: ">", arrowLeft: "<", laneDot: "o", cross: "X", check: "v",
+    ellipsis: "~")
 }

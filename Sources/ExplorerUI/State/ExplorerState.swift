@@ -7,6 +7,8 @@ public enum Overlay: Equatable, Sendable {
   case search
   case bufferList
   case matrix
+  /// The list of lessons (`L`).
+  case lessonList
   /// A failure to show in words (a failed share, a view that threw).
   case error(String)
 }
@@ -26,12 +28,45 @@ public struct Playback: Equatable, Sendable {
   public var interval: Int { Playback.intervals[min(max(0, speedIndex), Playback.intervals.count - 1)] }
 }
 
-/// The P2P matrix overlay: a cursor over endpoint pairs.
-public struct MatrixState: Equatable, Sendable {
+/// One cell of the P2P matrix: the kernel's answer for a provider/client pair.
+public struct MatrixCell: Equatable, Sendable {
+  public var mapType: MapType
+  public var distance: Int
+  public init(mapType: MapType, distance: Int) {
+    self.mapType = mapType
+    self.distance = distance
+  }
+}
+
+/// The P2P matrix overlay: a cursor over endpoint pairs, with every cell and the highlighted
+/// pair's explanation computed by update (rendering only reads them).
+public struct MatrixState: Sendable {
   /// Function indices of the endpoints (rows = providers, columns = clients).
   public var endpoints: [Int] = []
   public var row = 0
   public var column = 0
+  /// False: only devices that share buffers (GPUs, NICs, storage, accelerators, capture cards);
+  /// true: every non-bridge function, host-bridge and uncore functions included.
+  public var showAll = false
+  /// Row-major `endpoints.count²` cells; nil where the backend has no answer.
+  public var cells: [MatrixCell?] = []
+  /// The highlighted pair's explanation (nil on the diagonal).
+  public var explanation: PairExplanation?
+  /// Set when explaining the highlighted pair failed.
+  public var explanationError: String?
+
+  public func cell(row: Int, column: Int) -> MatrixCell? {
+    let count = endpoints.count
+    guard row >= 0, row < count, column >= 0, column < count, cells.count == count * count else { return nil }
+    return cells[row * count + column]
+  }
+}
+
+/// Requests from update to the terminal loop.
+public enum Effect: Hashable, Sendable {
+  case quit
+  /// Repaint every cell (Ctrl-L, a resize, a click).
+  case fullRedraw
 }
 
 /// Display settings fixed at launch.
@@ -42,7 +77,7 @@ public struct DisplayOptions: Equatable, Sendable {
 
 /// The whole app state. `update(state, event)` is the only way it changes; views only read it.
 public struct ExplorerState: Sendable {
-  public private(set) var topology: Topology
+  public internal(set) var topology: Topology
   public private(set) var configuration: P2PConfiguration
   public var display: DisplayOptions
   public private(set) var layout: Layout
@@ -64,13 +99,30 @@ public struct ExplorerState: Sendable {
   public var playback = Playback()
   /// One-line feedback on the status line (cleared by the next key).
   public var message: String?
-  public var shouldQuit = false
-  /// Set by Ctrl-L and resizes: the backend repaints every cell.
-  public var needsFullRedraw = false
+  /// What update asks of the terminal loop (quit, repaint every cell); the loop clears them.
+  public var effects: Set<Effect> = []
+  public var shouldQuit: Bool { effects.contains(.quit) }
+  /// Set by Ctrl-L, resizes and clicks: the backend repaints every cell.
+  public var needsFullRedraw: Bool {
+    get { effects.contains(.fullRedraw) }
+    set { if newValue { effects.insert(.fullRedraw) } else { effects.remove(.fullRedraw) } }
+  }
+  /// First line of the help overlay shown (it scrolls on small terminals).
+  public var helpScroll = 0
+  /// First line of the Decision pane's text below the importer rows.
+  public var decisionScroll = 0
+  /// True right after a search found something: `n` then repeats it instead of stepping.
+  public var searchRepeatArmed = false
+  /// Lessons the `L` list offers, and the one being followed.
+  public var lessons: [Lesson] = []
+  public var lessonCursor = 0
+  public var lessonRun: LessonRun?
   /// Kernel model label for the status line.
   public var kernelModel: String
   private let makeBackend: ShareBackendFactory
   public private(set) var backend: any ShareBackend
+  /// Per function, ACS Control in force (see `acsControlInForce(of:)`); recomputed with the knobs.
+  public private(set) var acsInForce: [ACSBits?]
 
   public init(
     topology: Topology, configuration: P2PConfiguration, width: Int, height: Int,
@@ -84,6 +136,7 @@ public struct ExplorerState: Sendable {
     self.kernelModel = topology.platform.kernel ?? "mainline"
     self.makeBackend = backendFactory
     self.backend = backendFactory(topology, configuration)
+    self.acsInForce = Self.acsTable(topology, configuration)
     // Start on the first function rather than a root-bus heading.
     if let first = tree.rows.firstIndex(where: { $0.functionIndex != nil }) { tree.cursor = first }
   }
@@ -97,19 +150,21 @@ public struct ExplorerState: Sendable {
     return ShareSelection(exporter: exporter, bufferIndex: bufferIndex, importers: importers)
   }
 
-  /// ACS Control as the kernel would read it with the what-ifs applied.
-  public func effectiveACSControl(of index: Int) -> ACSBits? {
-    guard index >= 0, index < topology.count else { return nil }
-    let function = topology[index]
-    guard var control = configuration.acsControlOverrides[function.bdf] ?? function.acs.control else { return nil }
-    if configuration.disableACSRedirect.contains(function.bdf) { control.subtract(.p2pRedirect) }
-    return control
+  /// ACS Control in force (the kernel's ACS enable and the what-ifs applied) of a function,
+  /// nil without a readable ACS capability. From `P2PEngine.effectiveACS`, the one copy of the rule.
+  public func acsControlInForce(of index: Int) -> ACSBits? {
+    acsInForce.indices.contains(index) ? acsInForce[index] : nil
   }
 
-  /// True when RR, CR or EC is set (with what-ifs): `pci_bridge_has_acs_redir()`.
+  /// True when RR, CR or EC is in force: `pci_bridge_has_acs_redir()`.
   public func hasACSRedirect(_ index: Int) -> Bool {
-    guard let control = effectiveACSControl(of: index) else { return false }
+    guard let control = acsControlInForce(of: index) else { return false }
     return !control.isDisjoint(with: .p2pRedirect)
+  }
+
+  static func acsTable(_ topology: Topology, _ configuration: P2PConfiguration) -> [ACSBits?] {
+    let engine = P2PEngine(topology: topology, configuration: configuration)
+    return topology.functions.indices.map { engine.effectiveACS(of: $0).control }
   }
 
   /// The current step, when a share is loaded.
@@ -122,8 +177,14 @@ public struct ExplorerState: Sendable {
   public var isAtEnd: Bool {
     guard let run else { return false }
     guard playback.step >= run.steps.count - 1 else { return false }
-    if let walk = currentStep?.walk { return playback.walkProgress >= walk.nodes.count }
-    return true
+    return !isLightingWalk
+  }
+
+  /// True while the current step's walk is still being lit hop by hop (only the timer does
+  /// that; the step keys always land on a fully lit walk).
+  public var isLightingWalk: Bool {
+    guard let walk = currentStep?.walk else { return false }
+    return playback.walkProgress < walk.nodes.count
   }
 
   /// The part of a walk lit now: the current step's walk up to its progress, else the last
@@ -140,24 +201,93 @@ public struct ExplorerState: Sendable {
     return nil
   }
 
+  /// The share as the panes draw it now: the state right after the current step, or before it
+  /// while its walk is still being lit (the verdict is not known until the walk ends).
+  public var shareNow: ShareMoment? {
+    guard let run, !run.steps.isEmpty else { return nil }
+    let step = min(max(0, playback.step), run.steps.count - 1)
+    return share(asOfStep: isLightingWalk ? step - 1 : step)
+  }
+
+  /// The share right after step `index` (-1: before the first step). Every pane reads the
+  /// playback through this one function.
+  public func share(asOfStep index: Int) -> ShareMoment? {
+    guard let run, !run.steps.isEmpty else { return nil }
+    let last = min(index, run.steps.count - 1)
+    guard run.steps.contains(where: { $0.moment != nil }) else { return legacyShare(asOfStep: last) }
+    var moment: ShareMoment?
+    if last >= 0 {
+      for position in stride(from: last, through: 0, by: -1) {
+        if let found = run.steps[position].moment {
+          moment = found
+          break
+        }
+      }
+    }
+    var result =
+      moment
+      ?? ShareMoment(
+        placement: run.steps.lazy.compactMap(\.moment).first?.placement ?? "-", pinCount: 0,
+        attachments: run.attachments.map { AttachmentMoment(importer: $0.importer) })
+    // On a step that builds a table, only the entries built so far show; the table being
+    // built may be recorded on a later step (the map returns it).
+    if last >= 0, let importer = run.steps[last].importer, let built = run.steps[last].sgEntriesVisible, built > 0,
+      let position = result.attachments.firstIndex(where: { $0.importer == importer })
+    {
+      if result.attachments[position].sgTable == nil {
+        let later = run.steps[(last + 1)...].lazy.compactMap { $0.moment?.attachments[position] }
+          .first { $0.sgTable != nil && !$0.invalidated }
+        if let later {
+          result.attachments[position].sgTable = later.sgTable
+          result.attachments[position].invalidated = false
+        }
+      }
+      result.attachments[position].entriesBuilt = built
+    }
+    return result
+  }
+
+  /// For backends that give no per-step moments: the final results, each importer's shown once
+  /// the playback reached its decision, tables growing as the steps build them.
+  private func legacyShare(asOfStep last: Int) -> ShareMoment? {
+    guard let run else { return nil }
+    var reached = Set<Int>()
+    var built: [Int: Int] = [:]
+    if last >= 0 {
+      for step in run.steps[0...last] {
+        if let importer = step.importer, step.lane == .exporterDriver || step.lane == .p2pdma || step.lane == .dmaAPI {
+          reached.insert(importer)
+        }
+        if let count = step.sgEntriesVisible {
+          for attachment in run.attachments where step.importer == nil || step.importer == attachment.importer {
+            built[attachment.importer] = count
+          }
+        }
+      }
+    }
+    let atEnd = last >= run.steps.count - 1
+    let attachments = run.attachments.map { summary -> AttachmentMoment in
+      guard atEnd || reached.contains(summary.importer) else { return AttachmentMoment(importer: summary.importer) }
+      var moment = AttachmentMoment(
+        importer: summary.importer, attached: true, peer2peer: summary.peer2peer, mapType: summary.mapType,
+        distance: summary.distance, mapped: summary.sgTable != nil, placement: summary.placement,
+        sgTable: summary.sgTable, error: summary.error)
+      moment.entriesBuilt = atEnd ? nil : (built[summary.importer] ?? 0)
+      return moment
+    }
+    return ShareMoment(placement: run.attachments.first?.placement ?? "-", pinCount: 0, attachments: attachments)
+  }
+
   /// The attachment whose sg table the sg pane shows.
   public var shownAttachment: AttachmentSummary? {
     guard let run, !run.attachments.isEmpty else { return nil }
     return run.attachments[min(max(0, decisionCursor), run.attachments.count - 1)]
   }
 
-  /// How many entries of an importer's table have been built at the current step.
-  public func visibleSGEntries(for attachment: AttachmentSummary) -> Int {
-    guard let run, let table = attachment.sgTable else { return 0 }
-    if isAtEnd { return table.count }
-    var visible = 0
-    let last = min(playback.step, run.steps.count - 1)
-    if last >= 0 {
-      for step in run.steps[0...last] where step.importer == nil || step.importer == attachment.importer {
-        if let count = step.sgEntriesVisible { visible = count }
-      }
-    }
-    return min(max(0, visible), table.count)
+  /// The shown attachment as it stands now.
+  public var shownAttachmentNow: AttachmentMoment? {
+    guard let moment = shareNow, !moment.attachments.isEmpty else { return nil }
+    return moment.attachments[min(max(0, decisionCursor), moment.attachments.count - 1)]
   }
 
   /// The buffers of the exporter (name, size, placement) for the buffer list.
@@ -200,6 +330,7 @@ public struct ExplorerState: Sendable {
     run = nil
     playback = Playback(speedIndex: playback.speedIndex)
     decisionCursor = 0
+    decisionScroll = 0
     sgScroll = 0
   }
 
@@ -242,6 +373,7 @@ public struct ExplorerState: Sendable {
   mutating func reconfigure(_ change: (inout P2PConfiguration) -> Void) -> String? {
     change(&configuration)
     backend = makeBackend(topology, configuration)
+    acsInForce = Self.acsTable(topology, configuration)
     guard run != nil, let selection else { return nil }
     let position = playback
     do {

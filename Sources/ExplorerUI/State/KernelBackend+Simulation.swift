@@ -28,7 +28,9 @@ extension KernelBackend {
         lane: Self.lane(of: step.actor), function: step.function, explanation: explanation, outcome: step.outcome,
         importer: importer.flatMap { $0 >= 0 ? $0 : nil },
         walk: step.p2pVerdict.map { Self.walk(of: $0, topology: topology) },
-        sgEntriesVisible: step.sgEntriesVisible, isFailure: step.failed, dmesg: step.dmesg)
+        sgEntriesVisible: step.sgEntriesVisible, isFailure: step.failed, dmesg: step.dmesg,
+        effects: step.stateChanges,
+        moment: Self.moment(step.snapshot, importerIndex: importerIndex, iommu: simulation.iommu))
     }
     let attachments = simulation.attachments.enumerated().map { position, result -> AttachmentSummary in
       var error = result.error
@@ -37,9 +39,30 @@ extension KernelBackend {
         importer: importerIndex[position], allowPeer2peer: result.allowPeer2peer, peer2peer: result.peer2peer,
         mapType: result.mapType, distance: result.distance, placement: Self.placement(result),
         error: error, culprit: result.verdict.flatMap { Self.culprit(of: $0) }, fix: result.verdict?.fix,
-        sgTable: result.sgTable.map(SimulatedSGRows.init), reason: result.verdict?.reason)
+        sgTable: result.sgTable.map(SimulatedSGRows.init), reason: result.verdict?.reason,
+        importerDriver: result.importerProfile.name, isStatic: !result.isDynamic)
     }
-    return ShareRun(steps: steps, attachments: attachments)
+    return ShareRun(steps: steps, attachments: attachments, exporterDriver: simulation.exporterProfile.name)
+  }
+
+  /// The simulator's snapshot after a step, in the panes' terms.
+  static func moment(_ snapshot: ShareSnapshot, importerIndex: [Int], iommu: IOMMUMode) -> ShareMoment {
+    func words(_ placement: Placement) -> String {
+      switch placement {
+      case .vram: return "VRAM"
+      case .system: return iommu.translates ? "system RAM (IOVA)" : "system RAM"
+      }
+    }
+    let attachments = snapshot.attachments.enumerated().map { position, attachment in
+      AttachmentMoment(
+        importer: importerIndex.indices.contains(position) ? importerIndex[position] : -1,
+        attached: attachment.attached, peer2peer: attachment.peer2peer, mapType: attachment.mapType,
+        distance: attachment.distance, mapped: attachment.mapped, placement: attachment.mappedPlacement.map(words),
+        sgTable: attachment.sgTable.map(SimulatedSGRows.init), invalidated: attachment.invalidated,
+        invalidations: attachment.invalidations, error: attachment.error)
+    }
+    let buffer = snapshot.placement == .vram ? "VRAM" : "system RAM"
+    return ShareMoment(placement: buffer, pinCount: snapshot.pinCount, attachments: attachments)
   }
 
   static func lane(of actor: Actor) -> Lane {
@@ -113,10 +136,18 @@ struct SimulatedSGRows: SGRowSource {
     let entry = table[index]
     let page = entry.pagePFN.map { "pfn 0x" + String($0, radix: 16) } ?? "NULL"
     let target: String
+    let kind: SGAddressKind
     switch entry.addressKind {
-    case .pciBus: target = "PCI bus addr -> \(entry.target)"
-    case .iova, .cpuPhysical: target = entry.target.description
+    case .pciBus:
+      target = "PCI bus addr -> \(entry.target)"
+      kind = .pciBus
+    case .iova:
+      target = entry.target.description
+      kind = .iova
+    case .cpuPhysical:
+      target = entry.target.description
+      kind = .cpuPhysical
     }
-    return SGRow(dmaAddress: entry.dmaAddress, dmaLength: entry.dmaLength, page: page, target: target)
+    return SGRow(dmaAddress: entry.dmaAddress, dmaLength: entry.dmaLength, page: page, target: target, kind: kind)
   }
 }

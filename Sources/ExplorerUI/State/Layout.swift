@@ -84,3 +84,34 @@ public struct Layout: Equatable, Sendable {
     return Pane.allCases.first { rect(of: $0).contains(x: x, y: y) }
   }
 }
+
+/// Where things sit inside the panes: used by the views to draw and by update to hit-test
+/// mouse clicks and size pages, so the two always agree.
+public enum ViewGeometry {
+  /// Lines at the top of the Decision pane before the first importer row: the buffer line and
+  /// the column header.
+  public static let decisionHeaderLines = 2
+  /// Lines of the sg pane spent on the summary, the address note and the column header.
+  public static let sgHeaderLines = 3
+
+  /// The attachment position a click on screen row `y` of the Decision pane selects.
+  public static func decisionAttachment(atY y: Int, in rect: Rect, count: Int) -> Int? {
+    let position = y - rect.y - 1 - decisionHeaderLines
+    return position >= 0 && position < count ? position : nil
+  }
+
+  /// Screen column of a tree row's ▸/▾ expander (after the rails and the branch).
+  public static func treeExpanderColumn(of row: TreeRow, in rect: Rect) -> Int {
+    rect.x + 1 + row.rails.count * 2 + (row.depth > 0 ? 2 : 0)
+  }
+
+  /// Rows a pane shows inside its border (PgUp/PgDn move by one less).
+  public static func pageHeight(of pane: Pane, in layout: Layout) -> Int {
+    max(1, layout.rect(of: pane).height - 2)
+  }
+
+  /// sg rows on screen below the summary lines.
+  public static func sgRowsOnScreen(in layout: Layout) -> Int {
+    max(1, layout.sgTable.height - 2 - sgHeaderLines)
+  }
+}

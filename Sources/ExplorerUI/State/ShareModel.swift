@@ -63,39 +63,89 @@ public struct WalkPath: Sendable, Equatable {
     self.culprits = culprits
     self.commonUpstream = commonUpstream
   }
+}
 
-  /// Computes the walk as `calc_map_type_and_dist()` does it: the provider's chain up to the first
-  /// device that is also on the client's chain; ACS is tested on the provider side up to and
-  /// including that device and on the client side below it. Without a common device the provider
-  /// side is ACS-tested but, like the kernel, those hits are not culprits.
-  public static func compute(
-    topology: Topology, provider: Int, client: Int, hasRedirect: (Int) -> Bool
-  ) -> WalkPath {
-    guard provider >= 0, provider < topology.count, client >= 0, client < topology.count else {
-      return WalkPath(nodes: [], culprits: [], commonUpstream: nil)
-    }
-    let providerChain = topology.pathToRoot(from: provider)
-    let clientChain = topology.pathToRoot(from: client)
-    let clientPosition = Dictionary(clientChain.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-    var culprits = Set<Int>()
-    var upward: [Int] = []
-    for node in providerChain {
-      upward.append(node)
-      if hasRedirect(node) { culprits.insert(node) }
-      if let position = clientPosition[node] {
-        // Client side: below the common device, walked downwards for display.
-        let downward = clientChain[..<position].reversed()
-        for below in downward where hasRedirect(below) { culprits.insert(below) }
-        return WalkPath(nodes: upward + downward, culprits: culprits, commonUpstream: node)
-      }
-    }
-    // No common upstream device: the kernel ignores ACS hits here and goes to the host-bridge check.
-    return WalkPath(nodes: providerChain + clientChain.reversed(), culprits: [], commonUpstream: nil)
+/// Where an sg entry's DMA address points, as the importer's device sees it.
+public enum SGAddressKind: String, Sendable, Equatable {
+  /// A CPU physical address (dma-direct: no IOMMU, or passthrough).
+  case cpuPhysical = "CPU-physical"
+  /// An IOVA the importer's IOMMU translates.
+  case iova = "IOVA"
+  /// A PCI bus address routed by a switch (`SG_DMA_BUS_ADDRESS`).
+  case pciBus = "PCI bus"
+}
+
+/// One importer's attachment as it stands right after a step.
+public struct AttachmentMoment: Sendable {
+  /// Function index of the importer.
+  public var importer: Int
+  /// Between the exporter's attach and `dma_buf_detach`.
+  public var attached: Bool
+  /// `attach->peer2peer` as it stands.
+  public var peer2peer: Bool
+  /// Known once the exporter asked PCI P2PDMA for this importer.
+  public var mapType: MapType?
+  public var distance: Int?
+  /// The importer holds a live mapping.
+  public var mapped: Bool
+  /// Where the memory the table points at lives (`VRAM`, `system RAM`), nil before any map.
+  public var placement: String?
+  /// The current table, or the one an invalidation dropped (then `invalidated` is set).
+  public var sgTable: (any SGRowSource)?
+  public var invalidated: Bool
+  /// Invalidations so far.
+  public var invalidations: Int
+  public var error: String?
+  /// Entries of `sgTable` built so far while the map step is being played (nil: all of them).
+  public var entriesBuilt: Int?
+
+  public init(
+    importer: Int, attached: Bool = false, peer2peer: Bool = false, mapType: MapType? = nil, distance: Int? = nil,
+    mapped: Bool = false, placement: String? = nil, sgTable: (any SGRowSource)? = nil, invalidated: Bool = false,
+    invalidations: Int = 0, error: String? = nil
+  ) {
+    self.importer = importer
+    self.attached = attached
+    self.peer2peer = peer2peer
+    self.mapType = mapType
+    self.distance = distance
+    self.mapped = mapped
+    self.placement = placement
+    self.sgTable = sgTable
+    self.invalidated = invalidated
+    self.invalidations = invalidations
+    self.error = error
+  }
+
+  /// True once anything happened to this importer's attachment (before that, the panes say
+  /// "not attached yet" rather than give the verdict away).
+  public var hasStarted: Bool { attached || mapType != nil || sgTable != nil || error != nil || invalidations > 0 }
+
+  /// Rows of the table the sg pane shows now.
+  public var visibleEntries: Int {
+    guard let sgTable else { return 0 }
+    return min(max(0, entriesBuilt ?? sgTable.count), sgTable.count)
+  }
+}
+
+/// The share right after a step: what every pane draws when the playback stands on it.
+public struct ShareMoment: Sendable {
+  /// Where the buffer's memory is (`VRAM`, `system RAM`).
+  public var placement: String
+  /// The exporter's pin count.
+  public var pinCount: Int
+  /// One per importer, in attachment order.
+  public var attachments: [AttachmentMoment]
+
+  public init(placement: String, pinCount: Int, attachments: [AttachmentMoment]) {
+    self.placement = placement
+    self.pinCount = pinCount
+    self.attachments = attachments
   }
 }
 
 /// One step of the share as the sequence pane shows it.
-public struct ShareStep: Sendable, Equatable {
+public struct ShareStep: Sendable {
   /// The actor doing the work.
   public var lane: Lane
   /// Kernel function, e.g. `dma_buf_dynamic_attach`.
@@ -114,12 +164,20 @@ public struct ShareStep: Sendable, Equatable {
   public var isFailure: Bool
   /// Lines the kernel prints during this step.
   public var dmesg: [String]
+  /// What the step changed, one fact a line (the `*` lines of `simulate`).
+  public var effects: [String]
+  /// The share right after this step; nil when the step changed nothing the panes draw
+  /// (the last step with a moment stands).
+  public var moment: ShareMoment?
 
   public init(
     lane: Lane, function: String, explanation: String, outcome: String? = nil, importer: Int? = nil,
-    walk: WalkPath? = nil, sgEntriesVisible: Int? = nil, isFailure: Bool = false, dmesg: [String] = []
+    walk: WalkPath? = nil, sgEntriesVisible: Int? = nil, isFailure: Bool = false, dmesg: [String] = [],
+    effects: [String] = [], moment: ShareMoment? = nil
   ) {
     self.dmesg = dmesg
+    self.effects = effects
+    self.moment = moment
     self.lane = lane
     self.function = function
     self.explanation = explanation
@@ -139,8 +197,11 @@ public struct SGRow: Sendable, Equatable {
   public var page: String
   /// What the address points at: `BAR0 of 0000:03:00.0`, `system RAM`, `IOVA → ...`.
   public var target: String
+  /// What kind of address `dmaAddress` is.
+  public var kind: SGAddressKind
 
-  public init(dmaAddress: UInt64, dmaLength: UInt64, page: String, target: String) {
+  public init(dmaAddress: UInt64, dmaLength: UInt64, page: String, target: String, kind: SGAddressKind = .cpuPhysical) {
+    self.kind = kind
     self.dmaAddress = dmaAddress
     self.dmaLength = dmaLength
     self.page = page
@@ -195,12 +256,18 @@ public struct AttachmentSummary: Sendable {
   public var sgTable: (any SGRowSource)?
   /// Why the kernel decided so, in plain words (the P2P verdict's explanation).
   public var reason: String?
+  /// The importer's driver profile (`mlx5`, `v4l2`...).
+  public var importerDriver: String?
+  /// True for `dma_buf_attach` without `importer_ops` (never gets peer2peer).
+  public var isStatic: Bool
 
   public init(
     importer: Int, allowPeer2peer: Bool, peer2peer: Bool, mapType: MapType?, distance: Int?,
     placement: String, error: String? = nil, culprit: String? = nil, fix: String? = nil,
-    sgTable: (any SGRowSource)? = nil, reason: String? = nil
+    sgTable: (any SGRowSource)? = nil, reason: String? = nil, importerDriver: String? = nil, isStatic: Bool = false
   ) {
+    self.importerDriver = importerDriver
+    self.isStatic = isStatic
     self.reason = reason
     self.importer = importer
     self.allowPeer2peer = allowPeer2peer
@@ -219,9 +286,12 @@ public struct AttachmentSummary: Sendable {
 public struct ShareRun: Sendable {
   public var steps: [ShareStep]
   public var attachments: [AttachmentSummary]
-  public init(steps: [ShareStep], attachments: [AttachmentSummary]) {
+  /// The exporter's driver profile (`amdgpu`, `vfio-pci`...).
+  public var exporterDriver: String?
+  public init(steps: [ShareStep], attachments: [AttachmentSummary], exporterDriver: String? = nil) {
     self.steps = steps
     self.attachments = attachments
+    self.exporterDriver = exporterDriver
   }
 }
 

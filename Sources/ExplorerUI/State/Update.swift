@@ -18,7 +18,7 @@ extension ExplorerState {
       keepCursorsVisible()
     case .tick:
       if isAnimating {
-        stepForward()
+        advanceTimer()
         if isAtEnd { playback.isPlaying = false }
       } else {
         playback.isPlaying = false
@@ -27,104 +27,171 @@ extension ExplorerState {
       handleMouse(mouse)
     case .key(let key):
       message = nil
-      handleKey(key)
+      let armed = searchRepeatArmed
+      searchRepeatArmed = false
+      handleKey(key, searchRepeatArmed: armed)
       keepCursorsVisible()
     }
   }
 
   // MARK: Keys
 
-  private mutating func handleKey(_ key: Key) {
+  private mutating func handleKey(_ key: Key, searchRepeatArmed: Bool) {
     // Keys that work everywhere, overlays included.
-    switch key {
-    case .redraw:
-      needsFullRedraw = true
+    if key == .redraw {
+      perform(.redraw)
       return
-    case .function(10):
-      shouldQuit = true
-      return
-    default: break
     }
-    // q quits from every overlay except the search prompt, where it is text.
-    if key == .character("q"), overlay != .search {
-      shouldQuit = true
+    if key == .function(10) || (key == .character("q") && overlay != .search) {
+      perform(.quit)
       return
     }
     if let overlay {
       handleOverlayKey(key, overlay: overlay)
       return
     }
-    switch key {
-    case .character("q"): shouldQuit = true
-    case .character("?"), .function(1): overlay = .help
-    case .escape: break
-    case .tab: focus = Pane(rawValue: (focus.rawValue + 1) % Pane.allCases.count) ?? .tree
-    case .backTab:
+    // Right after a search, n repeats it (as in less and vim); otherwise n steps the playback.
+    if searchRepeatArmed, key == .character("n") {
+      perform(.repeatSearch)
+      return
+    }
+    guard let action = KeyMap.action(for: key, in: KeyMap.main) else { return }
+    perform(action)
+  }
+
+  /// Does what a key of the main table means.
+  mutating func perform(_ action: Action) {
+    switch action {
+    case .quit: effects.insert(.quit)
+    case .redraw: effects.insert(.fullRedraw)
+    case .help:
+      helpScroll = 0
+      overlay = .help
+    case .closeOverlay: overlay = nil
+    case .nextPane: focus = Pane(rawValue: (focus.rawValue + 1) % Pane.allCases.count) ?? .tree
+    case .previousPane:
       focus = Pane(rawValue: (focus.rawValue + Pane.allCases.count - 1) % Pane.allCases.count) ?? .tree
-    case .character("/"):
+    case .move(let movement): move(movement)
+    case .pageUp:
+      if focus == .decision {
+        decisionScroll = max(0, decisionScroll - max(1, ViewGeometry.pageHeight(of: .decision, in: layout) - 1))
+      } else {
+        move(.by(-max(1, ViewGeometry.pageHeight(of: focus, in: layout) - 1)))
+      }
+    case .pageDown:
+      if focus == .decision {
+        decisionScroll += max(1, ViewGeometry.pageHeight(of: .decision, in: layout) - 1)
+      } else {
+        move(.by(max(1, ViewGeometry.pageHeight(of: focus, in: layout) - 1)))
+      }
+    case .collapse: if focus == .tree { tree.toggleCollapse(topology: topology, expand: false) }
+    case .expand: if focus == .tree { tree.toggleCollapse(topology: topology, expand: true) }
+    case .toggleSubtree: if focus == .tree { tree.toggleCollapse(topology: topology) }
+    case .search:
       searchQuery = ""
       overlay = .search
-    case .character("e"): markExporter()
-    case .character("i"): toggleImporterAtCursor()
-    case .character("x"):
+    case .repeatSearch:
+      searchQuery = lastSearch
+      jumpToSearchMatch()
+    case .markExporter: markExporter()
+    case .toggleImporter: toggleImporterAtCursor()
+    case .clearShare:
       clearShare()
       message = "selection cleared"
-    case .enter:
-      if let problem = startShare() {
-        message = problem
-        if run == nil, exporter != nil, !importers.isEmpty {
-          overlay = .error("The share could not be simulated:\n\(problem)")
-        }
-      } else {
-        message = "share started: Space pauses, n/p step, +/- speed"
-      }
-    case .character(" "):
+    case .activate: activate()
+    case .restartShare: beginShare()
+    case .playPause:
       if run == nil {
         message = "nothing to play: pick an exporter (e) and importers (i), then Enter"
       } else if isAtEnd {
-        playback.step = 0
-        playback.walkProgress = currentStep?.walk == nil ? 0 : 1
+        goToStep(0)
         playback.isPlaying = true
       } else {
         playback.isPlaying.toggle()
       }
-    case .character("n"), .right:
+    case .stepForward:
       playback.isPlaying = false
-      stepForward()
-    case .character("p"), .left:
+      goToStep(playback.step + 1)
+    case .stepBackward:
       playback.isPlaying = false
-      stepBackward()
-    case .character("+"), .character("="):
+      goToStep(playback.step - 1)
+    case .firstStep:
+      playback.isPlaying = false
+      goToStep(0)
+    case .lastStep:
+      playback.isPlaying = false
+      goToStep(Int.max)
+    case .faster:
       playback.speedIndex = min(playback.speedIndex + 1, Playback.intervals.count - 1)
       message = "speed: \(Playback.intervals[playback.speedIndex]) ms per step"
-    case .character("-"), .character("_"):
+    case .slower:
       playback.speedIndex = max(playback.speedIndex - 1, 0)
       message = "speed: \(Playback.intervals[playback.speedIndex]) ms per step"
-    case .character("m"): openMatrix()
-    case .character("R"): toggleACS(.requestRedirect, name: "ReqRedir (RR)")
-    case .character("C"): toggleACS(.completionRedirect, name: "CmpltRedir (CR)")
-    case .character("E"): toggleACS(.egressControl, name: "EgressCtrl (EC)")
-    case .character("a"): toggleAllRedirect()
-    case .character("I"): cycleIOMMU()
-    case .character("c"): cycleCPURule()
-    case .character("h"): if focus == .tree { tree.toggleCollapse(topology: topology, expand: false) }
-    case .character("l"): if focus == .tree { tree.toggleCollapse(topology: topology, expand: true) }
-    case .character("o"): if focus == .tree { tree.toggleCollapse(topology: topology) }
-    case .up, .character("k"): move(by: -1)
-    case .down, .character("j"): move(by: 1)
-    case .pageUp: move(by: -max(1, pageHeight(of: focus) - 1))
-    case .pageDown: move(by: max(1, pageHeight(of: focus) - 1))
-    case .home: move(by: Int.min / 2)
-    case .end: move(by: Int.max / 2)
-    default: break
+    case .matrix: openMatrix()
+    case .matrixShowAll: break
+    case .lessons: openLessons()
+    case .nextLessonPage: turnLessonPage(by: 1)
+    case .previousLessonPage: turnLessonPage(by: -1)
+    case .answer(let choice): answerPrediction(choice)
+    case .whatIf(let whatIf): apply(whatIf)
+    }
+  }
+
+  /// Enter means one thing per pane, and never throws the playback position away: the tree
+  /// starts the share when none is loaded, the Sequence pane plays or pauses, the Decision pane
+  /// shows the highlighted importer's sg table.
+  private mutating func activate() {
+    switch focus {
+    case .tree, .details:
+      if run == nil {
+        beginShare()
+      } else {
+        message = "this share is loaded (step \(playback.step + 1)); s starts it again from step 1"
+      }
+    case .sequence:
+      perform(.playPause)
+    case .decision:
+      guard run != nil else {
+        message = "no share yet: pick an exporter (e) and importers (i), then Enter in the tree"
+        return
+      }
+      focus = .sgTable
+      sgScroll = 0
+    case .sgTable:
+      break
+    }
+  }
+
+  /// Simulates the selection and plays it from step 1.
+  private mutating func beginShare() {
+    if let problem = startShare() {
+      message = problem
+      if run == nil, exporter != nil, !importers.isEmpty {
+        overlay = .error("The share could not be simulated:\n\(problem)")
+      }
+    } else {
+      message = "share started: Space pauses, n/p step, g/G first/last"
     }
   }
 
   private mutating func handleOverlayKey(_ key: Key, overlay: Overlay) {
     switch overlay {
-    case .help, .error:
+    case .help:
+      let lines = OverlayViews.helpLines(width: OverlayViews.helpWidth(screenWidth: layout.width) - 2).count
+      let page = max(1, layout.height - 2)
       switch key {
       case .escape, .enter, .character("?"), .function(1): self.overlay = nil
+      case .down, .character("j"): helpScroll = clampedAdd(helpScroll, 1, upper: lines - page)
+      case .up, .character("k"): helpScroll = clampedAdd(helpScroll, -1, upper: lines - page)
+      case .pageDown, .character(" "): helpScroll = clampedAdd(helpScroll, page - 1, upper: lines - page)
+      case .pageUp: helpScroll = clampedAdd(helpScroll, -(page - 1), upper: lines - page)
+      case .home, .character("g"): helpScroll = 0
+      case .end, .character("G"): helpScroll = max(0, lines - page)
+      default: break
+      }
+    case .error:
+      switch key {
+      case .escape, .enter: self.overlay = nil
       default: break
       }
     case .search:
@@ -160,31 +227,43 @@ extension ExplorerState {
       default: break
       }
     case .matrix:
-      handleMatrixKey(key)
+      if let action = KeyMap.action(for: key, in: KeyMap.matrix) { performInMatrix(action) }
+    case .lessonList:
+      handleLessonListKey(key)
     }
   }
 
-  private mutating func handleMatrixKey(_ key: Key) {
+  private mutating func performInMatrix(_ action: Action) {
     let count = matrix.endpoints.count
-    switch key {
-    case .escape, .character("m"):
+    switch action {
+    case .closeOverlay:
       overlay = nil
       return
-    case .up, .character("k"): matrix.row -= 1
-    case .down, .character("j"): matrix.row += 1
-    case .left, .character("h"): matrix.column -= 1
-    case .right, .character("l"): matrix.column += 1
+    case .move(.by(let delta)): matrix.row = clampedAdd(matrix.row, delta, upper: count - 1)
+    case .stepBackward: matrix.column -= 1
+    case .stepForward: matrix.column += 1
     case .pageUp: matrix.row -= 10
     case .pageDown: matrix.row += 10
-    case .home:
+    case .move(.first):
       matrix.row = 0
       matrix.column = 0
-    case .end:
+    case .move(.last):
       matrix.row = count - 1
       matrix.column = count - 1
-    case .character("I"): cycleIOMMU()
-    case .character("c"): cycleCPURule()
-    case .enter:
+    case .matrixShowAll:
+      matrix.showAll.toggle()
+      let provider = matrix.endpoints.indices.contains(matrix.row) ? matrix.endpoints[matrix.row] : nil
+      let client = matrix.endpoints.indices.contains(matrix.column) ? matrix.endpoints[matrix.column] : nil
+      matrix.endpoints = matrixEndpoints(showAll: matrix.showAll)
+      matrix.row = provider.flatMap { matrix.endpoints.firstIndex(of: $0) } ?? 0
+      matrix.column = client.flatMap { matrix.endpoints.firstIndex(of: $0) } ?? 0
+      computeMatrixCells()
+      message =
+        matrix.showAll
+        ? "matrix: all \(matrix.endpoints.count) non-bridge functions (A: only devices that share)"
+        : "matrix: \(matrix.endpoints.count) devices that share buffers (A: all functions)"
+    case .whatIf(let whatIf): apply(whatIf)
+    case .activate:
       // Enter takes the pair back to the tree: provider highlighted.
       if matrix.endpoints.indices.contains(matrix.row) {
         tree.reveal(matrix.endpoints[matrix.row], topology: topology)
@@ -193,6 +272,7 @@ extension ExplorerState {
     }
     matrix.row = min(max(0, matrix.row), max(0, count - 1))
     matrix.column = min(max(0, matrix.column), max(0, count - 1))
+    explainMatrixPair()
   }
 
   // MARK: Actions
@@ -245,7 +325,8 @@ extension ExplorerState {
       {
         tree.reveal(index, topology: topology)
         focus = .tree
-        message = "found \(function.bdf)"
+        message = "found \(function.bdf); n or F3: next match"
+        searchRepeatArmed = true
         return
       }
     }
@@ -253,11 +334,71 @@ extension ExplorerState {
   }
 
   private mutating func openMatrix() {
-    if matrix.endpoints.isEmpty {
-      matrix.endpoints = (0..<topology.count).filter { topology[$0].isEndpointForMatrix }
-    }
+    if matrix.endpoints.isEmpty { matrix.endpoints = matrixEndpoints(showAll: matrix.showAll) }
     if let function = selectedFunction, let row = matrix.endpoints.firstIndex(of: function) { matrix.row = row }
+    computeMatrixCells()
+    explainMatrixPair()
     overlay = .matrix
+  }
+
+  /// Devices that take part in dma-buf sharing: display, network, storage, multimedia (capture),
+  /// processors/accelerators. Host-bridge class, bridges and platform (uncore, class 08/11)
+  /// functions are left out unless `showAll`.
+  func matrixEndpoints(showAll: Bool) -> [Int] {
+    let sharingClasses: Set<UInt8> = [0x01, 0x02, 0x03, 0x04, 0x0b, 0x12]
+    return (0..<topology.count).filter { index in
+      let function = topology[index]
+      guard function.isEndpointForMatrix else { return false }
+      return showAll || sharingClasses.contains(function.baseClass)
+    }
+  }
+
+  /// Every cell of the matrix from the backend (the fast path), kept in state for rendering.
+  mutating func computeMatrixCells() {
+    let endpoints = matrix.endpoints
+    var cells: [MatrixCell?] = []
+    cells.reserveCapacity(endpoints.count * endpoints.count)
+    for provider in endpoints {
+      for client in endpoints {
+        cells.append(
+          backend.mapTypeAndDistance(provider: provider, client: client).map {
+            MatrixCell(mapType: $0.mapType, distance: $0.distance)
+          })
+      }
+    }
+    matrix.cells = cells
+  }
+
+  /// The highlighted pair's explanation, kept in state for rendering.
+  mutating func explainMatrixPair() {
+    matrix.explanation = nil
+    matrix.explanationError = nil
+    let endpoints = matrix.endpoints
+    guard endpoints.indices.contains(matrix.row), endpoints.indices.contains(matrix.column) else { return }
+    let provider = endpoints[matrix.row]
+    let client = endpoints[matrix.column]
+    guard provider != client else { return }
+    do {
+      matrix.explanation = try backend.explain(provider: provider, client: client)
+    } catch {
+      matrix.explanationError = "\(error)"
+    }
+  }
+
+  /// Applies a what-if knob; every pane, the matrix and the share are recomputed from it.
+  private mutating func apply(_ whatIf: WhatIf) {
+    switch whatIf {
+    case .toggleACS(.requestRedirect): toggleACS(.requestRedirect, name: "ReqRedir (RR)")
+    case .toggleACS(.completionRedirect): toggleACS(.completionRedirect, name: "CmpltRedir (CR)")
+    case .toggleACS(.egressControl): toggleACS(.egressControl, name: "EgressCtrl (EC)")
+    case .clearAllRedirect: toggleAllRedirect()
+    case .cycleIOMMU: cycleIOMMU()
+    case .cycleCPURule: cycleCPURule()
+    }
+    if !matrix.endpoints.isEmpty {
+      computeMatrixCells()
+      explainMatrixPair()
+    }
   }
 
   private mutating func toggleACS(_ bit: ACSBits, name: String) {
@@ -330,9 +471,10 @@ extension ExplorerState {
 
   // MARK: Playback
 
-  mutating func stepForward() {
+  /// The timer: light the current step's walk one hop further, else go to the next step.
+  mutating func advanceTimer() {
     guard let run, !run.steps.isEmpty else { return }
-    if let walk = currentStep?.walk, playback.walkProgress < walk.nodes.count {
+    if isLightingWalk {
       playback.walkProgress += 1
       return
     }
@@ -342,21 +484,10 @@ extension ExplorerState {
     followCurrentImporter()
   }
 
-  mutating func stepBackward() {
+  /// Puts the playback on step `index` (clamped) with its walk fully lit: the step keys always
+  /// move by whole steps, so a hop highlight never swallows one.
+  mutating func goToStep(_ index: Int) {
     guard let run, !run.steps.isEmpty else { return }
-    if currentStep?.walk != nil, playback.walkProgress > 1 {
-      playback.walkProgress -= 1
-      return
-    }
-    guard playback.step > 0 else { return }
-    playback.step -= 1
-    playback.walkProgress = currentStep?.walk?.nodes.count ?? 0
-    followCurrentImporter()
-  }
-
-  private mutating func jumpToStep(_ index: Int) {
-    guard let run, !run.steps.isEmpty else { return }
-    playback.isPlaying = false
     playback.step = min(max(0, index), run.steps.count - 1)
     playback.walkProgress = currentStep?.walk?.nodes.count ?? 0
     followCurrentImporter()
@@ -370,39 +501,46 @@ extension ExplorerState {
     if position != decisionCursor {
       decisionCursor = position
       sgScroll = 0
+      decisionScroll = 0
     }
   }
 
   // MARK: Movement per pane
 
-  private func pageHeight(of pane: Pane) -> Int { max(1, layout.rect(of: pane).height - 2) }
-
-  private mutating func move(by delta: Int) {
+  private mutating func move(_ movement: Move) {
     switch focus {
     case .tree:
-      tree.cursor = clampedAdd(tree.cursor, delta, upper: tree.rows.count - 1)
+      tree.cursor = moved(tree.cursor, movement, count: tree.rows.count)
     case .details:
-      detailsScroll = clampedAdd(detailsScroll, delta, upper: 500)
+      detailsScroll = moved(detailsScroll, movement, count: 500)
     case .sequence:
-      if delta == Int.min / 2 {
-        jumpToStep(0)
-      } else if delta == Int.max / 2 {
-        jumpToStep(Int.max)
-      } else if delta < 0 {
-        for _ in 0..<min(-delta, 10_000) { stepBackward() }
-      } else {
-        for _ in 0..<min(delta, 10_000) { stepForward() }
+      playback.isPlaying = false
+      switch movement {
+      case .first: goToStep(0)
+      case .last: goToStep(Int.max)
+      case .by(let delta): goToStep(clampedAdd(playback.step, delta, upper: Int.max - 1))
       }
     case .decision:
       let count = run?.attachments.count ?? 0
       let before = decisionCursor
-      decisionCursor = clampedAdd(decisionCursor, delta, upper: count - 1)
-      if before != decisionCursor { sgScroll = 0 }
+      decisionCursor = moved(decisionCursor, movement, count: count)
+      if before != decisionCursor {
+        sgScroll = 0
+        decisionScroll = 0
+      }
     case .sgTable:
-      let rows = shownAttachment.map { visibleSGEntries(for: $0) } ?? 0
-      // The sg pane spends two lines inside its box on the summary and the column header.
-      let rowsOnScreen = max(1, layout.sgTable.height - 4)
-      sgScroll = clampedAdd(sgScroll, delta, upper: rows - rowsOnScreen)
+      let rows = shownAttachmentNow?.visibleEntries ?? 0
+      let rowsOnScreen = ViewGeometry.sgRowsOnScreen(in: layout)
+      sgScroll = moved(sgScroll, movement, count: rows - rowsOnScreen + 1)
+    }
+  }
+
+  /// A position after a movement, within 0..<count.
+  private func moved(_ value: Int, _ movement: Move, count: Int) -> Int {
+    switch movement {
+    case .first: return 0
+    case .last: return max(0, count - 1)
+    case .by(let delta): return clampedAdd(value, delta, upper: count - 1)
     }
   }
 
@@ -414,35 +552,42 @@ extension ExplorerState {
   // MARK: Mouse
 
   private mutating func handleMouse(_ mouse: MouseEvent) {
+    // A click can come with a resize the terminal noticed meanwhile: always repaint in full.
+    effects.insert(.fullRedraw)
     guard overlay == nil, let pane = layout.pane(atX: mouse.x, y: mouse.y) else { return }
     let rect = layout.rect(of: pane)
     switch mouse.action {
     case .press:
       focus = pane
-      let row = mouse.y - rect.y - 1
       switch pane {
       case .tree:
-        let target = tree.scroll + row
-        if row >= 0, target < tree.rows.count {
+        let target = tree.scroll + mouse.y - rect.y - 1
+        if mouse.y > rect.y, target < tree.rows.count {
           tree.cursor = target
-          // A click on the ▸/▾ glyph (after the rails and the branch) collapses or expands.
           let line = tree.rows[target]
-          let expanderColumn = rect.x + 1 + line.rails.count * 2 + (line.depth > 0 ? 2 : 0)
-          if line.hasChildren, mouse.x == expanderColumn { tree.toggleCollapse(topology: topology) }
+          if line.hasChildren, mouse.x == ViewGeometry.treeExpanderColumn(of: line, in: rect) {
+            tree.toggleCollapse(topology: topology)
+          }
         }
       case .decision:
-        // Row 0 inside the box is the column header.
-        let target = row - 1
-        if let run, target >= 0, target < run.attachments.count {
+        if let run,
+          let target = ViewGeometry.decisionAttachment(atY: mouse.y, in: rect, count: run.attachments.count)
+        {
           decisionCursor = target
           sgScroll = 0
+          decisionScroll = 0
         }
       default: break
       }
     case .wheelUp, .wheelDown:
       let savedFocus = focus
       focus = pane
-      move(by: mouse.action == .wheelUp ? -3 : 3)
+      let delta = mouse.action == .wheelUp ? -3 : 3
+      if pane == .decision {
+        decisionScroll = max(0, decisionScroll + delta)
+      } else if pane != .sequence {
+        move(.by(delta))
+      }
       focus = savedFocus
     }
     keepCursorsVisible()

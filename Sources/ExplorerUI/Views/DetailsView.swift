@@ -140,7 +140,7 @@ enum DetailsView {
     case .present(let capability, let control):
       label.append("cap \(capability.shortNames)")
       var controlLine = StyledLine(Format.fit("", 8))
-      let effective = state.effectiveACSControl(of: index) ?? control
+      let effective = state.acsControlInForce(of: index) ?? control
       controlLine.append("ctl \(effective.shortNames)")
       if effective != control { controlLine.append(" (what-if; real ctl \(control.shortNames))", .role(.accent)) }
       let redirect = effective.intersection(.p2pRedirect)

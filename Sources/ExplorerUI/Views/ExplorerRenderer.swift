@@ -10,18 +10,13 @@ public enum ExplorerRenderer {
     if layout.mode == .tooSmall {
       renderTooSmall(layout, into: &screen)
     } else {
-      let panes: [(Pane, (ExplorerState, inout CellScreen, Rect, Bool) throws -> Void)] = [
-        (.tree, TreeView.render), (.details, DetailsView.render), (.sequence, SequenceView.render),
+      let panes: [(Pane, (ExplorerState, inout CellScreen, Rect, Bool) -> Void)] = [
+        (.tree, TreeView.render),
+        (.details, LessonView.renderPane), (.sequence, SequenceView.render),
         (.decision, DecisionView.render), (.sgTable, SGTableView.render),
       ]
       for (pane, view) in panes {
-        let rect = layout.rect(of: pane)
-        do {
-          try view(state, &screen, rect, state.focus == pane)
-        } catch {
-          // One failing view shows its error in its own box; the rest of the app keeps working.
-          renderPaneError(pane, error: error, rect: rect, state: state, into: &screen)
-        }
+        view(state, &screen, layout.rect(of: pane), state.focus == pane)
       }
       StatusLineView.render(state, into: &screen, rect: layout.status)
     }
@@ -30,12 +25,8 @@ public enum ExplorerRenderer {
     case .search?: OverlayViews.renderSearch(state, into: &screen, layout: layout)
     case .bufferList?: OverlayViews.renderBufferList(state, into: &screen)
     case .error(let message)?: OverlayViews.renderError(message, state: state, into: &screen)
-    case .matrix?:
-      do {
-        try OverlayViews.renderMatrix(state, into: &screen)
-      } catch {
-        OverlayViews.renderError("The P2P matrix failed: \(error)", state: state, into: &screen)
-      }
+    case .matrix?: OverlayViews.renderMatrix(state, into: &screen)
+    case .lessonList?: LessonView.renderList(state, into: &screen)
     case nil: break
     }
     if state.display.glyphs == .ascii { screen.convertToASCII() }
@@ -53,18 +44,6 @@ public enum ExplorerRenderer {
       let clipped = Format.fit(text, min(text.count, layout.width), ellipsis: "")
       let x = max(0, (layout.width - clipped.count) / 2)
       screen.put(clipped, x: x, y: top + offset, style: offset == 0 ? CellStyle(bold: true, role: .warning) : .plain)
-    }
-  }
-
-  static func renderPaneError(
-    _ pane: Pane, error: any Error, rect: Rect, state: ExplorerState, into screen: inout CellScreen
-  ) {
-    screen.box(rect, title: "\(pane.title): error", focused: state.focus == pane, glyphs: state.display.glyphs)
-    let inner = rect.inset(by: 1)
-    for (offset, text) in Format.wrap("This view failed: \(error)", width: inner.width).prefix(inner.height)
-      .enumerated()
-    {
-      screen.put(text, x: inner.x, y: inner.y + offset, style: CellStyle(bold: true, role: .error))
     }
   }
 }

@@ -11,27 +11,51 @@ enum OverlayViews {
       x: (screen.width - boxWidth) / 2, y: (screen.height - boxHeight) / 2, width: boxWidth, height: boxHeight)
   }
 
-  static func renderHelp(_ state: ExplorerState, into screen: inout CellScreen) {
-    let bindings = KeyBinding.all
-    let rect = centredBox(screen: screen, width: 84, height: bindings.count + 4)
-    screen.box(rect, title: "Keys (Esc closes)", focused: true, glyphs: state.display.glyphs)
-    let inner = rect.inset(by: 1)
-    var y = inner.y
+  /// Width of the help box on a screen `screenWidth` wide.
+  static func helpWidth(screenWidth: Int) -> Int { min(96, screenWidth) }
+
+  /// The help text: every row of the key tables (the same rows dispatch reads), by group, the
+  /// help words wrapped to `width` columns.
+  static func helpLines(width: Int) -> [StyledLine] {
+    var lines: [StyledLine] = []
     var group = ""
-    for binding in bindings {
-      guard y < inner.maxY else { break }
+    let textWidth = max(10, width - 20)
+    for binding in KeyMap.main + KeyMap.matrix {
       let groupLabel = binding.group == group ? "" : binding.group
       group = binding.group
-      var line = StyledLine(Format.fit(groupLabel, 9), .role(.header, bold: true))
-      line.append(Format.fit(binding.keys, 19), .bold)
-      line.append(binding.action)
-      screen.draw(line, x: inner.x, y: y, width: inner.width)
-      y += 1
+      for (index, text) in Format.wrap(binding.help, width: textWidth).enumerated() {
+        var line = StyledLine(Format.fit(index == 0 ? groupLabel : "", 9), .role(.header, bold: true))
+        line.append(Format.fit(index == 0 ? binding.label : "", 11), .bold)
+        line.append(text)
+        lines.append(line)
+      }
     }
-    if y < inner.maxY {
-      screen.put(
-        "Tree badges: [EXP] exporter, [IMPn] importer, ACS:RR CR EC redirect set", x: inner.x, y: y, style: .role(.dim),
-        maxWidth: inner.width)
+    let notes =
+      ["Tree badges: [EXP] exporter, [IMPn] importer, ACS:RR CR EC redirect set"]
+      + MatrixLegend.entries.map { "Matrix \($0.code): \($0.meaning)" }
+    for note in notes {
+      for text in Format.wrap(note, width: max(10, width)) { lines.append(StyledLine(text, .role(.dim))) }
+    }
+    return lines
+  }
+
+  static func renderHelp(_ state: ExplorerState, into screen: inout CellScreen) {
+    let lines = helpLines(width: helpWidth(screenWidth: screen.width) - 2)
+    let rect = centredBox(screen: screen, width: helpWidth(screenWidth: screen.width), height: lines.count + 2)
+    let inner = rect.inset(by: 1)
+    let first = min(max(0, state.helpScroll), max(0, lines.count - inner.height))
+    let more = lines.count > inner.height
+    let title = more ? "Keys (↑↓ PgDn scroll, Esc closes)" : "Keys (Esc closes)"
+    screen.box(rect, title: title, focused: true, glyphs: state.display.glyphs)
+    guard !inner.isEmpty else { return }
+    var wrapped: [StyledLine] = []
+    for line in lines.dropFirst(first).prefix(inner.height) { wrapped.append(line) }
+    for (offset, line) in wrapped.enumerated() {
+      screen.draw(line, x: inner.x, y: inner.y + offset, width: inner.width)
+    }
+    if more, rect.width > 20 {
+      let marker = first + inner.height < lines.count ? " more ↓ " : " end "
+      screen.put(marker, x: rect.maxX - 2 - marker.count, y: rect.maxY - 1, style: .role(.dim))
     }
   }
 
@@ -87,82 +111,74 @@ enum OverlayViews {
   }
 
   /// The P2P matrix: providers down, clients across, one cell per pair coloured by map type; the
-  /// explanation of the highlighted cell at the bottom. Only visible cells are computed.
-  static func renderMatrix(_ state: ExplorerState, into screen: inout CellScreen) throws {
+  /// explanation of the highlighted cell at the bottom. Cells and explanation come from state.
+  static func renderMatrix(_ state: ExplorerState, into screen: inout CellScreen) {
     let rect = centredBox(screen: screen, width: screen.width - 4, height: screen.height - 2)
-    screen.box(rect, title: "P2P matrix: provider ↓ client → (Esc closes)", focused: true, glyphs: state.display.glyphs)
+    let matrix = state.matrix
+    let scope = matrix.showAll ? "all functions" : "devices that share; A: all"
+    screen.box(
+      rect, title: "P2P matrix: provider ↓ client → (\(scope); Esc closes)", focused: true,
+      glyphs: state.display.glyphs)
     let inner = rect.inset(by: 1)
     guard inner.width > 20, inner.height > 8 else {
       screen.put("too small for the matrix", x: inner.x, y: inner.y, maxWidth: inner.width)
       return
     }
-    let matrix = state.matrix
     let endpoints = matrix.endpoints
     guard !endpoints.isEmpty else {
-      screen.put("No endpoints to pair.", x: inner.x, y: inner.y)
+      screen.put("No endpoints to pair (A shows every function).", x: inner.x, y: inner.y)
       return
     }
-    // The grid takes what it needs (up to all rows but six); the explanation gets the rest.
-    let gridHeight = max(1, min(endpoints.count, inner.height - 2 - 6))
-    let explanationHeight = inner.height - 2 - gridHeight
-    let labelWidth = 9
-    let cellWidth = 3
+    // Column headings are full BDFs written downwards would take 12 lines; instead the client
+    // column under the cursor is named in full on the heading line, and each column shows its
+    // position number, which the row labels also carry.
+    let gridHeight = max(1, min(endpoints.count, inner.height - 3 - 6))
+    let explanationHeight = inner.height - 3 - gridHeight
+    let labelWidth = 17
+    let cellWidth = 5
     let columnsVisible = max(1, (inner.width - labelWidth) / cellWidth)
     let rowsVisible = max(1, gridHeight)
     let firstRow = scrollStart(cursor: matrix.row, visible: rowsVisible, count: endpoints.count)
     let firstColumn = scrollStart(cursor: matrix.column, visible: columnsVisible, count: endpoints.count)
-    // Legend.
-    var legend = StyledLine("B", DecisionView.style(for: .busAddress))
-    legend.append(" BUS_ADDR  ")
-    legend.append("H", DecisionView.style(for: .thruHostBridge))
-    legend.append(" THRU_HOST_BRIDGE  ")
-    legend.append("X", DecisionView.style(for: .notSupported))
-    legend.append(" NOT_SUPPORTED  ")
-    legend.append("·", .role(.dim))
-    legend.append(" self   digits: distance; I/c toggle IOMMU/CPU")
+    // Legend: the same codes as `dmabuf-explorer matrix`.
+    var legend = StyledLine()
+    for (code, style) in [
+      ("BUSn", DecisionView.style(for: .busAddress)), ("HBn", DecisionView.style(for: .thruHostBridge)),
+      ("NO", DecisionView.style(for: .notSupported)), ("X", CellStyle.role(.dim)),
+    ] {
+      legend.append(code, style)
+      let meaning = MatrixLegend.entries.first { $0.code == code }?.meaning ?? ""
+      legend.append(" " + (meaning.split(separator: ":").first.map(String.init) ?? meaning) + "  ")
+    }
+    legend.append("n: distance; I/c what-ifs", .role(.dim))
     screen.draw(legend, x: inner.x, y: inner.y, width: inner.width)
-    // Column headings: device numbers of the clients (the slot is too long; bus suffices mostly).
+    // The highlighted client in full, then the column numbers.
+    let client = endpoints[min(matrix.column, endpoints.count - 1)]
+    var clientLine = StyledLine("client column \(matrix.column + 1): ", .role(.header))
+    clientLine.append(
+      "\(state.topology[client].bdf) \(TreeView.shortName(of: state.topology[client]))", .bold)
+    screen.draw(clientLine, x: inner.x, y: inner.y + 1, width: inner.width)
     for column in 0..<columnsVisible {
       let index = firstColumn + column
       guard index < endpoints.count else { break }
-      let bus = hex(state.topology[endpoints[index]].bdf.bus, width: 2)
       let style: CellStyle = index == matrix.column ? CellStyle(bold: true, reverse: true) : .role(.header)
-      screen.put(bus, x: inner.x + labelWidth + column * cellWidth, y: inner.y + 1, style: style)
+      screen.put(
+        Format.fit(String(index + 1), cellWidth - 1), x: inner.x + labelWidth + column * cellWidth, y: inner.y + 2,
+        style: style)
     }
     for row in 0..<rowsVisible {
       let providerPosition = firstRow + row
       guard providerPosition < endpoints.count else { break }
       let provider = endpoints[providerPosition]
-      let y = inner.y + 2 + row
+      let y = inner.y + 3 + row
       let labelStyle: CellStyle = providerPosition == matrix.row ? CellStyle(bold: true, reverse: true) : .role(.header)
-      screen.put(
-        Format.fit(state.topology[provider].bdf.shortDescription, labelWidth - 1), x: inner.x, y: y, style: labelStyle)
+      let label = Format.padLeft(String(providerPosition + 1), 3) + " " + state.topology[provider].bdf.description
+      screen.put(Format.fit(label, labelWidth - 1), x: inner.x, y: y, style: labelStyle)
       for column in 0..<columnsVisible {
         let clientPosition = firstColumn + column
         guard clientPosition < endpoints.count else { break }
-        let client = endpoints[clientPosition]
         let x = inner.x + labelWidth + column * cellWidth
-        var text: String
-        var style: CellStyle
-        if provider == client {
-          text = "·"
-          style = .role(.dim)
-        } else if let answer = state.backend.mapTypeAndDistance(provider: provider, client: client) {
-          let letter: String
-          switch answer.mapType {
-          case .busAddress: letter = "B"
-          case .thruHostBridge: letter = "H"
-          case .notSupported: letter = "X"
-          default: letter = "?"
-          }
-          text =
-            letter
-            + (answer.mapType == .notSupported || answer.mapType == .unknown ? "" : String(min(answer.distance, 9)))
-          style = DecisionView.style(for: answer.mapType)
-        } else {
-          text = "?"
-          style = .role(.dim)
-        }
+        var (text, style) = cellText(matrix, row: providerPosition, column: clientPosition)
         if providerPosition == matrix.row && clientPosition == matrix.column {
           style.reverse.toggle()
           style.bold = true
@@ -170,13 +186,13 @@ enum OverlayViews {
         screen.put(Format.fit(text, cellWidth - 1), x: x, y: y, style: style)
       }
     }
-    // Explanation of the highlighted pair.
-    let top = inner.maxY - explanationHeight
-    for column in inner.x..<inner.maxX {
-      screen.set(x: column, y: top, state.display.glyphs.horizontal, style: .role(.dim))
-    }
+    // Explanation of the highlighted cell.
+    guard explanationHeight >= 3 else { return }
+    let top = inner.y + 3 + gridHeight
+    screen.put(
+      String(repeating: state.display.glyphs.horizontal.description, count: inner.width), x: inner.x, y: top,
+      style: .role(.dim))
     let provider = endpoints[min(matrix.row, endpoints.count - 1)]
-    let client = endpoints[min(matrix.column, endpoints.count - 1)]
     var heading = StyledLine("provider ", .role(.header))
     heading.append("\(state.topology[provider].bdf) \(TreeView.shortName(of: state.topology[provider]))", .bold)
     heading.append("  client ", .role(.header))
@@ -184,11 +200,15 @@ enum OverlayViews {
     screen.draw(heading, x: inner.x, y: top + 1, width: inner.width)
     guard provider != client else {
       screen.put(
-        "Same function: distance 0, BUS_ADDR (the kernel's trivial case).", x: inner.x, y: top + 2,
+        "Same function (X): distance 0, BUS_ADDR (the kernel's trivial case).", x: inner.x, y: top + 2,
         maxWidth: inner.width)
       return
     }
-    let explanation = try state.backend.explain(provider: provider, client: client)
+    if let failure = matrix.explanationError {
+      screen.put("explain failed: \(failure)", x: inner.x, y: top + 2, style: .role(.error), maxWidth: inner.width)
+      return
+    }
+    guard let explanation = matrix.explanation else { return }
     var verdict = StyledLine("\(explanation.mapType.kernelName)", DecisionView.style(for: explanation.mapType))
     verdict.append("  distance \(explanation.distance.map(String.init) ?? "-")")
     if let topologyClass = explanation.topologyClass {
@@ -202,6 +222,14 @@ enum OverlayViews {
     for (offset, line) in text.prefix(explanationHeight - 3).enumerated() {
       screen.put(line, x: inner.x, y: top + 3 + offset, style: line.hasPrefix("fix:") ? .role(.good) : .plain)
     }
+  }
+
+  /// A matrix cell's code (`BUS4`, `HB4`, `NO`, `X`) and style.
+  static func cellText(_ matrix: MatrixState, row: Int, column: Int) -> (String, CellStyle) {
+    if row == column { return ("X", .role(.dim)) }
+    guard let cell = matrix.cell(row: row, column: column) else { return ("?", .role(.dim)) }
+    let code = MatrixLegend.code(mapType: cell.mapType, distance: cell.distance)
+    return (code, DecisionView.style(for: cell.mapType))
   }
 
   /// First visible index so `cursor` is on screen.

@@ -27,11 +27,13 @@ enum SequenceView {
       let text = Format.fit(heading, laneWidth - 1, ellipsis: glyphs.ellipsis)
       screen.put(text, x: inner.x + lane.rawValue * laneWidth, y: inner.y, style: .role(.header, bold: true))
     }
-    // Explanation block at the bottom: up to three lines when there is room.
-    let explanationHeight = inner.height >= 10 ? 3 : (inner.height >= 6 ? 2 : (inner.height >= 4 ? 1 : 0))
+    // Explanation block at the bottom: the step's explanation, its effects (the `*` lines of
+    // `simulate`), what the kernel prints and the function; up to half the pane.
+    let current = min(max(0, state.playback.step), run.steps.count - 1)
+    let block = explanationLines(run.steps[current], state: state, width: inner.width)
+    let explanationHeight = min(block.count, max(inner.height >= 4 ? 1 : 0, (inner.height - 1) / 2))
     let diagramTop = inner.y + 1
     let diagramHeight = max(0, inner.height - 1 - explanationHeight)
-    let current = min(max(0, state.playback.step), run.steps.count - 1)
     // Scroll so the current step is visible, with one step of look-ahead.
     var first = 0
     if diagramHeight > 0, current >= diagramHeight - 1 { first = current - diagramHeight + 2 }
@@ -80,36 +82,49 @@ enum SequenceView {
         screen.put(glyphs.pointer, x: inner.x, y: y, style: CellStyle(bold: true, reverse: true, role: .accent))
       }
     }
-    // The explanation of the current step.
+    // The explanation of the current step; when cut, the last line says so.
     guard explanationHeight > 0 else { return }
-    let step = run.steps[current]
     let top = inner.maxY - explanationHeight
+    var shown = Array(block.prefix(explanationHeight))
+    if block.count > explanationHeight, let kernel = block.last {
+      // The kernel function line always stays; the line above it marks the cut.
+      shown[shown.count - 1] = kernel
+      if shown.count >= 2 {
+        shown[shown.count - 2] = StyledLine(
+          Format.fit("\(glyphs.ellipsis) more: enlarge the terminal", inner.width, ellipsis: glyphs.ellipsis),
+          .role(.dim))
+      }
+    }
+    for (offset, line) in shown.enumerated() {
+      screen.draw(line, x: inner.x, y: top + offset, width: inner.width)
+    }
+  }
+
+  /// The explanation block of a step: words, effects, dmesg, then the kernel function.
+  static func explanationLines(_ step: ShareStep, state: ExplorerState, width: Int) -> [StyledLine] {
+    var lines: [StyledLine] = []
+    for text in Format.wrap(step.explanation, width: width) {
+      lines.append(StyledLine(text, step.isFailure ? .role(.error) : .plain))
+    }
+    for effect in step.effects {
+      for (index, text) in Format.wrap(effect, width: max(1, width - 2)).enumerated() {
+        var line = StyledLine(index == 0 ? "* " : "  ", CellStyle(bold: true, role: .accent))
+        line.append(text, .role(.accent))
+        lines.append(line)
+      }
+    }
+    for text in step.dmesg {
+      var line = StyledLine("dmesg: ", .role(.header))
+      line.append(text, .role(.warning))
+      lines.append(line)
+    }
     var kernelLine = StyledLine("kernel: ", .role(.header))
     kernelLine.append("\(step.function)()", .bold)
     if let importer = step.importer, (0..<state.topology.count).contains(importer) {
       kernelLine.append("  importer \(state.topology[importer].bdf.shortDescription)", .role(.importer))
     }
-    var explanation = Format.wrap(step.explanation, width: inner.width)
-    // With room for three lines, what the kernel prints takes the last one before the function.
-    let dmesgLine = explanationHeight >= 3 ? step.dmesg.first : nil
-    let textLines = explanationHeight - 1 - (dmesgLine == nil ? 0 : 1)
-    if explanation.count > textLines, textLines > 0 {
-      explanation = Array(explanation.prefix(textLines))
-      if let last = explanation.popLast() {
-        explanation.append(Format.fit(last + " " + glyphs.ellipsis, inner.width, ellipsis: glyphs.ellipsis))
-      }
-    }
-    var y = top
-    for text in explanation.prefix(max(0, textLines)) {
-      screen.put(text, x: inner.x, y: y, style: step.isFailure ? .role(.error) : .plain)
-      y += 1
-    }
-    if let dmesgLine {
-      var line = StyledLine("dmesg: ", .role(.header))
-      line.append(dmesgLine, .role(.warning))
-      screen.draw(line, x: inner.x, y: inner.maxY - 2, width: inner.width)
-    }
-    screen.draw(kernelLine, x: inner.x, y: inner.maxY - 1, width: inner.width)
+    lines.append(kernelLine)
+    return lines
   }
 
   private static func renderIntro(_ state: ExplorerState, into screen: inout CellScreen, inner: Rect) {
@@ -117,7 +132,9 @@ enum SequenceView {
       StyledLine("No share yet. In the PCI tree:", .bold),
       StyledLine("  e  mark the highlighted device as exporter and pick a buffer"),
       StyledLine("  i  toggle it as an importer (several allowed)"),
-      StyledLine("  Enter  start the share, Space play/pause, n/p step"),
+      StyledLine("  Enter  start the share, Space play/pause, n/p step, g/G first/last"),
+      StyledLine(""),
+      StyledLine("New here? Press L for the guided tour (lessons).", CellStyle(bold: true, role: .accent)),
     ]
     if let exporter = state.exporter {
       var line = StyledLine("exporter: ", .role(.header))

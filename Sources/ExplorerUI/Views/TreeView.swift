@@ -72,7 +72,7 @@ enum TreeView {
       let number = (state.importers.firstIndex(of: index) ?? 0) + 1
       text.append(" [IMP\(number)]", CellStyle(bold: true, underline: true, role: .importer))
     }
-    if let control = state.effectiveACSControl(of: index) {
+    if let control = state.acsControlInForce(of: index) {
       let redirect = control.intersection(.p2pRedirect)
       let overridden = state.configuration.acsControlOverrides[function.bdf] != nil
       if !redirect.isEmpty {
