@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 const uint32_t CN_A_NORMAL = A_NORMAL;
@@ -65,15 +66,69 @@ int cn_setup_locale(void) {
   return cn_locale_is_utf8();
 }
 
-static void restore_and_exit(int signal_number) {
-  if (curses_active) {
-    // endwin() is not formally async-signal-safe, but it is what every curses program does on
-    // the way out; leaving the terminal in raw mode is the worse failure.
-    endwin();
-    curses_active = 0;
+// The terminal as it was before ncurses touched it, and the bytes that undo what ncurses sent
+// (attributes off, cursor shown, keypad and mouse reporting off, alternate screen left). A
+// fatal signal restores both with write() and tcsetattr() only: both are async-signal-safe,
+// unlike endwin(), which may deadlock on a lock the interrupted code holds.
+static struct termios saved_termios;
+static volatile sig_atomic_t have_saved_termios = 0;
+static char restore_bytes[256];
+static volatile sig_atomic_t restore_length = 0;
+
+static void append_capability(const char *name) {
+  const char *value = tigetstr((char *)name);
+  if (value == NULL || value == (char *)-1) return;
+  size_t length = strlen(value);
+  if ((size_t)restore_length + length >= sizeof restore_bytes) return;
+  memcpy(restore_bytes + restore_length, value, length);
+  restore_length += (sig_atomic_t)length;
+}
+
+static void prepare_restore_bytes(int with_mouse) {
+  restore_length = 0;
+  append_capability("sgr0");
+  append_capability("cnorm");
+  append_capability("rmkx");
+  if (with_mouse) {
+    static const char mouse_off[] = "\033[?1000l\033[?1002l\033[?1006l";
+    if ((size_t)restore_length + sizeof mouse_off - 1 < sizeof restore_bytes) {
+      memcpy(restore_bytes + restore_length, mouse_off, sizeof mouse_off - 1);
+      restore_length += (sig_atomic_t)(sizeof mouse_off - 1);
+    }
   }
+  append_capability("rmcup");
+}
+
+// Never blocks: SIGTTOU is blocked first, so tcsetattr() and write() from a background process
+// group (e.g. under `timeout`) go through instead of stopping the process forever.
+static void restore_terminal_from_signal(void) {
+  if (!curses_active) return;
+  curses_active = 0;
+  sigset_t ttou;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &ttou, NULL);
+  int saved_errno = errno;
+  for (sig_atomic_t offset = 0; offset < restore_length;) {
+    ssize_t written = write(STDOUT_FILENO, restore_bytes + offset, (size_t)(restore_length - offset));
+    if (written <= 0) break;
+    offset += (sig_atomic_t)written;
+  }
+  if (have_saved_termios) tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+  errno = saved_errno;
+}
+
+static void restore_and_exit(int signal_number) {
+  restore_terminal_from_signal();
   _exit(128 + signal_number);
 }
+
+// Signals whose default action ends the process: each restores the terminal and exits with
+// 128 + its number. SIGQUIT (Ctrl-\) among them: the Swift runtime would otherwise print a
+// backtrace over the screen and keep running.
+static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+                                    SIGPIPE, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ};
+#define FATAL_SIGNAL_COUNT (sizeof fatal_signals / sizeof fatal_signals[0])
 
 // Crash signals: restore the terminal, then hand the signal to whoever had it before (the Swift
 // runtime's backtracer prints to a usable terminal that way).
@@ -82,10 +137,7 @@ static const int crash_signals[] = {SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SI
 static struct sigaction previous_crash_actions[CRASH_SIGNAL_COUNT];
 
 static void restore_on_crash(int signal_number) {
-  if (curses_active) {
-    endwin();
-    curses_active = 0;
-  }
+  restore_terminal_from_signal();
   for (size_t index = 0; index < CRASH_SIGNAL_COUNT; index++) {
     if (crash_signals[index] == signal_number) {
       sigaction(signal_number, &previous_crash_actions[index], NULL);
@@ -102,9 +154,7 @@ static void restore_on_crash(int signal_number) {
 void cn_install_signal_handlers(void) {
   sigset_t wanted;
   sigemptyset(&wanted);
-  sigaddset(&wanted, SIGINT);
-  sigaddset(&wanted, SIGTERM);
-  sigaddset(&wanted, SIGHUP);
+  for (size_t index = 0; index < FATAL_SIGNAL_COUNT; index++) sigaddset(&wanted, fatal_signals[index]);
   sigaddset(&wanted, SIGWINCH);
   sigaddset(&wanted, SIGTSTP);
   sigaddset(&wanted, SIGCONT);
@@ -112,10 +162,17 @@ void cn_install_signal_handlers(void) {
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = restore_and_exit;
+  // Every fatal signal blocked while one is handled: two at once must not interleave.
   sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, NULL);
-  sigaction(SIGTERM, &action, NULL);
-  sigaction(SIGHUP, &action, NULL);
+  for (size_t index = 0; index < FATAL_SIGNAL_COUNT; index++) sigaddset(&action.sa_mask, fatal_signals[index]);
+  for (size_t index = 0; index < FATAL_SIGNAL_COUNT; index++) {
+    struct sigaction previous;
+    // A signal the parent left ignored (nohup's SIGHUP, a shell's SIGPIPE) stays ignored.
+    if (sigaction(fatal_signals[index], NULL, &previous) == 0 && previous.sa_handler == SIG_IGN &&
+        fatal_signals[index] != SIGINT && fatal_signals[index] != SIGQUIT && fatal_signals[index] != SIGTERM)
+      continue;
+    sigaction(fatal_signals[index], &action, NULL);
+  }
   struct sigaction crash;
   memset(&crash, 0, sizeof crash);
   crash.sa_handler = restore_on_crash;
@@ -190,10 +247,10 @@ int cn_wait_for_input(int milliseconds) {
 int cn_start(void) {
   if (active_screen != NULL) return 1;
   if (getenv("ESCDELAY") == NULL) set_escdelay(25);
+  if (tcgetattr(STDIN_FILENO, &saved_termios) == 0) have_saved_termios = 1;
   active_screen = newterm(NULL, stdout, stdin);
   if (active_screen == NULL) return 0;
   set_term(active_screen);
-  curses_active = 1;
   cbreak();
   noecho();
   nonl();
@@ -207,13 +264,23 @@ int cn_start(void) {
             , NULL);
   mouseinterval(0);
   install_winch_wakeup();
+  prepare_restore_bytes(has_mouse());
+  fflush(stdout);
+  curses_active = 1;
   return 1;
 }
 
 void cn_stop(void) {
   if (active_screen == NULL) return;
   curses_active = 0;
+  // endwin() sets the terminal modes: from a background process group that would stop us on
+  // SIGTTOU; with SIGTTOU blocked it goes through.
+  sigset_t ttou, previous;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &ttou, &previous);
   endwin();
+  pthread_sigmask(SIG_SETMASK, &previous, NULL);
   delscreen(active_screen);
   active_screen = NULL;
 }

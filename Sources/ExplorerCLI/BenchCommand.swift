@@ -22,6 +22,12 @@ public struct BenchCommand: AsyncParsableCommand {
   @Option(help: "Functions in the generated machine.") var functions = 4000
   @Option(help: "Runs per figure; the best run is reported.") var repeats = 3
   @Option(help: "Size of the simulated system-memory buffer in GiB.") var simulateGiB = 16
+  @Flag(
+    name: .customLong("load-scaling"), inversion: .prefixedNo,
+    help: "Time loading 10,000, 100,000 and 500,000 functions (needs about 2 GB of memory).")
+  var loadScaling = true
+  @Flag(name: .customLong("load-scaling-only"), help: "Run only the load-scaling figure.")
+  var loadScalingOnly = false
   @Option(name: .customLong("case"), help: .hidden) var childCase: String?
   @Option(name: .customLong("child-iommu"), help: .hidden) var childIOMMU: String = "off"
   @Option(name: .customLong("child-layout"), help: .hidden) var childLayout: String = "partly-contiguous"
@@ -31,6 +37,10 @@ public struct BenchCommand: AsyncParsableCommand {
 
   public mutating func run() async throws {
     switch childCase {
+    case nil where loadScalingOnly:
+      guard repeats >= 1 else { throw CLIFailure("bench: --repeats must be 1 or more, got \(repeats)") }
+      print("build: \(Self.buildConfiguration), best of \(repeats) runs\n")
+      Self.printTable(try Self.loadScalingRows(repeats: repeats))
     case nil: try runAll()
     case "simulate": try runSimulateChild()
     case "ui": try await Self.runUIChild(dump: dump)
@@ -145,6 +155,8 @@ public struct BenchCommand: AsyncParsableCommand {
         if !childReport.isEmpty { rows.append(Row(name: "  sg table", value: childReport, target: "", met: nil)) }
       }
     }
+
+    if loadScaling { rows += try Self.loadScalingRows(repeats: repeats) }
 
     let ui = try Subprocess.run(me, ["bench", "--case", "ui", "--dump", dumpPath], captureOutput: true)
     if ui.status == 0 {

@@ -13,9 +13,9 @@
 /// - text is made terminal-safe by one function, `TerminalText.escape`: control characters
 ///   from the input (device names, scenario titles, quoted malformed rows) cannot retitle,
 ///   clear or hide the terminal.
-enum TerminalText {
+public enum TerminalText {
   /// How a stream's bytes are made safe.
-  enum Mode {
+  public enum Mode: Sendable {
     /// Plain text: C0 controls except newline and tab, DEL and C1 controls become visible
     /// `\xHH` escapes.
     case text
@@ -27,7 +27,7 @@ enum TerminalText {
   }
 
   /// `text` with every control character a terminal would act on replaced by a visible escape.
-  static func escape(_ text: String, mode: Mode = .text) -> String {
+  public static func escape(_ text: String, mode: Mode = .text) -> String {
     let bytes = Array(text.utf8)
     guard needsEscaping(bytes[...], mode: mode) else { return text }
     return String(decoding: escape(bytes[...], mode: mode), as: UTF8.self)

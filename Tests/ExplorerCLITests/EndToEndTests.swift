@@ -79,7 +79,10 @@ struct EndToEndTests {
   /// terminal and exit with 128 + the signal number.
   @Test(
     .enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"),
-    arguments: [("C-c", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP), ("SEGV", SIGSEGV)])
+    arguments: [
+      ("C-c", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP), ("SEGV", SIGSEGV), ("C-\\", SIGQUIT), ("USR1", SIGUSR1),
+      ("USR2", SIGUSR2), ("ALRM", SIGALRM), ("PIPE", SIGPIPE),
+    ])
   func signalsRestoreTheTerminal(how: String, signal: Int32) async throws {
     let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
     defer { session.tearDown() }
@@ -87,8 +90,8 @@ struct EndToEndTests {
     // for a key on a terminal, so it is turned off here and the default action ends the process.
     try session.start(width: 100, height: 30, environment: "-u NO_COLOR LANG=C.UTF-8 SWIFT_BACKTRACE=enable=no")
     try await session.waitFor("PCI tree")
-    if how == "C-c" {
-      _ = try session.run(["send-keys", "C-c"])
+    if how.hasPrefix("C-") {
+      _ = try session.run(["send-keys", how])
     } else {
       let pid = try #require(session.explorerPID(), "explorer process not found under the pane")
       kill(pid, signal)
@@ -97,6 +100,31 @@ struct EndToEndTests {
     #expect(exitText.trimmingCharacters(in: .whitespacesAndNewlines) == "EXIT=\(128 + signal)")
     #expect(session.display("#{alternate_on}") == "0", "alternate screen still on after \(how)")
     #expect(session.display("#{cursor_flag}") == "1", "cursor left hidden after \(how)")
+    let after = session.capture()
+    #expect(!after.contains("Backtrace") && !after.contains("Crash"), "\(how) printed a backtrace:\n\(after)")
+  }
+
+  /// Issue 13 item 6: under `timeout` the explorer runs in a background process group; the
+  /// SIGTERM it gets must still end it (no SIGTTOU stop inside the terminal restore) and the
+  /// terminal must be back in cooked mode with echo.
+  @Test(
+    .enabled(if: tmuxPath != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs tmux and bash"))
+  func timeoutInABackgroundGroupRestoresTheTerminal() async throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    // No job control (a script, not an interactive shell): timeout's process group is not the
+    // terminal's foreground group, so every terminal mode change raises SIGTTOU.
+    let script = session.directory.appendingPathComponent("timeout.sh")
+    try Data(
+      ("timeout 3 '\(session.binary)'; echo rc=$?\n"
+        + "stty -a | tr ' ' '\\n' | grep -x -e -icanon -e -echo -e icanon -e echo | sort | tr '\\n' ,\nsleep 30\n")
+        .utf8
+    ).write(to: script)
+    try session.startRaw(
+      "env -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 /bin/bash '\(script.path)'", width: 100, height: 30)
+    let screen = try await session.waitFor("rc=124", timeout: 15)
+    let modes = try await session.waitFor("echo,icanon,", timeout: 5)
+    #expect(!modes.contains("-echo,") && !modes.contains("-icanon,"), "terminal left raw:\n\(screen)")
   }
 
   /// Colour, NO_COLOR, --no-color, --ascii and a non-UTF-8 locale, as the terminal receives them.
@@ -153,7 +181,8 @@ struct EndToEndTests {
     session.keys("fg", "Enter")
     try await session.waitFor("PCI tree")
     #expect(session.display("#{alternate_on}") == "1", "explorer not back on the alternate screen after fg")
-    session.keys("j", "q")
+    // The very first key after fg must arrive (issue 13: it was reported lost): 'q' alone quits.
+    session.keys("q")
     try await session.waitUntil("the shell prompt after quitting") { !$0.contains("PCI tree") }
     session.keys("echo rc=$?", "Enter")
     try await session.waitFor("rc=0")

@@ -1,4 +1,5 @@
 import Assets
+import ExplorerCLI
 import Foundation
 import P2PDMA
 import PCITopology
@@ -66,6 +67,68 @@ import Testing
     #expect(!TreeRenderer.render(topology).isEmpty)
   }
 
+  // MARK: - Special files (issue 13)
+
+  /// Devices, FIFOs, directories and links as inputs: each is refused or read within the limit,
+  /// quickly; none hangs or grows without bound.
+  @Test func specialFilesAreRefusedOrBounded() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-special-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let loop = directory.appendingPathComponent("loop").path
+    try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
+    let dangling = directory.appendingPathComponent("dangling").path
+    try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: directory.path + "/nothing")
+    let toZero = directory.appendingPathComponent("zero-link").path
+    try FileManager.default.createSymbolicLink(atPath: toZero, withDestinationPath: "/dev/zero")
+    let endlessFIFO = directory.appendingPathComponent("endless").path
+    #expect(mkfifo(endlessFIFO, 0o600) == 0)
+    let writer = Process()
+    writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+    writer.arguments = ["-c", "yes '00: 86 80 a2 09' > '\(endlessFIFO)'"]
+    try writer.run()
+    defer { writer.terminate() }
+    let limit = 1 << 20
+    for path in [
+      "/dev/null", "/dev/zero", "/dev/urandom", "/dev/full", directory.path, loop, dangling, toZero, endlessFIFO,
+    ] {
+      let started = Date()
+      do {
+        let bytes = try BoundedRead.readFile(path: path, limit: limit)
+        #expect(bytes.count <= limit, "\(path): read \(bytes.count) bytes")
+      } catch let error as TopologyError {
+        #expect(error.description.contains(path), "\(error)")
+        #expect(!error.description.contains("NSCocoaErrorDomain"), "\(error)")
+      }
+      #expect(Date().timeIntervalSince(started) < 20, "\(path) took too long")
+    }
+  }
+
+  // MARK: - Write failures (issue 13)
+
+  /// Random commands into a full device, a closed pipe with SIGPIPE ignored, or a closed stdout:
+  /// always one line on stderr and exit 1, never a trap or a silent exit 0.
+  @Test func writeFailuresAreReported() throws {
+    let binary = try CLI.requireBinary()
+    let commands = [
+      "tree", "tree --format json", "matrix", "matrix --format json", "scenarios", "generate --functions 2000",
+      "explain --provider 03:00.0 --client 04:00.0", "simulate --exporter 03:00.0 --importer 04:00.0 --format json",
+    ]
+    let sinks = [
+      (">/dev/full", "no space left on device"), (">&-", "it is closed"),
+      ("| (exec 0<&-; sleep 0.3)", "the reader closed the pipe (broken pipe)"),
+    ]
+    var random = SplitMix64(seed: Self.seed)
+    for _ in 0..<max(6, Self.iterations / 250) {
+      let command = commands[Int(random.next() % UInt64(commands.count))]
+      let (sink, words) = sinks[Int(random.next() % UInt64(sinks.count))]
+      let script = "trap '' PIPE; ulimit -v 4000000; '\(binary)' \(command) \(sink); exit ${PIPESTATUS[0]}"
+      let (status, _, stderr) = try CLI.run(executable: "/bin/bash", ["-c", script])
+      #expect(status == 1, "\(command) \(sink): exit \(status), stderr \(stderr)")
+      #expect(stderr == "dmabuf-explorer: cannot write to standard output: \(words)\n", "\(command) \(sink): \(stderr)")
+    }
+  }
+
   // MARK: - Corpus
 
   static func corpus() -> [(String, [UInt8])] {
@@ -130,7 +193,7 @@ import Testing
     for _ in 0..<rounds {
       guard !bytes.isEmpty else { return Array("\u{0}\u{ff}junk".utf8) }
       let position = Int(random.next() % UInt64(bytes.count))
-      switch random.next() % 10 {
+      switch random.next() % 11 {
       case 0: bytes[position] = UInt8(truncatingIfNeeded: random.next())  // flipped byte
       case 1: bytes.removeSubrange(position...)  // truncation
       case 2:  // junk line, like stderr mixed into stdout
@@ -149,6 +212,9 @@ import Testing
       case 8:  // absurd numbers in text and JSON
         bytes.insert(
           contentsOf: Array(" [size=18446744073709551615] \"size\": 99999999999999999999999 ".utf8), at: position)
+      case 9:  // terminal controls in names and rows: title, clear, hide cursor, C1 CSI, DEL, BEL
+        let controls = ["\u{1b}]0;pwned\u{07}", "\u{1b}[2J", "\u{1b}[?25l", "\u{9b}31m", "\u{7f}", "\r", "\u{0}"]
+        bytes.insert(contentsOf: Array(controls[Int(random.next() % UInt64(controls.count))].utf8), at: position)
       default:  // a very long line
         bytes.insert(contentsOf: [UInt8](repeating: 0x61, count: 70_000), at: position)
       }
@@ -158,7 +224,15 @@ import Testing
 
   /// Uses what loaded the way the program does: tree, P2P decisions on a few pairs, a summary.
   static func exercise(_ topology: Topology, random: inout SplitMix64) {
-    _ = TreeRenderer.render(topology)
+    // What the text commands print passes through the one escaping function: nothing a
+    // terminal acts on may survive it (issue 13).
+    let printed = TreeRenderer.render(topology) + topology.warnings.map(\.description).joined(separator: "\n")
+    let safe = TerminalText.escape(printed)
+    #expect(
+      !safe.unicodeScalars.contains {
+        ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || (0x7f...0x9f).contains($0.value)
+      },
+      "control character left after escaping")
     for index in 0..<topology.count {
       precondition(topology.pathToRoot(from: index).count <= topology.count + 1)
     }

@@ -108,7 +108,10 @@ public enum BoundedRead {
   static func read(
     descriptor: Int32, name: String, limit: Int, isRegular: Bool, isFIFO: Bool, notice: Notice?
   ) throws -> [UInt8] {
-    var bytes = [UInt8](repeating: 0, count: min(limit + 1, 1 << 20))
+    // A regular file's size is known: read it in one buffer (plus one byte to see the end).
+    var info = stat()
+    let sizeHint = isRegular && fstat(descriptor, &info) == 0 ? Int(info.st_size) + 1 : 1 << 20
+    var bytes = [UInt8](repeating: 0, count: max(1, min(limit + 1, sizeHint)))
     var used = 0
     var waitedForWriter = false
     while true {
@@ -133,8 +136,15 @@ public enum BoundedRead {
       }
       if used == bytes.count {
         // Grow by doubling, never past limit + 1 (one byte over proves the input is too large).
-        let grown = min(bytes.count * 2, limit + 1)
-        bytes.append(contentsOf: repeatElement(0, count: grown - bytes.count))
+        // A fresh zeroed array plus one copy: element-wise appends are slow in debug builds.
+        var grown = [UInt8](repeating: 0, count: min(bytes.count * 2, limit + 1))
+        grown.withUnsafeMutableBufferPointer { target in
+          bytes.withUnsafeBufferPointer { source in
+            guard let to = target.baseAddress, let from = source.baseAddress else { return }
+            to.update(from: from, count: used)
+          }
+        }
+        bytes = grown
       }
       let count = bytes.withUnsafeMutableBytes { buffer in
         systemRead(descriptor, buffer.baseAddress.map { $0 + used }, buffer.count - used)

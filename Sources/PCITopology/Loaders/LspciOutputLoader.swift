@@ -102,6 +102,8 @@ enum LspciOutputLoader {
     var openGaps: [Range<Int>] = []
     var malformedRows = 0
     var invalidHeaders = 0
+    var duplicateBlocks = 0
+    var seenAddresses = Set<BDF>()
 
     func closeBlock() {
       if let current, openLength > 0 {
@@ -143,6 +145,19 @@ enum LspciOutputLoader {
         }
         if let (bdf, next) = parseHeaderAddress(bytes, line) {
           closeBlock()
+          // A second block for an address already read is skipped here, not kept until the
+          // topology drops it: memory stays proportional to the distinct functions (a file of
+          // one header repeated millions of times must not cost gigabytes).
+          guard seenAddresses.insert(bdf).inserted else {
+            duplicateBlocks += 1
+            if duplicateBlocks <= maximumRowWarnings {
+              warnings.append(
+                LoadWarning(
+                  "\(bdf) appears again; this block is ignored (the first one is kept)", file: path,
+                  line: line.number))
+            }
+            continue
+          }
           var record = Record(bdf: bdf, line: line.number)
           record.header = parseHeaderText(bytes.text(next, line.end))
           records.append(record)
@@ -159,6 +174,10 @@ enum LspciOutputLoader {
       }
     }
     closeBlock()
+    if duplicateBlocks > maximumRowWarnings {
+      warnings.append(
+        LoadWarning("\(duplicateBlocks - maximumRowWarnings) more repeated function blocks ignored", file: path))
+    }
     if invalidHeaders > maximumRowWarnings {
       warnings.append(
         LoadWarning("\(invalidHeaders - maximumRowWarnings) more invalid function headers not listed", file: path))
