@@ -81,6 +81,8 @@ public enum TopologyLoader {
   public static func load(data: Data, path: String) throws -> Topology {
     let bytes = [UInt8](data)
     let format = try detectFormat(bytes, path: path)
+    // A file with several lspci sections (nvidia-bug-report.log): TopologyMerger.swift.
+    if format != .scenario, let merged = TopologyMerger.loadSections(bytes: bytes, path: path) { return merged }
     let title = (path as NSString).lastPathComponent
     let database = PCIIDDatabase.system
     switch format {
