@@ -30,8 +30,8 @@ final class FastPathTables: Sendable {
   let hostBridgeStatus: [UInt8]
   /// `cpu_supports_p2pdma()`.
   let cpuAllows: Bool
-  /// Per root-bus index: the input lacks the bridges above it (P2PEngine+PartialInput.swift).
-  let rootUpstreamMissing: [Bool]
+  /// Per root-bus index: what the input lacks there, `RootGap` bits (P2PEngine+PartialInput.swift).
+  let rootGaps: [UInt8]
   let hasMissingUpstream: Bool
 
   init(topology: Topology, configuration: P2PConfiguration) {
@@ -64,8 +64,8 @@ final class FastPathTables: Sendable {
     }
     self.nodes = nodes
     cpuAllows = configuration.cpu.supportsHostBridgeP2P
-    rootUpstreamMissing = Self.rootUpstreamMissing(topology)
-    hasMissingUpstream = rootUpstreamMissing.contains(true)
+    rootGaps = Self.rootGaps(topology)
+    hasMissingUpstream = rootGaps.contains { $0 != 0 }
     hostBridgeStatus = topology.rootBuses.map { bus in
       guard let device = topology.hostBridgeDevice(forRootBus: bus) else { return HostBridgeStatus.refused.rawValue }
       let function = topology[device]

@@ -219,4 +219,31 @@ import Testing
     }
     Self.expectFastPathAgrees(engine)
   }
+
+  /// A tree without `-nn` (and no pci.ids) leaves the host bridge's IDs unknown: the CPU rule is
+  /// not inferred from 0000:0000 and the allowlist lookup is UNKNOWN, unless the CPU allows all.
+  @Test func hostBridgeWithoutIDsMakesTheGateUnknown() throws {
+    let pair = Fixtures.rootPortPair()
+    let functions = pair.topology.functions.map { function -> PCIFunction in
+      var function = function
+      if function.isHostBridgeClass {
+        function.vendorID = 0
+        function.deviceID = 0
+      }
+      return function
+    }
+    let topology = Topology(functions: functions, source: TopologySource(kind: .lspciTree, location: "t.txt"))
+    let configuration = P2PConfiguration(inferringFrom: topology)
+    #expect(
+      configuration.cpuSource.hasPrefix("not known: the host bridge's vendor and device IDs are not in the input"))
+    let engine = P2PEngine(topology: topology, configuration: configuration)
+    let verdict = try engine.verdict(provider: pair.provider, client: pair.client)
+    #expect(verdict.mapType == .unknown)
+    #expect(
+      verdict.reason.contains("the vendor and device IDs of its host-bridge device 0000:00:00.0 are not in the input"))
+    Self.expectFastPathAgrees(engine)
+    let zen = P2PEngine(topology: topology, configuration: P2PConfiguration(inferringFrom: topology, cpu: .amdZen))
+    #expect(try zen.verdict(provider: pair.provider, client: pair.client).mapType == .thruHostBridge)
+    Self.expectFastPathAgrees(zen)
+  }
 }
