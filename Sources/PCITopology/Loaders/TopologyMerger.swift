@@ -232,7 +232,7 @@ public enum TopologyMerger {
   }
 
   /// The file's bytes, with the same limits as `TopologyLoader.load(path:)`.
-  static func readFile(_ path: String) throws -> Data {
+  public static func readFile(_ path: String) throws -> Data {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw TopologyError.unreadable(path: path, reason: "no such file")
