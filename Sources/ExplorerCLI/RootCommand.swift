@@ -17,7 +17,7 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
       """,
     subcommands: [
       TreeCommand.self, MatrixCommand.self, ExplainCommand.self, SimulateCommand.self,
-      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self, LessonsCommand.self,
+      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self, LessonsCommand.self, BuffersCommand.self,
     ]
   )
 
@@ -118,8 +118,9 @@ public struct TopologyOptions: ParsableArguments, Sendable {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "File, 'sysfs', 'sysfs:ROOT' or built-in scenario name.", valueName: "SPEC"))
-  public var topology: String?
+      "File, 'sysfs', 'sysfs:ROOT' or built-in scenario name; repeat to merge several lspci files of one machine.",
+      valueName: "SPEC"))
+  public var topology: [String] = []
 
   @Option(name: .long, help: "CPU rule for cpu_supports_p2pdma(): amd-zen, intel or other (default: from the input).")
   public var cpu: String?

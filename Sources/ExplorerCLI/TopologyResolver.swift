@@ -12,6 +12,21 @@ public enum TopologyResolver {
     try resolveScenario(spec).topology
   }
 
+  /// `--topology` given zero, one or several times. Several must all be lspci files of one
+  /// machine (dumps, text, trees, listings); they are merged (TopologyMerger), with conflicts
+  /// reported as warnings.
+  public static func resolve(_ specs: [String]) throws -> Topology {
+    guard specs.count > 1 else { return try resolve(specs.first) }
+    for spec in specs
+    where spec == "-" || spec == "sysfs" || spec.hasPrefix("sysfs:") || !FileManager.default.fileExists(atPath: spec) {
+      throw CLIFailure(
+        "--topology given \(specs.count) times: only lspci files of one machine can be merged, and '\(spec)' is "
+          + (spec == "-" ? "standard input" : spec.hasPrefix("sysfs") ? "a live or copied sysfs" : "not a file")
+          + " (give it alone, or save it to a file first)")
+    }
+    return try TopologyMerger.load(paths: specs)
+  }
+
   /// Like `resolve`, but keeps a scenario's name and description when the input is one.
   public static func resolveScenario(_ spec: String?) throws -> ResolvedTopology {
     let name = spec ?? BuiltinAssets.defaultScenarioName

@@ -47,6 +47,8 @@ extension P2PConfiguration {
     for bus in topology.rootBuses where topology.partialInput.missing(bus) == nil {
       guard let first = topology.firstDevice(onRootBus: bus) else { continue }
       let device = topology[first]
+      // A tree or listing without -nn (and no pci.ids) leaves the IDs unknown: not a vendor.
+      if device.vendorID == 0 && device.deviceID == 0 && device.config == nil { continue }
       let what = "host bridge \(device.bdf) \(device.idPair)"
       switch device.vendorID {
       case 0x1022 where Self.preZenAMDRootComplexes.contains(device.deviceID):
@@ -61,6 +63,16 @@ extension P2PConfiguration {
       default:
         return (.other, true, "inferred from \(what) (neither AMD nor Intel)")
       }
+    }
+    if topology.rootBuses.contains(where: { bus in
+      topology.firstDevice(onRootBus: bus).map { topology[$0].vendorID == 0 && topology[$0].deviceID == 0 } ?? false
+    }) {
+      return (
+        .other, true,
+        "not known: the host bridge's vendor and device IDs are not in the input (a tree or listing without -nn, "
+          + "and no pci.ids here to resolve names); verdicts through the host bridge are UNKNOWN "
+          + "(with --cpu amd-zen every host-bridge path is allowed)"
+      )
     }
     if !topology.partialInput.isEmpty {
       return (

@@ -51,8 +51,8 @@ final class FastPathTables: Sendable {
   let rules: Rules
   /// `cpu_supports_p2pdma()`.
   var cpuAllows: Bool { rules.cpuAllows }
-  /// Per root-bus index: the input lacks the bridges above it (P2PEngine+PartialInput.swift).
-  let rootUpstreamMissing: [Bool]
+  /// Per root-bus index: what the input lacks there, `RootGap` bits (P2PEngine+PartialInput.swift).
+  let rootGaps: [UInt8]
   let hasMissingUpstream: Bool
 
   init(topology: Topology, configuration: P2PConfiguration) {
@@ -84,8 +84,8 @@ final class FastPathTables: Sendable {
       }
     }
     self.nodes = nodes
-    rootUpstreamMissing = Self.rootUpstreamMissing(topology)
-    hasMissingUpstream = rootUpstreamMissing.contains(true)
+    rootGaps = Self.rootGaps(topology)
+    hasMissingUpstream = rootGaps.contains { $0 != 0 }
     let release = configuration.kernel.release
     let era: Era =
       !release.hasP2PDMA ? .noP2PDMA : release.has(.acsRedirectThroughHostBridge) ? .mapTypes : .intDistance

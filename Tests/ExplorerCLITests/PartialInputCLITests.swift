@@ -49,4 +49,21 @@ import Testing
     #expect(grid.stdout.contains("UNK   UNKNOWN: depends on bridges that are not in the input"))
     #expect(grid.stdout.contains("partial input: the bridges above 0000:04, 0000:05, 0000:08 and 0000:09"))
   }
+
+  @Test(.enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"))
+  func repeatedTopologyMergesOneMachine() throws {
+    let prefix = "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-"
+    let inputs = ["d10de-v-xxx.txt", "d10b5-v-xxx.txt", "t.txt"].flatMap {
+      ["--topology", CLI.realCapture(prefix + $0)]
+    }
+    let result = try runCLI(
+      ["explain"] + inputs + ["--provider", "04:00.0", "--client", "05:00.0", "--format", "summary"])
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout.hasPrefix("0000:04:00.0 -> 0000:05:00.0: BUS_ADDR distance 4"), "\(result)")
+    #expect(!result.stderr.contains("partial input"), "\(result)")
+    let refused = try runCLI(["tree", "--topology", CLI.realCapture(prefix + "t.txt"), "--topology", "sysfs"])
+    #expect(refused.status == 2)
+    #expect(
+      refused.stderr.contains("only lspci files of one machine can be merged, and 'sysfs' is a live or copied sysfs"))
+  }
 }

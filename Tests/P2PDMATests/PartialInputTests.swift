@@ -189,4 +189,61 @@ import Testing
     #expect(otherSwitch.reason.contains("the bridges above 0000:02 and 0000:06 are not in the input"))
     Self.expectFastPathAgrees(engine)
   }
+
+  /// With the switch section and the tree of the same machine (one input each), every GPU pair
+  /// gets what the full tree implies: BUS_ADDR 4 under one PEX 8747, the host-bridge gate across.
+  @Test(.enabled(if: gpuCaptureAvailable, "../shared/data/real not found"))
+  func mergedSectionsAnswerLikeTheFullTree() throws {
+    let names = [
+      Self.gpuSection, Self.switchSection, "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-t.txt",
+      "server-gpu8-xeon-e5-4x-gtx1080ti-2x-pex8747_nvbugreport_lspci-nn.txt",
+    ]
+    let topology = try TopologyMerger.load(paths: names.map { Self.realDirectory.appendingPathComponent($0).path })
+    #expect(topology.partialInput.isEmpty)
+    let configuration = P2PConfiguration(inferringFrom: topology)
+    #expect(configuration.cpu == .intel)
+    let engine = P2PEngine(topology: topology, configuration: configuration)
+    let gpus = ["04:00.0", "05:00.0", "08:00.0", "09:00.0"].map { BDF($0)! }
+    for provider in gpus {
+      for client in gpus where client != provider {
+        let verdict = try engine.verdict(provider: provider, client: client)
+        let sameSwitch = (provider.bus <= 5) == (client.bus <= 5)
+        if sameSwitch {
+          #expect(verdict.mapType == .busAddress && verdict.distance == 4, "\(provider) -> \(client)")
+        } else {
+          // Root ports 00:02.0 and 00:03.0 meet at host bridge 8086:6f00, which is not allowlisted.
+          #expect(verdict.mapType == .notSupported, "\(provider) -> \(client)")
+          #expect(verdict.pathDistance == 8)
+        }
+      }
+    }
+    Self.expectFastPathAgrees(engine)
+  }
+
+  /// A tree without `-nn` (and no pci.ids) leaves the host bridge's IDs unknown: the CPU rule is
+  /// not inferred from 0000:0000 and the allowlist lookup is UNKNOWN, unless the CPU allows all.
+  @Test func hostBridgeWithoutIDsMakesTheGateUnknown() throws {
+    let pair = Fixtures.rootPortPair()
+    let functions = pair.topology.functions.map { function -> PCIFunction in
+      var function = function
+      if function.isHostBridgeClass {
+        function.vendorID = 0
+        function.deviceID = 0
+      }
+      return function
+    }
+    let topology = Topology(functions: functions, source: TopologySource(kind: .lspciTree, location: "t.txt"))
+    let configuration = P2PConfiguration(inferringFrom: topology)
+    #expect(
+      configuration.cpuSource.hasPrefix("not known: the host bridge's vendor and device IDs are not in the input"))
+    let engine = P2PEngine(topology: topology, configuration: configuration)
+    let verdict = try engine.verdict(provider: pair.provider, client: pair.client)
+    #expect(verdict.mapType == .unknown)
+    #expect(
+      verdict.reason.contains("the vendor and device IDs of its host-bridge device 0000:00:00.0 are not in the input"))
+    Self.expectFastPathAgrees(engine)
+    let zen = P2PEngine(topology: topology, configuration: P2PConfiguration(inferringFrom: topology, cpu: .amdZen))
+    #expect(try zen.verdict(provider: pair.provider, client: pair.client).mapType == .thruHostBridge)
+    Self.expectFastPathAgrees(zen)
+  }
 }

@@ -75,6 +75,8 @@ public enum TopologyLoader {
   /// Detects the format of file content and loads it.
   public static func load(bytes: [UInt8], path: String) throws -> Topology {
     let format = try detectFormat(bytes, path: path)
+    // A file with several lspci sections (nvidia-bug-report.log): TopologyMerger.swift.
+    if format != .scenario, let merged = TopologyMerger.loadSections(bytes: bytes, path: path) { return merged }
     let title = (path as NSString).lastPathComponent
     let database = PCIIDDatabase.system
     switch format {

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import PCITopology
+
+/// `dmabuf-explorer buffers`: the dma-bufs a machine has, from `bufinfo`, with the exporter and
+/// the attached devices mapped to PCI functions.
+public struct BuffersCommand: AsyncParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "buffers",
+    abstract: "List live dma-bufs from /sys/kernel/debug/dma_buf/bufinfo (or a saved copy) with their importers.",
+    discussion: """
+      Reads every layout the kernel has printed (the old five columns, the later inode and name \
+      columns, fences, attached devices), also when a mailer wrapped the lines. Attached devices \
+      that are PCI functions are mapped to the topology (--topology, default: sysfs when reading \
+      the live file, none for a saved file); the exporter is mapped when exactly one function is \
+      bound to a driver of that name. Reading the live file needs root (debugfs).
+      """)
+
+  @Option(name: .long, help: ArgumentHelp("A saved bufinfo (default: the live debugfs file).", valueName: "FILE"))
+  public var bufinfo: String?
+
+  /// `--topology`: the machine to map devices to (the shared option, so it is parsed here).
+  @OptionGroup public var options: TopologyOptions
+
+  @Option(name: .long, help: "Output format: text or json.")
+  public var format: OutputFormat = .text
+
+  public init() {}
+
+  public mutating func run() async throws {
+    let path = bufinfo ?? BufinfoParser.livePath
+    let data: Data
+    do {
+      data = try TopologyMerger.readFile(path)
+    } catch let error as TopologyError {
+      if bufinfo == nil {
+        throw CLIFailure(
+          "\(error.description) (debugfs is readable by root only; run as root or give --bufinfo FILE)")
+      }
+      throw error
+    }
+    let parsed = try BufinfoParser.parse(String(decoding: data, as: UTF8.self), path: path)
+    var machine: Topology?
+    if !options.topology.isEmpty {
+      machine = try TopologyResolver.resolve(options.topology)
+    } else if bufinfo == nil {
+      machine = try? TopologyLoader.load(spec: "sysfs")
+    }
+    print(BuffersRenderer.render(parsed, topology: machine, source: path, format: format), terminator: "")
+  }
+}
+
+/// Text and JSON renderings of `buffers`; public so tests can render without a process.
+public enum BuffersRenderer {
+  public static func render(_ bufinfo: Bufinfo, topology: Topology?, source: String, format: OutputFormat) -> String {
+    switch format {
+    case .json: return json(bufinfo, topology: topology, source: source)
+    case .text, .summary: return text(bufinfo, topology: topology, source: source, summary: format == .summary)
+    }
+  }
+
+  static func text(_ bufinfo: Bufinfo, topology: Topology?, source: String, summary: Bool) -> String {
+    let total = bufinfo.buffers.reduce(UInt64(0)) { $0 + $1.size }
+    var text = "bufinfo: \(source) (\(bufinfo.buffers.count) buffers, \(total) bytes, \(bufinfo.layout) layout)\n"
+    text += "topology: \(topology.map { $0.source.title } ?? "none (devices mapped by address only)")\n"
+    if summary { return text }
+    for (number, buffer) in bufinfo.buffers.enumerated() {
+      var line = "\n#\(number + 1)  \(buffer.size) bytes  exporter \(buffer.exporter)"
+      if let function = BufinfoParser.exporterFunction(buffer.exporter, in: topology) { line += " (\(function))" }
+      if let name = buffer.name { line += "  name \(name)" }
+      if let inode = buffer.inode { line += "  ino \(inode)" }
+      text += line + "  refs \(buffer.count)\n"
+      for fence in buffer.fences { text += "    \(fence)\n" }
+      if buffer.attachedDevices.isEmpty { text += "    attached: none\n" }
+      for device in buffer.attachedDevices {
+        let function = BufinfoParser.function(forDevice: device, in: topology)
+        let what = function.flatMap { topology?.function($0) }.map { " \($0.idPair) \($0.displayName)" } ?? ""
+        text += "    attached: \(device)" + (function == nil ? " (not a PCI function here)" : what) + "\n"
+      }
+    }
+    return text
+  }
+
+  static func json(_ bufinfo: Bufinfo, topology: Topology?, source: String) -> String {
+    let null = NSNull()
+    let buffers: [[String: Any]] = bufinfo.buffers.map { buffer in
+      [
+        "exporter": buffer.exporter,
+        "exporter_function": BufinfoParser.exporterFunction(buffer.exporter, in: topology)?.description ?? null,
+        "size": buffer.size,
+        "name": buffer.name ?? null,
+        "inode": buffer.inode.map { $0 as Any } ?? null,
+        "count": buffer.count,
+        "flags": "0x" + hex(buffer.flags, width: 8),
+        "mode": "0x" + hex(buffer.mode, width: 8),
+        "fences": buffer.fences,
+        "attachments": buffer.attachedDevices.map { device -> [String: Any] in
+          ["device": device, "function": BufinfoParser.function(forDevice: device, in: topology)?.description ?? null]
+        },
+      ]
+    }
+    let object: [String: Any] = [
+      "source": source,
+      "layout": bufinfo.layout,
+      "topology": topology?.source.title ?? null,
+      "buffers": buffers,
+    ]
+    guard
+      let data = try? JSONSerialization.data(
+        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    else { return "{}\n" }
+    return String(decoding: data, as: UTF8.self) + "\n"
+  }
+}
