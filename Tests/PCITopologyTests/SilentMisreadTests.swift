@@ -41,7 +41,8 @@ import Testing
     #expect(gpu.bars.first?.size == 256 << 20)
     #expect(gpu.iommuGroup == 7)
     #expect(topology.upstreamBridge(of: topology.index(of: gpu.bdf)!) == 1)
-    #expect(topology.warnings.isEmpty, "\(topology.warnings)")
+    // The IOMMU group line is read as "the IOMMU was on" and said so; nothing else is worth a word.
+    #expect(topology.warnings.allSatisfy { $0.message.contains("IOMMU group") }, "\(topology.warnings)")
   }
 
   @Test func threeDigitSecondaryIsNotReadAsTwo() throws {

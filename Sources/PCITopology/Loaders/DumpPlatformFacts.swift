@@ -28,10 +28,17 @@ enum NameWithIDs {
   /// With `-nn` lspci prints `NVIDIA Corporation Device [10de:1b06]` for a device its pci.ids did
   /// not know; once the `[vvvv:dddd]` is split off, the name must keep the device ID as plain
   /// `lspci` would print it, or every such device reads "NVIDIA Corporation Device".
-  static func keepingDeviceID(_ name: String?, vendor: UInt16, device: UInt16) -> String? {
-    guard let name, vendor != 0 || device != 0 else { return name }
+  ///
+  /// Some real device names end in "Device" ("Genoa CCP/PSP 4.0 Device"), so the ID is added only
+  /// when the name is exactly the vendor's name (as our pci.ids spells it, when it knows the
+  /// vendor) plus "Device"; a tree without IDs has device 0 and is left alone.
+  static func keepingDeviceID(
+    _ name: String?, vendor: UInt16, device: UInt16, database: PCIIDDatabase? = nil
+  ) -> String? {
+    guard let name, vendor != 0, device != 0 else { return name }
     if name == "Device" { return "Device \(hex(vendor, width: 4)):\(hex(device, width: 4))" }
-    if name.hasSuffix(" Device") { return name + " " + hex(device, width: 4) }
-    return name
+    guard name.hasSuffix(" Device") else { return name }
+    if let vendorName = database?.vendorName(vendor), name != vendorName + " Device" { return name }
+    return name + " " + hex(device, width: 4)
   }
 }
