@@ -181,18 +181,21 @@ public enum ExplainRenderer {
       }
       text += "  result: \(gate.allowed ? "allowed" : "refused")\n"
     }
-    text += "\nVerdict: \(verdict.mapType.kernelName), pci_p2pdma_distance() = \(verdict.distance)"
-    if verdict.distance != verdict.pathDistance { text += " (the walk counted \(verdict.pathDistance) hops)" }
+    if let legacy = verdict.legacyDistance {
+      text +=
+        "\nVerdict: upstream_bridge_distance() = \(legacy) (\(legacy >= 0 ? "allowed" : "refused")); "
+        + "pci_p2pdma_distance() = \(verdict.distance). Kernel \(verdict.kernel.series) has no map types"
+        + (legacy >= 0 ? " (shown as BUS_ADDR: pci_p2pdma_map_sg() uses bus addresses)" : "")
+    } else {
+      text += "\nVerdict: \(verdict.mapType.kernelName), pci_p2pdma_distance() = \(verdict.distance)"
+    }
+    if verdict.distance != verdict.pathDistance && verdict.legacyDistance == nil {
+      text += " (the walk counted \(verdict.pathDistance) hops)"
+    }
     text += "\n"
     text +=
       "nvidia-smi topo -m class: \(verdict.topoClass.rawValue) (\(verdict.topoClass.meaning)); "
       + "it describes the wires, not the kernel's permission\n"
-    text +=
-      "older kernels (upstream_bridge_distance): "
-      + history(engine, verdict).map { name, distance in
-        "\(name) \(distance)"
-          + (distance >= 0 ? "" : distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
-      }.joined(separator: ", ") + "\n"
     text += "\nWhy: \(verdict.reason)\n"
     text += "\ndmesg, verbose caller (VFIO dma-buf map, habanalabs):\n"
     text += verdict.dmesg.isEmpty ? "  (nothing)\n" : verdict.dmesg.map { "  \($0)\n" }.joined()
@@ -216,7 +219,57 @@ public enum ExplainRenderer {
         text += " (the verdict does not depend on them)\n"
       }
     }
+    if !verdict.kernelNotes.isEmpty {
+      text += "\nKernel \(verdict.kernel) notes:\n" + verdict.kernelNotes.map { "  \($0)\n" }.joined()
+    }
+    text += timelineText(engine, verdict)
     return text
+  }
+
+  /// The same pair on 4.20, 5.4, 5.10, 5.15, 6.1, 6.6, 6.12 and mainline, one line each, with
+  /// where the verdict changes and the changes of the table that explain it (issue 9 item 5).
+  static func timelineText(_ engine: P2PEngine, _ verdict: P2PVerdict) -> String {
+    let timeline = releaseTimeline(engine, verdict)
+    guard !timeline.isEmpty else { return "" }
+    var text = "\nBy release (same pair, same CPU rule and what-ifs; verbose caller):\n"
+    for entry in timeline {
+      let release = entry.release
+      var line = "  " + release.series.padding(toLength: 9, withPad: " ", startingAt: 0)
+      line += outcomeText(entry.verdict)
+      if release.series == engine.configuration.kernel.release.series { line += "  [this run]" }
+      if entry.changed {
+        let why = entry.changedBy.map { "\($0.citation): \($0.summary)" }
+        line += "  <- changed" + (why.isEmpty ? "" : ": " + why.joined(separator: "; "))
+      }
+      let doubts = entry.verdict.kernelRules.filter { $0.decidesP2PVerdict && $0.entry.isInDoubt(for: release) }
+        .map(\.rawValue)
+      if !doubts.isEmpty { line += "  [UNCONFIRMED for \(release.series): \(doubts.joined(separator: ", "))]" }
+      text += line + "\n"
+    }
+    return text
+  }
+
+  /// `THRU_HOST_BRIDGE 4`, `NOT_SUPPORTED (-2: ACS redirect)`, `BUS_ADDR 4100 (0x1000 + 4: AMD root complex)`.
+  static func outcomeText(_ verdict: P2PVerdict) -> String {
+    if let legacy = verdict.legacyDistance {
+      if !verdict.kernel.hasP2PDMA { return "NOT_SUPPORTED (no P2PDMA before 4.20)" }
+      switch legacy {
+      case -2: return "NOT_SUPPORTED (-2: ACS redirect refuses)"
+      case -1: return "NOT_SUPPORTED (-1: no common upstream bridge)"
+      case 0x1000...:
+        return "BUS_ADDR \(legacy) (0x1000 + \(legacy - 0x1000): AMD root complex)"
+      default: return "BUS_ADDR \(legacy)"
+      }
+    }
+    return verdict.mapType == .notSupported
+      ? "NOT_SUPPORTED" : "\(verdict.mapType.shortName) \(verdict.distance)"
+  }
+
+  static func releaseTimeline(_ engine: P2PEngine, _ verdict: P2PVerdict) -> [ReleaseVerdict] {
+    guard let provider = engine.topology.index(of: verdict.provider),
+      let client = engine.topology.index(of: verdict.client)
+    else { return [] }
+    return engine.timeline(providerIndex: provider, clientIndex: client)
   }
 
   /// The 4.20 and 5.2 answers of `upstream_bridge_distance()` for the same pair (JSON
@@ -270,6 +323,21 @@ public enum ExplainRenderer {
         "topo": verdict.topoClass.rawValue,
         "older_kernels": Dictionary(
           uniqueKeysWithValues: history(engine, verdict).map { ($0.0, $0.1) }),
+        "legacy_distance": verdict.legacyDistance ?? null,
+        "kernel_notes": verdict.kernelNotes,
+        "by_release": releaseTimeline(engine, verdict).map { entry -> [String: Any] in
+          [
+            "release": entry.release.description,
+            "map_type": entry.verdict.mapType.shortName,
+            "distance": entry.verdict.distance,
+            "legacy_distance": entry.verdict.legacyDistance ?? null,
+            "changed": entry.changed,
+            "changed_by": entry.changedBy.map(\.id.rawValue),
+            "unconfirmed": entry.verdict.kernelRules.filter {
+              $0.decidesP2PVerdict && $0.entry.isInDoubt(for: entry.release)
+            }.map(\.rawValue),
+          ]
+        },
       ] as [String: Any]
     }
     func manyObject(_ result: DistanceManyResult) -> [String: Any] {

@@ -235,11 +235,8 @@ extension P2PEngine {
       let changed = previous.verdict.mapType != verdict.mapType || previous.verdict.distance != verdict.distance
       let consulted = Set(previous.verdict.kernelRules + verdict.kernelRules)
       // When the verdict changed, name only the changes that decide verdicts (not dmesg wording).
-      let dmesgOnly: Set<KernelChange> = [
-        .hostBridgeWarning, .dmaVirtOpsMessage, .dmaVirtOpsMessageRemoved, .mapTypeCache, .mapTypeComputedOnUnknown,
-      ]
       let why = KernelChanges.changes(between: previous.release, and: release).filter {
-        consulted.contains($0.id) && !(changed && dmesgOnly.contains($0.id))
+        consulted.contains($0.id) && (!changed || $0.id.decidesP2PVerdict)
       }
       result.append(ReleaseVerdict(release: release, verdict: verdict, changed: changed, changedBy: why))
     }

@@ -125,4 +125,45 @@ import Testing
     let bad = try runCLI(["matrix", "--topology", file.path])
     #expect(bad.status != 0 && bad.stderr.contains("platform.kernel"), "\(bad)")
   }
+
+  /// explain ends with the pair on 4.20 … mainline and marks the 5.9 CPU rule as the change.
+  @Test func explainEndsWithTheReleaseTimeline() throws {
+    let result = try runCLI([
+      "explain", "--topology", "amd-zen-root-ports", "--kernel", "5.4", "--provider", "01:00.0", "--client", "02:00.0",
+    ])
+    #expect(result.status == 0, "\(result)")
+    let lines = result.stdout.split(separator: "\n").map(String.init)
+    guard let start = lines.firstIndex(where: { $0.hasPrefix("By release") }) else {
+      Issue.record("no timeline: \(result)")
+      return
+    }
+    let timeline = Array(lines[(start + 1)...].prefix(8))
+    #expect(
+      timeline.map { String($0.dropFirst(2).prefix(8)).trimmingCharacters(in: .whitespaces) } == [
+        "4.20", "5.4", "5.10", "5.15", "6.1", "6.6", "6.12", "mainline",
+      ])
+    #expect(timeline[1].contains("NOT_SUPPORTED") && timeline[1].contains("[this run]"))
+    #expect(timeline[2].contains("THRU_HOST_BRIDGE 4  <- changed: 5.9 cpu-rule-amd-zen"), "\(timeline[2])")
+    #expect(!timeline[3].contains("changed"))
+
+    let json = try runCLI([
+      "explain", "--topology", "amd-zen-root-ports", "--provider", "01:00.0", "--client", "02:00.0", "--format", "json",
+    ])
+    let verdicts = try Self.json(json.stdout)["verdicts"] as? [[String: Any]] ?? []
+    let byRelease = verdicts.first?["by_release"] as? [[String: Any]] ?? []
+    #expect(byRelease.compactMap { $0["release"] as? String }.count == 8)
+    #expect(byRelease[2]["changed_by"] as? [String] == ["cpu-rule-amd-zen"])
+  }
+
+  @Test func kernelsListsTheChangesTable() throws {
+    let text = try runCLI(["kernels", "--kernel", "6.12", "--area", "vfio"])
+    #expect(text.status == 0, "\(text)")
+    #expect(text.stdout.contains("6.19     vfio         confirmed   vfio-dmabuf-export  [in 6.12: no]"), "\(text)")
+    let json = try runCLI(["kernels", "--format", "json"])
+    let rows = try Self.json(json.stdout)["changes"] as? [[String: Any]] ?? []
+    let zen = rows.first { $0["id"] as? String == "cpu-rule-amd-zen" }
+    #expect(zen?["release"] as? String == "5.9" && zen?["confirmed"] as? Bool == true)
+    #expect((zen?["source"] as? String)?.contains("dea286bb71ba") == true)
+    #expect(rows.contains { $0["id"] as? String == "xe-driver" && $0["confirmed"] as? Bool == false })
+  }
 }
