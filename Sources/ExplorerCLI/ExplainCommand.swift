@@ -167,7 +167,12 @@ public enum ExplainRenderer {
     }
     if let gate = verdict.hostBridge {
       text += "\nHost-bridge gate (cpu_supports_p2pdma() || host_bridge_whitelist(warn=\(gate.warn))):\n"
-      text += "  cpu_supports_p2pdma(): \(gate.cpuSupportsP2PDMA) (rule \(gate.cpuRule.rawValue))\n"
+      if verdict.kernel.has(.cpuRuleAMDZen) {
+        text += "  cpu_supports_p2pdma(): \(gate.cpuSupportsP2PDMA) (rule \(gate.cpuRule.rawValue))\n"
+      } else {
+        text +=
+          "  cpu_supports_p2pdma(): absent in \(verdict.kernel.series) (added in 5.9), so only the whitelist counts\n"
+      }
       for lookup in gate.lookups {
         let device = lookup.hostBridgeDevice.map { "\($0) (\(lookup.firstDeviceIDs ?? "?"))" } ?? "none"
         let entry = lookup.matchedEntry.map { "matches \($0.label)" } ?? "no allowlist entry"
