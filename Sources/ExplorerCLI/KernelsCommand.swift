@@ -68,7 +68,10 @@ public struct KernelsCommand: AsyncParsableCommand {
         return row
       }
       var object: [String: Any] = ["changes": rows]
-      if let release { object["kernel"] = release.description }
+      if let release {
+        object["kernel"] = release.description
+        object["p2pdma_dmesg"] = P2PDMADmesgStrings.templates(for: release)
+      }
       guard
         let data = try? JSONSerialization.data(
           withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
@@ -92,6 +95,11 @@ public struct KernelsCommand: AsyncParsableCommand {
       text += "         \(entry.summary)\n"
       text += "         source: \(entry.source)\n"
       if let note = entry.note { text += "         note: \(note)\n" }
+    }
+    if let release {
+      let templates = P2PDMADmesgStrings.templates(for: release)
+      text += "\np2pdma.c dmesg strings of \(release.series) (printed only for verbose callers):\n"
+      text += templates.isEmpty ? "  (none: no P2PDMA)\n" : templates.map { "  \($0)\n" }.joined()
     }
     return text
   }

@@ -159,6 +159,13 @@ import Testing
     let text = try runCLI(["kernels", "--kernel", "6.12", "--area", "vfio"])
     #expect(text.status == 0, "\(text)")
     #expect(text.stdout.contains("6.19     vfio         confirmed   vfio-dmabuf-export  [in 6.12: no]"), "\(text)")
+    let old = try runCLI(["kernels", "--kernel", "5.3", "--area", "rdma"])
+    #expect(
+      old.stdout.contains(
+        "  cannot be used for peer-to-peer DMA as the client and provider (%s) do not share an upstream bridge\n"))
+    #expect(!old.stdout.contains("Host bridge not in P2PDMA whitelist"))
+    #expect(
+      try runCLI(["kernels", "--kernel", "5.15"]).stdout.contains("  Host bridge not in P2PDMA whitelist: %04x:%04x"))
     let json = try runCLI(["kernels", "--format", "json"])
     let rows = try Self.json(json.stdout)["changes"] as? [[String: Any]] ?? []
     let zen = rows.first { $0["id"] as? String == "cpu-rule-amd-zen" }

@@ -73,6 +73,8 @@ import Testing
     let fast = engine.mapTypeAndDistance(
       providerIndex: try engine.index(of: pair.provider), clientIndex: try engine.index(of: pair.client))
     #expect(fast.0 == .busAddress && fast.1 == 0x1000 + 4)
+    // pci_p2pdma_distance_many() adds what upstream_bridge_distance() returned.
+    #expect(try engine.distanceMany(provider: pair.provider, clients: [pair.client], verbose: false).distance == 0x1004)
     // Only 1022:1450 counted: a later Zen root complex did not.
     let zen2 = Fixtures.rootPortPair(hostVendor: 0x1022, hostDevice: 0x1480)
     #expect(try Self.verdict(zen2.topology, zen2.provider, zen2.client, cpu: .amdZen, on: "5.3").legacyDistance == -1)
