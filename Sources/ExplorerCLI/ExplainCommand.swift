@@ -66,14 +66,17 @@ public enum ExplainRenderer {
     let manyQuiet = try engine.distanceMany(provider: provider, clients: clients, verbose: false)
     switch format {
     case .summary:
-      return loud.map(summaryLine).joined(separator: "\n") + "\n"
-        + (clients.count > 1 ? "pci_p2pdma_distance_many: \(manyLoud.distance)\n" : "")
+      return "kernel: \(engine.configuration.kernel.headerLine)\n" + loud.map(summaryLine).joined(separator: "\n")
+        + "\n" + (clients.count > 1 ? "pci_p2pdma_distance_many: \(manyLoud.distance)\n" : "")
     case .json:
-      return json(engine, loud: loud, quiet: quiet, manyLoud: manyLoud, manyQuiet: manyQuiet)
+      let timelines = releaseTimelines(engine, loud)
+      return json(
+        engine, loud: loud, quiet: quiet, manyLoud: manyLoud, manyQuiet: manyQuiet, timelines: timelines)
     case .text:
       var text = header(engine)
-      for (verdict, quietVerdict) in zip(loud, quiet) {
-        text += explanation(engine, verdict, quiet: quietVerdict)
+      let timelines = releaseTimelines(engine, loud)
+      for ((verdict, quietVerdict), timeline) in zip(zip(loud, quiet), timelines) {
+        text += explanation(engine, verdict, quiet: quietVerdict, timeline: timeline)
       }
       if clients.count > 1 { text += distanceManyText(manyLoud, manyQuiet) }
       return text
@@ -142,7 +145,9 @@ public enum ExplainRenderer {
     return text
   }
 
-  static func explanation(_ engine: P2PEngine, _ verdict: P2PVerdict, quiet: P2PVerdict) -> String {
+  static func explanation(
+    _ engine: P2PEngine, _ verdict: P2PVerdict, quiet: P2PVerdict, timeline: [ReleaseVerdict]
+  ) -> String {
     let topology = engine.topology
     var text = "\n== provider \(verdict.provider) -> client \(verdict.client) ==\n"
     if let provider = topology.function(verdict.provider), let client = topology.function(verdict.client) {
@@ -227,14 +232,13 @@ public enum ExplainRenderer {
     if !verdict.kernelNotes.isEmpty {
       text += "\nKernel \(verdict.kernel) notes:\n" + verdict.kernelNotes.map { "  \($0)\n" }.joined()
     }
-    text += timelineText(engine, verdict)
+    text += timelineText(engine, timeline)
     return text
   }
 
   /// The same pair on 4.20, 5.4, 5.10, 5.15, 6.1, 6.6, 6.12 and mainline, one line each, with
   /// where the verdict changes and the changes of the table that explain it (issue 9 item 5).
-  static func timelineText(_ engine: P2PEngine, _ verdict: P2PVerdict) -> String {
-    let timeline = releaseTimeline(engine, verdict)
+  static func timelineText(_ engine: P2PEngine, _ timeline: [ReleaseVerdict]) -> String {
     guard !timeline.isEmpty else { return "" }
     var text = "\nBy release (same pair, same CPU rule and what-ifs; verbose caller):\n"
     for entry in timeline {
@@ -270,11 +274,15 @@ public enum ExplainRenderer {
       ? "NOT_SUPPORTED" : "\(verdict.mapType.shortName) \(verdict.distance)"
   }
 
-  static func releaseTimeline(_ engine: P2PEngine, _ verdict: P2PVerdict) -> [ReleaseVerdict] {
-    guard let provider = engine.topology.index(of: verdict.provider),
-      let client = engine.topology.index(of: verdict.client)
-    else { return [] }
-    return engine.timeline(providerIndex: provider, clientIndex: client)
+  /// Each verdict's pair on the timeline releases (the per-release engines are built once).
+  static func releaseTimelines(_ engine: P2PEngine, _ verdicts: [P2PVerdict]) -> [[ReleaseVerdict]] {
+    let engines = engine.engines()
+    return verdicts.map { verdict in
+      guard let provider = engine.topology.index(of: verdict.provider),
+        let client = engine.topology.index(of: verdict.client)
+      else { return [] }
+      return P2PEngine.timeline(providerIndex: provider, clientIndex: client, engines: engines)
+    }
   }
 
   /// The 4.20 and 5.2 answers of `upstream_bridge_distance()` for the same pair (JSON
@@ -302,48 +310,50 @@ public enum ExplainRenderer {
 
   static func json(
     _ engine: P2PEngine, loud: [P2PVerdict], quiet: [P2PVerdict], manyLoud: DistanceManyResult,
-    manyQuiet: DistanceManyResult
+    manyQuiet: DistanceManyResult, timelines: [[ReleaseVerdict]]
   ) -> String {
     let null = NSNull()
     let configuration = engine.configuration
-    let verdicts: [[String: Any]] = zip(loud, quiet).map { verdict, quietVerdict in
-      [
-        "provider": verdict.provider.description,
-        "client": verdict.client.description,
-        "map_type": verdict.mapType.shortName,
-        "distance": verdict.distance,
-        "path_distance": verdict.pathDistance,
-        "common_upstream": verdict.commonUpstream?.description ?? null,
-        "acs_redirect": verdict.acsRedirect.map(\.description),
-        "walk": verdict.walk.map(stepObject),
-        "host_bridge": verdict.hostBridge.map(gateObject) ?? null,
-        "dmesg_verbose": verdict.dmesg,
-        "dmesg_quiet": quietVerdict.dmesg,
-        "reason": verdict.reason,
-        "fix": verdict.fix ?? null,
-        "kernel_parameter": verdict.kernelParameter ?? null,
-        "acs_list_truncated_in_dmesg": verdict.acsListTruncatedInDmesg,
-        "unknown_acs": verdict.unknownACS.map(\.description),
-        "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
-        "topo": verdict.topoClass.rawValue,
-        "older_kernels": Dictionary(
-          uniqueKeysWithValues: history(engine, verdict).map { ($0.0, $0.1) }),
-        "legacy_distance": verdict.legacyDistance ?? null,
-        "kernel_notes": verdict.kernelNotes,
-        "by_release": releaseTimeline(engine, verdict).map { entry -> [String: Any] in
-          [
-            "release": entry.release.description,
-            "map_type": entry.verdict.mapType.shortName,
-            "distance": entry.verdict.distance,
-            "legacy_distance": entry.verdict.legacyDistance ?? null,
-            "changed": entry.changed,
-            "changed_by": entry.changedBy.map(\.id.rawValue),
-            "unconfirmed": entry.verdict.kernelRules.filter {
-              $0.decidesP2PVerdict && $0.entry.isInDoubt(for: entry.release)
-            }.map(\.rawValue),
-          ]
-        },
-      ] as [String: Any]
+    let verdicts: [[String: Any]] = zip(zip(loud, quiet), timelines).map { pair, timeline in
+      let (verdict, quietVerdict) = pair
+      return
+        [
+          "provider": verdict.provider.description,
+          "client": verdict.client.description,
+          "map_type": verdict.mapType.shortName,
+          "distance": verdict.distance,
+          "path_distance": verdict.pathDistance,
+          "common_upstream": verdict.commonUpstream?.description ?? null,
+          "acs_redirect": verdict.acsRedirect.map(\.description),
+          "walk": verdict.walk.map(stepObject),
+          "host_bridge": verdict.hostBridge.map(gateObject) ?? null,
+          "dmesg_verbose": verdict.dmesg,
+          "dmesg_quiet": quietVerdict.dmesg,
+          "reason": verdict.reason,
+          "fix": verdict.fix ?? null,
+          "kernel_parameter": verdict.kernelParameter ?? null,
+          "acs_list_truncated_in_dmesg": verdict.acsListTruncatedInDmesg,
+          "unknown_acs": verdict.unknownACS.map(\.description),
+          "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
+          "topo": verdict.topoClass.rawValue,
+          "older_kernels": Dictionary(
+            uniqueKeysWithValues: history(engine, verdict).map { ($0.0, $0.1) }),
+          "legacy_distance": verdict.legacyDistance ?? null,
+          "kernel_notes": verdict.kernelNotes,
+          "by_release": timeline.map { entry -> [String: Any] in
+            [
+              "release": entry.release.description,
+              "map_type": entry.verdict.mapType.shortName,
+              "distance": entry.verdict.distance,
+              "legacy_distance": entry.verdict.legacyDistance ?? null,
+              "changed": entry.changed,
+              "changed_by": entry.changedBy.map(\.id.rawValue),
+              "unconfirmed": entry.verdict.kernelRules.filter {
+                $0.decidesP2PVerdict && $0.entry.isInDoubt(for: entry.release)
+              }.map(\.rawValue),
+            ]
+          },
+        ] as [String: Any]
     }
     func manyObject(_ result: DistanceManyResult) -> [String: Any] {
       [
