@@ -207,9 +207,10 @@ public enum ExplainRenderer {
       "nvidia-smi topo -m class: \(verdict.topoClass.rawValue) (\(verdict.topoClass.meaning)); "
       + "it describes the wires, not the kernel's permission\n"
     text += "\nWhy: \(verdict.reason)\n"
-    text += "\ndmesg, verbose caller (VFIO dma-buf map, habanalabs):\n"
+    let callers = callerLabels(verdict.kernel)
+    text += "\ndmesg, verbose caller (\(callers.verbose)):\n"
     text += verdict.dmesg.isEmpty ? "  (nothing)\n" : verdict.dmesg.map { "  \($0)\n" }.joined()
-    text += "dmesg, quiet caller (amdgpu, xe attach: verbose=false):\n"
+    text += "dmesg, quiet caller (\(callers.quiet)):\n"
     text += quiet.dmesg.isEmpty ? "  (nothing)\n" : quiet.dmesg.map { "  \($0)\n" }.joined()
     if let fix = verdict.fix {
       // On an allowed host-bridge path the parameter is an optimisation, not a repair.
@@ -234,6 +235,33 @@ public enum ExplainRenderer {
     }
     text += timelineText(engine, timeline)
     return text
+  }
+
+  /// Which in-tree callers pass verbose=true or false on a release: amdgpu's attach was verbose
+  /// until its 6.1-era change (UNCONFIRMED exact), xe exists from 6.8 (UNCONFIRMED), VFIO's map
+  /// from 6.19. Mainline keeps the long-standing labels.
+  static func callerLabels(_ release: KernelRelease) -> (verbose: String, quiet: String) {
+    if release.isMainline { return ("VFIO dma-buf map, habanalabs", "amdgpu, xe attach: verbose=false") }
+    func doubt(_ change: KernelChange) -> String {
+      change.entry.isInDoubt(for: release) ? " (UNCONFIRMED for \(release.series))" : ""
+    }
+    var verbose: [String] = []
+    var quiet: [String] = []
+    if release.has(.vfioDmabufExport) { verbose.append("VFIO dma-buf map") }
+    verbose.append("habanalabs")
+    if release.has(.amdgpuVRAMExport) {
+      if release.has(.amdgpuAttachQuiet) {
+        quiet.append("amdgpu attach" + doubt(.amdgpuAttachQuiet))
+      } else {
+        verbose.append("amdgpu attach" + doubt(.amdgpuAttachQuiet))
+      }
+    }
+    if release.has(.xeDriver) { quiet.append("xe attach" + doubt(.xeDriver)) }
+    let quietText =
+      quiet.isEmpty
+      ? "verbose=false; amdgpu and xe do not pass it in \(release.series)"
+      : quiet.joined(separator: ", ") + ": verbose=false"
+    return (verbose.joined(separator: ", "), quietText)
   }
 
   /// The same pair on 4.20, 5.4, 5.10, 5.15, 6.1, 6.6, 6.12 and mainline, one line each, with

@@ -145,6 +145,12 @@ import Testing
     #expect(timeline[1].contains("NOT_SUPPORTED") && timeline[1].contains("[this run]"))
     #expect(timeline[2].contains("THRU_HOST_BRIDGE 4  <- changed: 5.9 cpu-rule-amd-zen"), "\(timeline[2])")
     #expect(!timeline[3].contains("changed"))
+    // amdgpu's attach was a verbose caller from its VRAM export (5.8) until its 6.1-era change.
+    #expect(result.stdout.contains("dmesg, verbose caller (habanalabs):"), "\(result)")
+    let on510 = try runCLI([
+      "explain", "--topology", "amd-zen-root-ports", "--kernel", "5.10", "--provider", "01:00.0", "--client", "02:00.0",
+    ])
+    #expect(on510.stdout.contains("dmesg, verbose caller (habanalabs, amdgpu attach):"), "\(on510)")
 
     let json = try runCLI([
       "explain", "--topology", "amd-zen-root-ports", "--provider", "01:00.0", "--client", "02:00.0", "--format", "json",
