@@ -73,6 +73,14 @@ public struct SimulateCommand: AsyncParsableCommand {
     let unmatched = request.configuration.disableACSRedirect.filter { topology.index(of: $0) == nil }
     if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
+    // A simulator that does not model releases says so in its kernel model; then only the
+    // P2PDMA verdict inside the share follows --kernel, and the user must know.
+    let release = request.configuration.kernel.release
+    if !release.isMainline, !simulation.kernelModel.contains(release.series) {
+      CommandLineEntry.printError(
+        "note: this build simulates the dma-buf share with \(simulation.kernelModel) rules; only the P2PDMA "
+          + "verdict inside it follows kernel \(release)")
+    }
     var output = StandardOutputSink()
     let kernel = request.configuration.kernel
     switch format {
@@ -82,7 +90,7 @@ public struct SimulateCommand: AsyncParsableCommand {
       SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { chunk in
         if !insertedKernel, chunk.hasPrefix("{") {
           insertedKernel = true
-          output.write("{\"kernel\":\(KernelResolution.jsonText(kernel)),")
+          output.write("{\"kernel\":\(KernelResolution.jsonText(kernel, areas: Set(KernelChangeArea.allCases))),")
           output.write(String(chunk.dropFirst()))
         } else {
           output.write(chunk)
