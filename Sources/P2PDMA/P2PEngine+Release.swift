@@ -16,8 +16,10 @@ extension P2PEngine {
       (nested.providerPath, nested.clientPath, nested.common, nested.distA, nested.distB)
     var redirecting = nested.providerSideRedirects
     var walk: [P2PWalkStep] = []
+    var unknownACS: [Int] = []
     func step(_ index: Int, side: P2PWalkStep.Side, hop: Int, counted: Bool) {
       let acs = effectiveACS(of: index)
+      if counted && acs.unknown { unknownACS.append(index) }
       walk.append(
         P2PWalkStep(
           bdf: topology[index].bdf, index: index, side: side, hop: hop, acs: topology[index].acs,
@@ -102,6 +104,14 @@ extension P2PEngine {
       }
     }
     let allowed = legacyDistance >= 0
+    // Unreadable ACS on a counted device: if it did redirect, this kernel would refuse (-2).
+    let alternative: MapType? = allowed && common != nil && !unknownACS.isEmpty ? .notSupported : nil
+    if alternative != nil {
+      let names = unknownACS.map { topology[$0].bdf.description }.joined(separator: ", ")
+      reason +=
+        " Caution: the ACS state of \(names) is unknown (treated as no redirect); if it redirects, this kernel "
+        + "refuses the pair (-2)."
+    }
     let redirectBDFs = redirecting.map { topology[$0].bdf }
     let kernelParameter =
       redirectBDFs.isEmpty ? nil : "pci=disable_acs_redir=" + redirectBDFs.map(\.description).joined(separator: ";")
@@ -126,7 +136,8 @@ extension P2PEngine {
       distance: allowed ? legacyDistance : -1, pathDistance: pathDistance,
       commonUpstream: common.map { topology[$0].bdf }, acsRedirect: redirectBDFs, walk: walk, hostBridge: nil,
       verbose: verbose, dmesg: dmesg, reason: reason, fix: fix, kernelParameter: kernelParameter,
-      acsListTruncatedInDmesg: false, unknownACS: [], alternativeIfUnknownACSRedirects: nil, topoClass: topoClass,
+      acsListTruncatedInDmesg: false, unknownACS: unknownACS.map { topology[$0].bdf },
+      alternativeIfUnknownACSRedirects: alternative, topoClass: topoClass,
       kernel: release, legacyDistance: legacyDistance, kernelRules: rules, kernelNotes: notes)
   }
 

@@ -80,6 +80,14 @@ import Testing
     #expect(try Self.verdict(zen2.topology, zen2.provider, zen2.client, cpu: .amdZen, on: "5.3").legacyDistance == -1)
   }
 
+  @Test func unreadableACSCouldRefuseOnTheIntDistanceAPI() throws {
+    let pair = Fixtures.switchPair(providerPortACS: .unknown(reason: "no extended config space"))
+    let verdict = try Self.verdict(pair.topology, pair.provider, pair.client, on: "5.3")
+    #expect(verdict.mapType == .busAddress && verdict.distance == 4)
+    #expect(verdict.unknownACS == [pair.providerPort])
+    #expect(verdict.alternativeIfUnknownACSRedirects == .notSupported)
+  }
+
   @Test func rhel8CarriesTheRootComplexBackport() throws {
     let pair = Fixtures.rootPortPair(hostVendor: 0x1022, hostDevice: 0x1450)
     let verdict = try Self.verdict(pair.topology, pair.provider, pair.client, on: "4.18.0-553.el8_10.x86_64")
