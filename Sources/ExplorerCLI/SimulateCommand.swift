@@ -106,6 +106,7 @@ public struct SimulateCommand: AsyncParsableCommand {
     case .summary:
       output.write("kernel: \(kernel.headerLine)\n")
       output.write(Self.summary(simulation))
+      output.write(try Self.byReleaseLines(topology: topology, request: request))
     }
     output.flush()
   }
@@ -151,6 +152,34 @@ public struct SimulateCommand: AsyncParsableCommand {
       exporterProfile: exporterProfile,
       configuration: try whatIf.configuration(options, for: topology),
       systemPageLayout: layout, seed: seedValue)
+  }
+
+  /// "by release" lines: placement and peer2peer of each attachment on 4.20 … mainline (issue 9
+  /// item 5). Printed only when the simulator models releases (its kernel model names each
+  /// release); otherwise one line says the timeline is not available, rather than repeating
+  /// mainline's share under older release names.
+  static func byReleaseLines(topology: Topology, request: ShareRequest) throws -> String {
+    var simulations: [(KernelRelease, ShareSimulation)] = []
+    for release in KernelRelease.timeline {
+      var perRelease = request
+      perRelease.configuration.kernel = request.configuration.kernel.switched(to: release)
+      let simulation = try DMABufSimulator.simulate(topology: topology, request: perRelease)
+      guard release.isMainline || simulation.kernelModel.contains(release.series) else {
+        return "by release: not available (this build simulates the share with \(simulation.kernelModel) rules only)\n"
+      }
+      simulations.append((release, simulation))
+    }
+    var out = ""
+    for (position, importer) in request.importers.enumerated() {
+      let parts = simulations.map { release, simulation -> String in
+        guard position < simulation.attachments.count else { return "\(release.series) -" }
+        let attachment = simulation.attachments[position]
+        if let error = attachment.error { return "\(release.series) error (\(error))" }
+        return "\(release.series) p2p \(attachment.peer2peer) \(attachment.placement.rawValue)"
+      }
+      out += "  by release \(importer): " + parts.joined(separator: ", ") + "\n"
+    }
+    return out
   }
 
   /// One line per attachment.
