@@ -76,7 +76,7 @@ public struct SimulateCommand: AsyncParsableCommand {
     // A simulator that does not model releases says so in its kernel model; then only the
     // P2PDMA verdict inside the share follows --kernel, and the user must know.
     let release = request.configuration.kernel.release
-    if !release.isMainline, !simulation.kernelModel.contains(release.series) {
+    if !release.isMainline, !Self.kernelModel(simulation.kernelModel, names: release) {
       CommandLineEntry.printError(
         "note: this build simulates the dma-buf share with \(simulation.kernelModel) rules; only the P2PDMA "
           + "verdict inside it follows kernel \(release)")
@@ -164,7 +164,7 @@ public struct SimulateCommand: AsyncParsableCommand {
       var perRelease = request
       perRelease.configuration.kernel = request.configuration.kernel.switched(to: release)
       let simulation = try DMABufSimulator.simulate(topology: topology, request: perRelease)
-      guard release.isMainline || simulation.kernelModel.contains(release.series) else {
+      guard release.isMainline || kernelModel(simulation.kernelModel, names: release) else {
         return "by release: not available (this build simulates the share with \(simulation.kernelModel) rules only)\n"
       }
       simulations.append((release, simulation))
@@ -180,6 +180,13 @@ public struct SimulateCommand: AsyncParsableCommand {
       out += "  by release \(importer): " + parts.joined(separator: ", ") + "\n"
     }
     return out
+  }
+
+  /// Whether a simulator's kernel-model text names the release (a whole `X.Y` or `X.Y.Z` token,
+  /// so that "6.12" does not count as naming 6.1).
+  static func kernelModel(_ text: String, names release: KernelRelease) -> Bool {
+    let tokens = text.split { !($0.isNumber || $0 == ".") }.map { String($0).trimmingCharacters(in: ["."]) }
+    return tokens.contains(release.series) || tokens.contains(release.upstream.description)
   }
 
   /// One line per attachment.

@@ -1,7 +1,10 @@
 import Foundation
+import P2PDMA
 import PCITopology
 import TestSupport
 import Testing
+
+@testable import ExplorerCLI
 
 /// `--kernel`, `--dmabuf-move-notify` and the kernel each output names (issue 9 items 1, 2, 6).
 @Suite("CLI kernel release") struct CLIKernelTests {
@@ -178,5 +181,15 @@ import Testing
     #expect(zen?["release"] as? String == "5.9" && zen?["confirmed"] as? Bool == true)
     #expect((zen?["source"] as? String)?.contains("dea286bb71ba") == true)
     #expect(rows.contains { $0["id"] as? String == "xe-driver" && $0["confirmed"] as? Bool == false })
+  }
+}
+
+@Suite("Simulator kernel model names a release") struct SimulatorKernelModelTests {
+  @Test func wholeTokensOnly() throws {
+    let release = try KernelRelease(parsing: "6.1")
+    #expect(SimulateCommand.kernelModel("upstream 6.1 rules", names: release))
+    #expect(SimulateCommand.kernelModel("kernel v6.1.", names: release))
+    #expect(!SimulateCommand.kernelModel("upstream 6.12 rules", names: release))
+    #expect(!SimulateCommand.kernelModel("current mainline (v7.3-era)", names: release))
   }
 }
