@@ -138,21 +138,21 @@ enum KernelResolution {
 
   /// The `"kernel"` object of the JSON outputs: release, MOVE_NOTIFY, source, plus the notes and
   /// the UNCONFIRMED p2pdma changes this release's answers may depend on.
-  static func jsonObject(_ kernel: KernelContext) -> [String: Any] {
+  static func jsonObject(_ kernel: KernelContext, areas: Set<KernelChangeArea> = [.p2pdma]) -> [String: Any] {
     [
       "release": kernel.release.description,
       "dmabuf_move_notify": kernel.dmabufMoveNotify,
       "source": kernel.source.rawValue,
       "notes": kernel.notes,
-      "unconfirmed": unconfirmed(kernel.release, areas: [.p2pdma]),
+      "unconfirmed": unconfirmed(kernel.release, areas: areas),
     ]
   }
 
   /// The same object as JSON text (one line).
-  static func jsonText(_ kernel: KernelContext) -> String {
+  static func jsonText(_ kernel: KernelContext, areas: Set<KernelChangeArea> = [.p2pdma]) -> String {
     guard
       let data = try? JSONSerialization.data(
-        withJSONObject: jsonObject(kernel), options: [.sortedKeys, .withoutEscapingSlashes])
+        withJSONObject: jsonObject(kernel, areas: areas), options: [.sortedKeys, .withoutEscapingSlashes])
     else { return "null" }
     return String(decoding: data, as: UTF8.self)
   }

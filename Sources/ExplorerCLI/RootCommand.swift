@@ -17,7 +17,8 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
       """,
     subcommands: [
       TreeCommand.self, MatrixCommand.self, ExplainCommand.self, SimulateCommand.self,
-      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self, LessonsCommand.self, BuffersCommand.self,
+      ScenariosCommand.self, KernelsCommand.self, GenerateCommand.self, BenchCommand.self, LessonsCommand.self,
+      BuffersCommand.self,
     ]
   )
 

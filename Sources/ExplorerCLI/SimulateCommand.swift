@@ -75,6 +75,14 @@ public struct SimulateCommand: AsyncParsableCommand {
     let unmatched = request.configuration.disableACSRedirect.filter { topology.index(of: $0) == nil }
     if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
+    // A simulator that does not model releases says so in its kernel model; then only the
+    // P2PDMA verdict inside the share follows --kernel, and the user must know.
+    let release = request.configuration.kernel.release
+    if !release.isMainline, !Self.kernelModel(simulation.kernelModel, names: release) {
+      CommandLineEntry.printError(
+        "note: this build simulates the dma-buf share with \(simulation.kernelModel) rules; only the P2PDMA "
+          + "verdict inside it follows kernel \(release)")
+    }
     var output = DescriptorWriter.standardOutput(mode: format == .json ? .json : .text)
     let kernel = request.configuration.kernel
     switch format {
@@ -84,7 +92,7 @@ public struct SimulateCommand: AsyncParsableCommand {
       SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { chunk in
         if !insertedKernel, chunk.hasPrefix("{") {
           insertedKernel = true
-          output.write("{\"kernel\":\(KernelResolution.jsonText(kernel)),")
+          output.write("{\"kernel\":\(KernelResolution.jsonText(kernel, areas: Set(KernelChangeArea.allCases))),")
           output.write(String(chunk.dropFirst()))
         } else {
           output.write(chunk)
@@ -100,6 +108,7 @@ public struct SimulateCommand: AsyncParsableCommand {
     case .summary:
       output.write("kernel: \(kernel.headerLine)\n")
       output.write(Self.summary(simulation))
+      output.write(try Self.byReleaseLines(topology: topology, request: request))
     }
     try output.finish()
   }
@@ -147,6 +156,41 @@ public struct SimulateCommand: AsyncParsableCommand {
       exporterProfile: exporterProfile,
       configuration: try whatIf.configuration(options, for: topology),
       systemPageLayout: layout, seed: seedValue)
+  }
+
+  /// "by release" lines: placement and peer2peer of each attachment on 4.20 … mainline (issue 9
+  /// item 5). Printed only when the simulator models releases (its kernel model names each
+  /// release); otherwise one line says the timeline is not available, rather than repeating
+  /// mainline's share under older release names.
+  static func byReleaseLines(topology: Topology, request: ShareRequest) throws -> String {
+    var simulations: [(KernelRelease, ShareSimulation)] = []
+    for release in KernelRelease.timeline {
+      var perRelease = request
+      perRelease.configuration.kernel = request.configuration.kernel.switched(to: release)
+      let simulation = try DMABufSimulator.simulate(topology: topology, request: perRelease)
+      guard release.isMainline || kernelModel(simulation.kernelModel, names: release) else {
+        return "by release: not available (this build simulates the share with \(simulation.kernelModel) rules only)\n"
+      }
+      simulations.append((release, simulation))
+    }
+    var out = ""
+    for (position, importer) in request.importers.enumerated() {
+      let parts = simulations.map { release, simulation -> String in
+        guard position < simulation.attachments.count else { return "\(release.series) -" }
+        let attachment = simulation.attachments[position]
+        if let error = attachment.error { return "\(release.series) error (\(error))" }
+        return "\(release.series) p2p \(attachment.peer2peer) \(attachment.placement.rawValue)"
+      }
+      out += "  by release \(importer): " + parts.joined(separator: ", ") + "\n"
+    }
+    return out
+  }
+
+  /// Whether a simulator's kernel-model text names the release (a whole `X.Y` or `X.Y.Z` token,
+  /// so that "6.12" does not count as naming 6.1).
+  static func kernelModel(_ text: String, names release: KernelRelease) -> Bool {
+    let tokens = text.split { !($0.isNumber || $0 == ".") }.map { String($0).trimmingCharacters(in: ["."]) }
+    return tokens.contains(release.series) || tokens.contains(release.upstream.description)
   }
 
   /// One line per attachment.

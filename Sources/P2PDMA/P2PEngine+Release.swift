@@ -16,8 +16,10 @@ extension P2PEngine {
       (nested.providerPath, nested.clientPath, nested.common, nested.distA, nested.distB)
     var redirecting = nested.providerSideRedirects
     var walk: [P2PWalkStep] = []
+    var unknownACS: [Int] = []
     func step(_ index: Int, side: P2PWalkStep.Side, hop: Int, counted: Bool) {
       let acs = effectiveACS(of: index)
+      if counted && acs.unknown { unknownACS.append(index) }
       walk.append(
         P2PWalkStep(
           bdf: topology[index].bdf, index: index, side: side, hop: hop, acs: topology[index].acs,
@@ -102,6 +104,14 @@ extension P2PEngine {
       }
     }
     let allowed = legacyDistance >= 0
+    // Unreadable ACS on a counted device: if it did redirect, this kernel would refuse (-2).
+    let alternative: MapType? = allowed && common != nil && !unknownACS.isEmpty ? .notSupported : nil
+    if alternative != nil {
+      let names = unknownACS.map { topology[$0].bdf.description }.joined(separator: ", ")
+      reason +=
+        " Caution: the ACS state of \(names) is unknown (treated as no redirect); if it redirects, this kernel "
+        + "refuses the pair (-2)."
+    }
     let redirectBDFs = redirecting.map { topology[$0].bdf }
     let kernelParameter =
       redirectBDFs.isEmpty ? nil : "pci=disable_acs_redir=" + redirectBDFs.map(\.description).joined(separator: ";")
@@ -126,7 +136,8 @@ extension P2PEngine {
       distance: allowed ? legacyDistance : -1, pathDistance: pathDistance,
       commonUpstream: common.map { topology[$0].bdf }, acsRedirect: redirectBDFs, walk: walk, hostBridge: nil,
       verbose: verbose, dmesg: dmesg, reason: reason, fix: fix, kernelParameter: kernelParameter,
-      acsListTruncatedInDmesg: false, unknownACS: [], alternativeIfUnknownACSRedirects: nil, topoClass: topoClass,
+      acsListTruncatedInDmesg: false, unknownACS: unknownACS.map { topology[$0].bdf },
+      alternativeIfUnknownACSRedirects: alternative, topoClass: topoClass,
       kernel: release, legacyDistance: legacyDistance, kernelRules: rules, kernelNotes: notes)
   }
 
@@ -218,15 +229,30 @@ extension P2PEngine {
     return P2PEngine(topology: topology, configuration: configuration)
   }
 
+  /// One engine per release (this engine where the release is its own), for `timeline(…, engines:)`
+  /// over many pairs without rebuilding the tables each time.
+  public func engines(for releases: [KernelRelease] = KernelRelease.timeline) -> [P2PEngine] {
+    releases.map { release in
+      release == configuration.kernel.release ? self : withKernel(KernelContext(release: release, source: .given))
+    }
+  }
+
   /// The verdict of one pair on each release (default: 4.20, 5.4, 5.10, 5.15, 6.1, 6.6, 6.12,
   /// mainline), with where it changes and which changes of the table explain it.
   public func timeline(
     providerIndex: Int, clientIndex: Int, releases: [KernelRelease] = KernelRelease.timeline, verbose: Bool = true
   ) -> [ReleaseVerdict] {
+    Self.timeline(
+      providerIndex: providerIndex, clientIndex: clientIndex, engines: engines(for: releases), verbose: verbose)
+  }
+
+  /// `timeline` over engines made by `engines(for:)` (same topology, one release each).
+  public static func timeline(
+    providerIndex: Int, clientIndex: Int, engines: [P2PEngine], verbose: Bool = true
+  ) -> [ReleaseVerdict] {
     var result: [ReleaseVerdict] = []
-    for release in releases {
-      let engine =
-        release == configuration.kernel.release ? self : withKernel(KernelContext(release: release, source: .given))
+    for engine in engines {
+      let release = engine.configuration.kernel.release
       let verdict = engine.verdict(providerIndex: providerIndex, clientIndex: clientIndex, verbose: verbose)
       guard let previous = result.last else {
         result.append(ReleaseVerdict(release: release, verdict: verdict, changed: false, changedBy: []))
@@ -235,11 +261,8 @@ extension P2PEngine {
       let changed = previous.verdict.mapType != verdict.mapType || previous.verdict.distance != verdict.distance
       let consulted = Set(previous.verdict.kernelRules + verdict.kernelRules)
       // When the verdict changed, name only the changes that decide verdicts (not dmesg wording).
-      let dmesgOnly: Set<KernelChange> = [
-        .hostBridgeWarning, .dmaVirtOpsMessage, .dmaVirtOpsMessageRemoved, .mapTypeCache, .mapTypeComputedOnUnknown,
-      ]
       let why = KernelChanges.changes(between: previous.release, and: release).filter {
-        consulted.contains($0.id) && !(changed && dmesgOnly.contains($0.id))
+        consulted.contains($0.id) && (!changed || $0.id.decidesP2PVerdict)
       }
       result.append(ReleaseVerdict(release: release, verdict: verdict, changed: changed, changedBy: why))
     }

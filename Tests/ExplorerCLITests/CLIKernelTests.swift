@@ -1,7 +1,10 @@
 import Foundation
+import P2PDMA
 import PCITopology
 import TestSupport
 import Testing
+
+@testable import ExplorerCLI
 
 /// `--kernel`, `--dmabuf-move-notify` and the kernel each output names (issue 9 items 1, 2, 6).
 @Suite("CLI kernel release") struct CLIKernelTests {
@@ -124,5 +127,69 @@ import Testing
     try Data(text.utf8).write(to: file)
     let bad = try runCLI(["matrix", "--topology", file.path])
     #expect(bad.status != 0 && bad.stderr.contains("platform.kernel"), "\(bad)")
+  }
+
+  /// explain ends with the pair on 4.20 … mainline and marks the 5.9 CPU rule as the change.
+  @Test func explainEndsWithTheReleaseTimeline() throws {
+    let result = try runCLI([
+      "explain", "--topology", "amd-zen-root-ports", "--kernel", "5.4", "--provider", "01:00.0", "--client", "02:00.0",
+    ])
+    #expect(result.status == 0, "\(result)")
+    let lines = result.stdout.split(separator: "\n").map(String.init)
+    guard let start = lines.firstIndex(where: { $0.hasPrefix("By release") }) else {
+      Issue.record("no timeline: \(result)")
+      return
+    }
+    let timeline = Array(lines[(start + 1)...].prefix(8))
+    #expect(
+      timeline.map { String($0.dropFirst(2).prefix(8)).trimmingCharacters(in: .whitespaces) } == [
+        "4.20", "5.4", "5.10", "5.15", "6.1", "6.6", "6.12", "mainline",
+      ])
+    #expect(timeline[1].contains("NOT_SUPPORTED") && timeline[1].contains("[this run]"))
+    #expect(timeline[2].contains("THRU_HOST_BRIDGE 4  <- changed: 5.9 cpu-rule-amd-zen"), "\(timeline[2])")
+    #expect(!timeline[3].contains("changed"))
+    // amdgpu's attach was a verbose caller from its VRAM export (5.8) until its 6.1-era change.
+    #expect(result.stdout.contains("dmesg, verbose caller (habanalabs):"), "\(result)")
+    let on510 = try runCLI([
+      "explain", "--topology", "amd-zen-root-ports", "--kernel", "5.10", "--provider", "01:00.0", "--client", "02:00.0",
+    ])
+    #expect(on510.stdout.contains("dmesg, verbose caller (habanalabs, amdgpu attach):"), "\(on510)")
+
+    let json = try runCLI([
+      "explain", "--topology", "amd-zen-root-ports", "--provider", "01:00.0", "--client", "02:00.0", "--format", "json",
+    ])
+    let verdicts = try Self.json(json.stdout)["verdicts"] as? [[String: Any]] ?? []
+    let byRelease = verdicts.first?["by_release"] as? [[String: Any]] ?? []
+    #expect(byRelease.compactMap { $0["release"] as? String }.count == 8)
+    #expect(byRelease[2]["changed_by"] as? [String] == ["cpu-rule-amd-zen"])
+  }
+
+  @Test func kernelsListsTheChangesTable() throws {
+    let text = try runCLI(["kernels", "--kernel", "6.12", "--area", "vfio"])
+    #expect(text.status == 0, "\(text)")
+    #expect(text.stdout.contains("6.19     vfio         confirmed   vfio-dmabuf-export  [in 6.12: no]"), "\(text)")
+    let old = try runCLI(["kernels", "--kernel", "5.3", "--area", "rdma"])
+    #expect(
+      old.stdout.contains(
+        "  cannot be used for peer-to-peer DMA as the client and provider (%s) do not share an upstream bridge\n"))
+    #expect(!old.stdout.contains("Host bridge not in P2PDMA whitelist"))
+    #expect(
+      try runCLI(["kernels", "--kernel", "5.15"]).stdout.contains("  Host bridge not in P2PDMA whitelist: %04x:%04x"))
+    let json = try runCLI(["kernels", "--format", "json"])
+    let rows = try Self.json(json.stdout)["changes"] as? [[String: Any]] ?? []
+    let zen = rows.first { $0["id"] as? String == "cpu-rule-amd-zen" }
+    #expect(zen?["release"] as? String == "5.9" && zen?["confirmed"] as? Bool == true)
+    #expect((zen?["source"] as? String)?.contains("dea286bb71ba") == true)
+    #expect(rows.contains { $0["id"] as? String == "xe-driver" && $0["confirmed"] as? Bool == false })
+  }
+}
+
+@Suite("Simulator kernel model names a release") struct SimulatorKernelModelTests {
+  @Test func wholeTokensOnly() throws {
+    let release = try KernelRelease(parsing: "6.1")
+    #expect(SimulateCommand.kernelModel("upstream 6.1 rules", names: release))
+    #expect(SimulateCommand.kernelModel("kernel v6.1.", names: release))
+    #expect(!SimulateCommand.kernelModel("upstream 6.12 rules", names: release))
+    #expect(!SimulateCommand.kernelModel("current mainline (v7.3-era)", names: release))
   }
 }

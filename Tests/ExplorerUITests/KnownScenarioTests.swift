@@ -92,4 +92,27 @@ struct KnownScenarioTests {
       screen, "provider 0000:19:00.0", "PCI_P2PDMA_MAP_THRU_HOST_BRIDGE", "client column \(target + 1): 0000:16:00.0",
       "nvidia-smi topo: PHB")
   }
+
+  /// K cycles the kernel release and every answer follows it: two Zen 3 GPUs on different root
+  /// ports are refused on 5.4 (no CPU rule before 5.9, 1022:1480 never allowlisted) and go
+  /// through the host bridge on mainline.
+  @Test func kernelReleaseKeyRecomputesTheDecision() throws {
+    var state = try Self.state("amd-zen-root-ports")
+    let first = try #require(BDF("0000:01:00.0").flatMap { state.topology.index(of: $0) })
+    let second = try #require(BDF("0000:02:00.0").flatMap { state.topology.index(of: $0) })
+    #expect(state.configuration.kernel.release == .mainline)
+    #expect(state.backend.mapTypeAndDistance(provider: first, client: second)?.mapType == .thruHostBridge)
+    let target = KernelRelease(major: 5, minor: 4)
+    for _ in KernelRelease.interfaceCycle where state.configuration.kernel.release != target {
+      state.press(.character("K"))
+    }
+    #expect(state.configuration.kernel.release == target)
+    #expect(state.backend.mapTypeAndDistance(provider: first, client: second)?.mapType == .notSupported)
+    #expect(state.screen.lines.last?.contains("kernel 5.4") == true, "\(state.screen.lines.last ?? "")")
+    // Round the cycle back to mainline: the answer comes back.
+    for _ in KernelRelease.interfaceCycle where state.configuration.kernel.release != .mainline {
+      state.press(.character("K"))
+    }
+    #expect(state.backend.mapTypeAndDistance(provider: first, client: second)?.mapType == .thruHostBridge)
+  }
 }

@@ -46,6 +46,8 @@ public enum WhatIf: Equatable, Sendable {
   case clearAllRedirect
   case cycleIOMMU
   case cycleCPURule
+  /// The kernel release the decision and the share follow (`KernelRelease.interfaceCycle`).
+  case cycleKernelRelease
 
   /// The three ACS Control bits the kernel's P2P decision reads.
   public enum ACSBit: Equatable, Sendable {
@@ -137,6 +139,10 @@ public enum KeyMap {
     row([.character("a")], "a", .whatIf(.clearAllRedirect), "what-if: clear RR/CR/EC here (again: restore)", "What-if"),
     row([.character("I")], "I", .whatIf(.cycleIOMMU), "what-if: IOMMU off / on / pt", "What-if"),
     row([.character("c")], "c", .whatIf(.cycleCPURule), "what-if: CPU rule amd-zen / intel / other", "What-if"),
+    // K, not k: k is "up" as in vim and htop.
+    row(
+      [.character("K")], "K", .whatIf(.cycleKernelRelease), "what-if: kernel release 4.20 … 6.12 / mainline",
+      "What-if"),
     row([.character("?"), .function(1)], "? F1", .help, "this help", "App"),
     row([.escape], "Esc", .closeOverlay, "close overlay", "App"),
     row([.redraw], "Ctrl-L", .redraw, "redraw", "App"),
@@ -157,6 +163,7 @@ public enum KeyMap {
     row([.enter], "Enter", .activate, "highlight the provider in the tree", "Matrix"),
     row([.character("I")], "I", .whatIf(.cycleIOMMU), "what-if: IOMMU (cells recoloured)", "Matrix"),
     row([.character("c")], "c", .whatIf(.cycleCPURule), "what-if: CPU rule (cells recoloured)", "Matrix"),
+    row([.character("K")], "K", .whatIf(.cycleKernelRelease), "what-if: kernel release (cells recoloured)", "Matrix"),
     row([.escape, .character("m")], "Esc m", .closeOverlay, "close the matrix", "Matrix"),
   ]
 

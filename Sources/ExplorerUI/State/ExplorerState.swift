@@ -117,8 +117,8 @@ public struct ExplorerState: Sendable {
   public var lessons: [Lesson] = []
   public var lessonCursor = 0
   public var lessonRun: LessonRun?
-  /// Kernel model label for the status line.
-  public var kernelModel: String
+  /// The kernel release the decision and the share follow, for the status line.
+  public var kernelModel: String { configuration.kernel.release.description }
   private let makeBackend: ShareBackendFactory
   public private(set) var backend: any ShareBackend
   /// Per function, ACS Control in force (see `acsControlInForce(of:)`); recomputed with the knobs.
@@ -133,7 +133,6 @@ public struct ExplorerState: Sendable {
     self.display = display
     self.layout = Layout(width: width, height: height)
     self.tree = TreeModel(topology: topology)
-    self.kernelModel = topology.platform.kernel ?? "mainline"
     self.makeBackend = backendFactory
     self.backend = backendFactory(topology, configuration)
     self.acsInForce = Self.acsTable(topology, configuration)

@@ -238,7 +238,12 @@ extension ExplorerState {
     tree = TreeModel(topology: newTopology)
     if let first = tree.rows.firstIndex(where: { $0.functionIndex != nil }) { tree.cursor = first }
     matrix = MatrixState()
-    kernelModel = newTopology.platform.kernel ?? "mainline"
-    _ = reconfigure { $0 = P2PConfiguration(inferringFrom: newTopology) }
+    _ = reconfigure { configuration in
+      configuration = P2PConfiguration(inferringFrom: newTopology)
+      // A lesson machine that names its kernel (platform.kernel) is shown on that release.
+      if let named = newTopology.platform.kernel, let release = try? KernelRelease(parsing: named) {
+        configuration.kernel = KernelContext(release: release, source: .given)
+      }
+    }
   }
 }

@@ -394,6 +394,7 @@ extension ExplorerState {
     case .clearAllRedirect: toggleAllRedirect()
     case .cycleIOMMU: cycleIOMMU()
     case .cycleCPURule: cycleCPURule()
+    case .cycleKernelRelease: cycleKernelRelease()
     }
     if !matrix.endpoints.isEmpty {
       computeMatrixCells()
@@ -455,6 +456,14 @@ extension ExplorerState {
     let nextMode = order[(position + 1) % order.count]
     let failure = reconfigure { $0.iommu = nextMode }
     message = failure ?? "what-if: IOMMU \(nextMode.rawValue); everything recomputed"
+  }
+
+  /// Every pane is recomputed for the next release of `KernelRelease.interfaceCycle`, as the
+  /// other what-ifs are; CONFIG_DMABUF_MOVE_NOTIFY takes that release's default.
+  private mutating func cycleKernelRelease() {
+    let next = configuration.kernel.nextInCycle()
+    let failure = reconfigure { $0.kernel = next }
+    message = failure ?? "what-if: kernel \(next.headerLine); everything recomputed"
   }
 
   private mutating func cycleCPURule() {
