@@ -45,7 +45,9 @@ struct StepTruePlaybackTests {
     var screen = state.screen
     expectOnScreen(screen, "buffer in VRAM  pin_count 0", "sg table — importer 05:00.0")
     expectOnScreen(screen, "0x0000004040000000  256 MiB   NULL         BAR0 of 0000:03:00.0")
-    expectOnScreen(screen, "CPU-physical BAR addresses: amdgpu maps VRAM with dma_map_resource()")
+    expectOnScreen(
+      screen, "CPU-physical BAR addresses from dma_map_resource()",
+      "address: CPU-physical BAR addresses: amdgpu maps VRAM with")
     #expect(!screen.contains("system RAM pfn"))
     let nicRow = screen.lines.first { $0.contains("1 05:00.0") } ?? ""
     #expect(nicRow.contains("BUS_ADDR         4    true      VRAM"), "NIC row: \(nicRow)")

@@ -114,9 +114,16 @@ enum DecisionView {
       if let fix = summary.fix {
         for text in Format.wrap("fix: \(fix)", width: width) { details.append(StyledLine(text, .role(.good))) }
       }
-      if let reason = summary.reason {
-        for text in Format.wrap("path: \(reason)", width: width) { details.append(StyledLine(text, .role(.dim))) }
-      }
+    }
+    // What kind of address the importer got, said with the map type (before the long path text).
+    if let table = attachment.sgTable, table.count > 0, !attachment.invalidated {
+      let note = SGTableView.addressNote(
+        kind: table.row(0).kind, mapType: attachment.mapType, placement: attachment.placement,
+        exporterDriver: run.exporterDriver)
+      for text in Format.wrap("address: \(note)", width: width) { details.append(StyledLine(text)) }
+    }
+    if attachment.mapType != nil || summary.isStatic, let reason = summary.reason {
+      for text in Format.wrap("path: \(reason)", width: width) { details.append(StyledLine(text, .role(.dim))) }
     }
     return (table, details)
   }
@@ -188,4 +195,10 @@ enum DecisionView {
     default: return .role(.dim)
     }
   }
+}
+
+extension CellStyle {
+  /// The style a map type is drawn with everywhere (decision rows, matrix cells): a colour role,
+  /// plus attributes that keep the three apart without colour.
+  public static func forMapType(_ mapType: MapType?) -> CellStyle { DecisionView.style(for: mapType) }
 }
