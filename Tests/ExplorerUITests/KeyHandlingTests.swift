@@ -65,6 +65,33 @@ struct KeyHandlingTests {
     #expect(state.selectedFunction == Fixtures.index(Fixtures.redirectingSwitchPort))
   }
 
+  /// n repeats a search right after it (as in less and vim), F3 at any time; any other key ends
+  /// that, and n steps the playback again.
+  @Test func nRepeatsASearchRightAfterItAndF3Always() {
+    var state = SharePlaybackTests.startedShare()
+    state.press(.character(" "))  // pause at step 1
+    state.press(.character("/"))
+    state.type("switch down")
+    state.press(.enter)
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.bdf("0000:02:00.0")))
+    #expect(state.message?.contains("n or F3: next match") == true)
+    state.press(.character("n"))
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.redirectingSwitchPort))
+    #expect(state.playback.step == 0, "n right after a search must not step")
+    state.press(.down)
+    state.press(.character("n"))
+    #expect(state.playback.step == 1, "after another key n steps again")
+    state.press(.function(3))
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.bdf("0000:02:00.0")))
+  }
+
+  @Test func noKeyIsBoundTwiceInATable() {
+    for table in [KeyMap.main, KeyMap.matrix] {
+      let keys = table.flatMap(\.keys)
+      #expect(keys.count == Set(keys.map { "\($0)" }).count, "a key is bound twice")
+    }
+  }
+
   @Test func searchRevealsFunctionsInCollapsedSubtrees() {
     var state = Fixtures.state()
     state.highlight(Fixtures.bdf("0000:00:01.1"))
