@@ -88,3 +88,22 @@ struct StepTruePlaybackTests {
     expectOnScreen(state.screen, "* " + String(effects[0].prefix(40)))
   }
 }
+
+extension StepTruePlaybackTests {
+  /// A long explanation is not cut: PgDn in the Sequence pane scrolls it, the step stays.
+  @Test func longExplanationScrollsWithAMarker() throws {
+    var state = try Self.playedShare()
+    state.handle(.resize(width: 80, height: 24))
+    try Self.step(&state, to: "for_each_sgtable_dma_sg", importer: "0000:05:00.0")
+    state.focus = .sequence
+    let step = state.playback.step
+    let before = state.screen
+    expectOnScreen(before, "more ↓ PgDn")
+    state.press(.pageDown)
+    #expect(state.playback.step == step)
+    #expect(state.screen.lines != before.lines)
+    expectOnScreen(state.screen, "kernel: for_each_sgtable_dma_sg()")
+    state.press(.character("n"))
+    #expect(state.explanationScroll == 0)
+  }
+}

@@ -94,8 +94,8 @@ public enum KeyMap {
   public static let main: [KeyBinding] = [
     row([.up, .character("k")], "↑ k", .move(.by(-1)), "move up / scroll / previous importer", "Move"),
     row([.down, .character("j")], "↓ j", .move(.by(1)), "move down / scroll / next importer", "Move"),
-    row([.pageUp], "PgUp", .pageUp, "page up (Decision: scroll the why)", "Move"),
-    row([.pageDown], "PgDn", .pageDown, "page down (Decision: scroll the why)", "Move"),
+    row([.pageUp], "PgUp", .pageUp, "page up (Decision, Sequence: scroll the text)", "Move"),
+    row([.pageDown], "PgDn", .pageDown, "page down (Decision, Sequence: scroll the text)", "Move"),
     row([.home], "Home", .move(.first), "first row of the pane", "Move"),
     row([.end], "End", .move(.last), "last row of the pane", "Move"),
     row([.tab], "Tab", .nextPane, "next pane", "Move"),

@@ -111,6 +111,8 @@ public struct ExplorerState: Sendable {
   public var helpScroll = 0
   /// First line of the Decision pane's text below the importer rows.
   public var decisionScroll = 0
+  /// First line of the current step's explanation in the Sequence pane (reset on every step).
+  public var explanationScroll = 0
   /// True right after a search found something: `n` then repeats it instead of stepping.
   public var searchRepeatArmed = false
   /// Lessons the `L` list offers, and the one being followed.

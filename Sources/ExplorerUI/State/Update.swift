@@ -73,13 +73,17 @@ extension ExplorerState {
       focus = Pane(rawValue: (focus.rawValue + Pane.allCases.count - 1) % Pane.allCases.count) ?? .tree
     case .move(let movement): move(movement)
     case .pageUp:
-      if focus == .decision {
+      if focus == .sequence {
+        explanationScroll = max(0, explanationScroll - 3)
+      } else if focus == .decision {
         decisionScroll = max(0, decisionScroll - max(1, ViewGeometry.pageHeight(of: .decision, in: layout) - 1))
       } else {
         move(.by(-max(1, ViewGeometry.pageHeight(of: focus, in: layout) - 1)))
       }
     case .pageDown:
-      if focus == .decision {
+      if focus == .sequence {
+        explanationScroll += 3
+      } else if focus == .decision {
         decisionScroll += max(1, ViewGeometry.pageHeight(of: .decision, in: layout) - 1)
       } else {
         move(.by(max(1, ViewGeometry.pageHeight(of: focus, in: layout) - 1)))
@@ -303,6 +307,7 @@ extension ExplorerState {
     guard playback.step < run.steps.count - 1 else { return }
     playback.step += 1
     playback.walkProgress = currentStep?.walk == nil ? 0 : 1
+    explanationScroll = 0
     followCurrentImporter()
   }
 
@@ -312,6 +317,7 @@ extension ExplorerState {
     guard let run, !run.steps.isEmpty else { return }
     playback.step = min(max(0, index), run.steps.count - 1)
     playback.walkProgress = currentStep?.walk?.nodes.count ?? 0
+    explanationScroll = 0
     followCurrentImporter()
   }
 
