@@ -107,3 +107,14 @@ extension StepTruePlaybackTests {
     #expect(state.explanationScroll == 0)
   }
 }
+
+extension StepTruePlaybackTests {
+  /// After teardown the NIC's row still says why it ended in system memory.
+  @Test func theMoveStaysTheDecidingReasonAfterTeardown() throws {
+    var state = try Self.playedShare()
+    state.press(.character("G"))
+    state.focus = .decision
+    state.press(.home)
+    expectOnScreen(state.screen, "importer 1: buffer moved to system memory by importer 2 (static)")
+  }
+}

@@ -153,7 +153,7 @@ enum DecisionView {
           + "moves the buffer to system memory for it", .warning
       )
     }
-    if now.mapped || now.invalidated, now.peer2peer, now.invalidations > 0, now.placement != "VRAM" {
+    if now.peer2peer, now.invalidations > 0, !now.invalidated, let placement = now.placement, placement != "VRAM" {
       let mover = run.attachments.enumerated().first { $0.element.importer != summary.importer && $0.element.isStatic }
       let who = mover.map { "importer \($0.offset + 1) (static)" } ?? "another importer"
       return ("buffer moved to system memory by \(who): mapping invalidated, then re-mapped", .warning)
