@@ -125,6 +125,29 @@ public struct ExplorerState: Sendable {
   public private(set) var backend: any ShareBackend
   /// Per function, ACS Control in force (see `acsControlInForce(of:)`); recomputed with the knobs.
   public private(set) var acsInForce: [ACSBits?]
+  /// Per function, what the kernel model says about it for the views (asked once, so views never
+  /// call the backend).
+  public private(set) var deviceFacts: [DeviceFacts]
+
+  /// What the views show about a device that comes from the kernel model.
+  public struct DeviceFacts: Sendable {
+    /// Exportable buffers, first = default.
+    public var buffers: [BufferSpec]
+    /// The driver profile the simulator picks when the input names none.
+    public var simulatorProfile: String?
+  }
+
+  static func facts(_ topology: Topology, _ backend: any ShareBackend) -> [DeviceFacts] {
+    topology.functions.indices.map { index in
+      let function = topology[index]
+      guard !function.isBridge, !function.isHostBridgeClass else {
+        return DeviceFacts(buffers: [], simulatorProfile: backend.driverProfile(of: index))
+      }
+      return DeviceFacts(
+        buffers: backend.exportableBuffers(of: index) ?? function.extras.buffers,
+        simulatorProfile: backend.driverProfile(of: index))
+    }
+  }
 
   public init(
     topology: Topology, configuration: P2PConfiguration, width: Int, height: Int,
@@ -139,6 +162,7 @@ public struct ExplorerState: Sendable {
     self.makeBackend = backendFactory
     self.backend = backendFactory(topology, configuration)
     self.acsInForce = Self.acsTable(topology, configuration)
+    self.deviceFacts = Self.facts(topology, backend)
     // Start on the first function rather than a root-bus heading.
     if let first = tree.rows.firstIndex(where: { $0.functionIndex != nil }) { tree.cursor = first }
   }
@@ -301,14 +325,16 @@ public struct ExplorerState: Sendable {
   /// What a device can export: the kernel model's list (scenario buffers, else the driver
   /// profile's documented default), or the topology's own list when the backend has none.
   public func buffers(of function: Int) -> [BufferSpec] {
-    guard function >= 0, function < topology.count else { return [] }
-    return backend.exportableBuffers(of: function) ?? topology[function].extras.buffers
+    guard deviceFacts.indices.contains(function) else { return [] }
+    return deviceFacts[function].buffers
   }
 
   /// True while the playback timer should run.
   public var isAnimating: Bool { playback.isPlaying && run != nil && !isAtEnd }
 
   // MARK: Mutations used by update
+
+  mutating func refreshDeviceFacts() { deviceFacts = Self.facts(topology, backend) }
 
   mutating func setLayout(width: Int, height: Int) {
     layout = Layout(width: width, height: height)

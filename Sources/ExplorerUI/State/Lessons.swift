@@ -240,5 +240,6 @@ extension ExplorerState {
     matrix = MatrixState()
     kernelModel = newTopology.platform.kernel ?? "mainline"
     _ = reconfigure { $0 = P2PConfiguration(inferringFrom: newTopology) }
+    refreshDeviceFacts()
   }
 }
