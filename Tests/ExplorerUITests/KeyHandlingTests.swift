@@ -267,3 +267,24 @@ struct KeyHandlingTests {
     #expect(state.focus == .sequence)
   }
 }
+
+@Suite("Mouse through the shared view geometry")
+struct MouseGeometryTests {
+  /// A click on an importer's row selects it (the row found through ViewGeometry, as drawn), and
+  /// every click asks for a full repaint so a resize noticed meanwhile is drawn at once.
+  @Test func clickOnADecisionRowSelectsThatImporterAndRepaints() {
+    var state = SharePlaybackTests.startedShare()
+    state.press(.character("G"))
+    state.needsFullRedraw = false
+    let screen = state.screen
+    guard let row = screen.find("2 05:00.0") else {
+      Issue.record("second importer's row not drawn:\(screen)")
+      return
+    }
+    state.handle(.mouse(MouseEvent(x: row.x + 2, y: row.y, action: .press)))
+    #expect(state.focus == .decision)
+    #expect(state.decisionCursor == 1)
+    #expect(state.needsFullRedraw)
+    expectOnScreen(state.screen, "sg table — importer 05:00.0")
+  }
+}
