@@ -1,14 +1,14 @@
 /// The short cell codes of a pair matrix and their meanings: one legend for the `matrix`
 /// command and the explorer's matrix overlay, so the two never disagree on a letter.
 public enum MatrixLegend {
-  /// `BUS4`, `HB4`, `NO`, or `X` for a function paired with itself.
+  /// `BUS4`, `HB4`, `NO` (also for a map type the decision never produced), or `X` for a function
+  /// paired with itself.
   public static func code(mapType: MapType, distance: Int, sameFunction: Bool = false) -> String {
     if sameFunction { return "X" }
     switch mapType {
     case .busAddress: return "BUS\(distance)"
     case .thruHostBridge: return "HB\(distance)"
-    case .notSupported: return "NO"
-    default: return "?"
+    case .notSupported, .none, .unknown: return "NO"
     }
   }
 
