@@ -126,6 +126,29 @@ struct LessonTests {
     #expect(state.message == "lesson finished: L for another one")
   }
 
+  /// Every lesson, scripted or not, can be walked from its first page to its end; every share a
+  /// page loads simulates without an error.
+  @Test func everyLessonCanBeWalkedToItsEnd() throws {
+    let lessons = try LessonLibrary.builtin()
+    let topology = try TopologyResolver.resolve(nil)
+    for (index, lesson) in lessons.enumerated() {
+      var state = ExplorerState(
+        topology: topology, configuration: P2PConfiguration(inferringFrom: topology), width: 120, height: 40,
+        backendFactory: KernelBackend.factory)
+      state.lessons = lessons
+      state.startLesson(index)
+      for page in lesson.pages {
+        if page.share != nil {
+          #expect(
+            state.run != nil, "\(lesson.source):\(page.line): the page's share did not run: \(state.message ?? "")")
+        }
+        #expect(state.overlay == nil, "\(lesson.source):\(page.line): \(String(describing: state.overlay))")
+        state.handle(.key(.character("]")))
+      }
+      #expect(state.lessonRun == nil, "\(lesson.name) did not end")
+    }
+  }
+
   @Test func lessonsSubcommandListsAndPrints() throws {
     let list = try runCLI(["lessons"])
     #expect(list.status == 0)
