@@ -116,6 +116,9 @@ struct LessonTests {
         #expect(screen.contains("Predict:"))
         state.handle(.key(.character(Character(String(predict.answer + 1)))))
         #expect(ExplorerRenderer.render(state).text.contains("✓ Right"), "page \(number + 1)")
+        if let share = page.share {
+          #expect(state.importers == share.importers.compactMap { state.topology.index(of: $0) })
+        }
       }
       if page.share != nil {
         #expect(state.run != nil, "page \(number + 1) loads its share")
@@ -138,7 +141,11 @@ struct LessonTests {
       state.lessons = lessons
       state.startLesson(index)
       for page in lesson.pages {
-        if page.share != nil {
+        if let share = page.share {
+          let expected = share.importers.compactMap { state.topology.index(of: $0) }
+          #expect(state.importers == expected, "\(lesson.source):\(page.line): importers \(state.importers)")
+          #expect(state.exporter == state.topology.index(of: share.exporter))
+          #expect(state.run?.attachments.map(\.importer) == expected)
           #expect(
             state.run != nil, "\(lesson.source):\(page.line): the page's share did not run: \(state.message ?? "")")
         }

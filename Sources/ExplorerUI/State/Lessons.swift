@@ -208,6 +208,7 @@ extension ExplorerState {
     let importerIndices = share.importers.compactMap { topology.index(of: $0) }
     let bufferNumber = share.buffer.flatMap { name in buffers(of: exporterIndex).firstIndex { $0.name == name } } ?? 0
     if exporter != exporterIndex || importers != importerIndices || bufferIndex != bufferNumber || self.run == nil {
+      clearShare()
       setExporter(exporterIndex)
       setBufferIndex(bufferNumber)
       for importer in importerIndices { _ = toggleImporter(importer) }
