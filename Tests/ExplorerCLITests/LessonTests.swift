@@ -114,6 +114,14 @@ struct LessonTests {
       #expect(screen.contains("Lesson start-here — page \(number + 1)/\(tour.pages.count)"))
       if let predict = page.predict {
         #expect(screen.contains("Predict:"))
+        // Before the answer, the panes must not show it: the playback waits before the step
+        // named by predict_before.
+        if let before = page.predictBefore, let run = state.run {
+          let stop =
+            run.steps.firstIndex { $0.function == before } ?? run.steps.firstIndex { $0.function.contains(before) }
+          #expect(
+            stop.map { state.playback.step == max(0, $0 - 1) } ?? false, "page \(number + 1) waits before \(before)")
+        }
         state.handle(.key(.character(Character(String(predict.answer + 1)))))
         #expect(ExplorerRenderer.render(state).text.contains("✓ Right"), "page \(number + 1)")
         if let share = page.share {

@@ -40,6 +40,9 @@ struct StepTruePlaybackTests {
 
   @Test func theNICsVRAMMappingTheMoveAndTheRemapEachShowAtTheirStep() throws {
     var state = try Self.playedShare()
+    // Steps not played yet show what they call, not what they return.
+    expectOnScreen(state.screen, "pci_p2pdma_distance -> calc_map_type_and_dist")
+    #expect(!state.screen.contains("calc_map_type_and_dist → 4"))
     // Before the move: the NIC programs the VRAM entry (BAR0 window, CPU-physical address).
     try Self.step(&state, to: "for_each_sgtable_dma_sg", importer: "0000:05:00.0")
     var screen = state.screen

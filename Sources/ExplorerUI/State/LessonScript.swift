@@ -19,6 +19,7 @@ public struct LessonError: Error, Sendable, CustomStringConvertible {
 ///                "share": { "exporter": "BDF", "buffer": "name", "importers": ["BDF"] },
 ///                "cpu": "intel", "iommu": "on", "disable_acs_redir": ["BDF"],
 ///                "play_to": "kernel function", "play_to_importer": "BDF",
+///                "predict_before": "kernel function",
 ///                "predict": { "question": "...", "choices": ["..."], "answer": 1, "why": "..." },
 ///                "expect": [ { "importer": "BDF", "map_type": "BUS_ADDR", "peer2peer": true,
 ///                              "placement": "VRAM" },
@@ -95,7 +96,8 @@ public enum LessonScript {
     try rejectUnknown(
       fields,
       allowed: [
-        "say", "highlight", "share", "cpu", "iommu", "disable_acs_redir", "play_to", "play_to_importer", "predict",
+        "say", "highlight", "share", "cpu", "iommu", "disable_acs_redir", "play_to", "play_to_importer",
+        "predict_before", "predict",
         "expect",
       ], file: file)
     func field(_ key: String) -> JSONValue? { fields.first { $0.key == key }?.value }
@@ -143,6 +145,9 @@ public enum LessonScript {
     if let playTo = field("play_to") { page.playTo = try string(playTo, file: file, what: "play_to") }
     if let importer = field("play_to_importer") {
       page.playToImporter = try bdf(importer, file: file, machine: machine)
+    }
+    if let before = field("predict_before") {
+      page.predictBefore = try string(before, file: file, what: "predict_before")
     }
     if let predict = field("predict") { page.predict = try prediction(predict, file: file) }
     if let expect = field("expect") {

@@ -63,7 +63,8 @@ enum SequenceView {
       }
       // In ASCII mode `→` becomes `>` with every other glyph (ExplorerRenderer.convertToASCII).
       var label = step.function
-      if let outcome = step.outcome, !outcome.isEmpty { label += " → \(outcome)" }
+      // A future step shows what it calls, not what it returns: the outcome would give the story away.
+      if !isFuture, let outcome = step.outcome, !outcome.isEmpty { label += " → \(outcome)" }
       // The label goes right of the arrow when it fits there; otherwise it is written over the
       // arrow's line, right after the head (leftward) or after a head drawn at the start
       // (rightward), so direction and origin stay visible and the text stays readable.
