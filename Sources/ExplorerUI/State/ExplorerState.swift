@@ -83,24 +83,24 @@ public struct ExplorerState: Sendable {
   public private(set) var layout: Layout
   public var focus: Pane = .tree
   public var tree: TreeModel
-  public var detailsScroll = 0
-  public var decisionCursor = 0
-  public var sgScroll = 0
-  public var overlay: Overlay?
-  public var searchQuery = ""
+  public internal(set) var detailsScroll = 0
+  public internal(set) var decisionCursor = 0
+  public internal(set) var sgScroll = 0
+  public internal(set) var overlay: Overlay?
+  public internal(set) var searchQuery = ""
   /// The last search that was run (an empty prompt repeats it).
-  public var lastSearch = ""
-  public var bufferCursor = 0
-  public var matrix = MatrixState()
+  public internal(set) var lastSearch = ""
+  public internal(set) var bufferCursor = 0
+  public internal(set) var matrix = MatrixState()
   public private(set) var exporter: Int?
   public private(set) var bufferIndex = 0
   public private(set) var importers: [Int] = []
   public private(set) var run: ShareRun?
-  public var playback = Playback()
+  public internal(set) var playback = Playback()
   /// One-line feedback on the status line (cleared by the next key).
-  public var message: String?
+  public internal(set) var message: String?
   /// What update asks of the terminal loop (quit, repaint every cell); the loop clears them.
-  public var effects: Set<Effect> = []
+  public internal(set) var effects: Set<Effect> = []
   public var shouldQuit: Bool { effects.contains(.quit) }
   /// Set by Ctrl-L, resizes and clicks: the backend repaints every cell.
   public var needsFullRedraw: Bool {
@@ -108,17 +108,17 @@ public struct ExplorerState: Sendable {
     set { if newValue { effects.insert(.fullRedraw) } else { effects.remove(.fullRedraw) } }
   }
   /// First line of the help overlay shown (it scrolls on small terminals).
-  public var helpScroll = 0
+  public internal(set) var helpScroll = 0
   /// First line of the Decision pane's text below the importer rows.
-  public var decisionScroll = 0
+  public internal(set) var decisionScroll = 0
   /// First line of the current step's explanation in the Sequence pane (reset on every step).
-  public var explanationScroll = 0
+  public internal(set) var explanationScroll = 0
   /// True right after a search found something: `n` then repeats it instead of stepping.
-  public var searchRepeatArmed = false
+  public internal(set) var searchRepeatArmed = false
   /// Lessons the `L` list offers, and the one being followed.
   public var lessons: [Lesson] = []
-  public var lessonCursor = 0
-  public var lessonRun: LessonRun?
+  public internal(set) var lessonCursor = 0
+  public internal(set) var lessonRun: LessonRun?
   /// Kernel model label for the status line.
   public var kernelModel: String
   private let makeBackend: ShareBackendFactory
