@@ -54,6 +54,10 @@ struct LessonTests {
               simulation?.attachments.first { $0.importer == importer }, "\(place): \(importer) is not in the share")
             if let mapType = expectation.mapType { #expect(result.mapType == mapType, "\(place): map type") }
             if let peer2peer = expectation.peer2peer { #expect(result.peer2peer == peer2peer, "\(place): peer2peer") }
+            if let mapped = expectation.mapped {
+              #expect(
+                (result.sgTable != nil && result.error == nil) == mapped, "\(place): mapped (\(result.error ?? "-"))")
+            }
             if let placement = expectation.placement {
               #expect(result.placement.rawValue == placement, "\(place): placement")
             }

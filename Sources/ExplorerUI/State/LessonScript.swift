@@ -189,7 +189,7 @@ public enum LessonScript {
   {
     let fields = try object(value, file: file, what: "an expectation")
     try rejectUnknown(
-      fields, allowed: ["provider", "client", "importer", "map_type", "peer2peer", "placement"], file: file)
+      fields, allowed: ["provider", "client", "importer", "map_type", "peer2peer", "placement", "mapped"], file: file)
     func field(_ key: String) -> JSONValue? { fields.first { $0.key == key }?.value }
     var result = LessonExpectation(line: value.line)
     if let provider = field("provider") { result.provider = try bdf(provider, file: file, machine: machine) }
@@ -211,6 +211,12 @@ public enum LessonScript {
         throw LessonError(file: file, line: peer.line, "'peer2peer' must be true or false")
       }
       result.peer2peer = flag
+    }
+    if let mapped = field("mapped") {
+      guard case .bool(let flag) = mapped.kind else {
+        throw LessonError(file: file, line: mapped.line, "'mapped' must be true or false")
+      }
+      result.mapped = flag
     }
     if let placement = field("placement") {
       let text = try string(placement, file: file, what: "placement")

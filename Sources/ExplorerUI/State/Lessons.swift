@@ -96,6 +96,8 @@ public struct LessonExpectation: Sendable, Equatable {
   public var peer2peer: Bool?
   /// `VRAM` or `SYSTEM`.
   public var placement: String?
+  /// Whether the importer ended with a mapped table (false: the map failed).
+  public var mapped: Bool?
   public var line: Int
 }
 
