@@ -21,7 +21,7 @@ public struct LessonError: Error, Sendable, CustomStringConvertible {
 ///                "play_to": "kernel function", "play_to_importer": "BDF",
 ///                "predict_before": "kernel function",
 ///                "predict": { "question": "...", "choices": ["..."], "answer": 1, "why": "..." },
-///                "expect": [ { "importer": "BDF", "map_type": "BUS_ADDR", "peer2peer": true,
+///                "expect": [ { "importer": "BDF", "map_type": "BUS_ADDR", "peer2peer": true, "mapped": true,
 ///                              "placement": "VRAM" },
 ///                            { "provider": "BDF", "client": "BDF", "map_type": "NOT_SUPPORTED" } ] } ] }
 /// ```
