@@ -154,7 +154,7 @@ public enum KeyMap {
     row([.home], "Home", .move(.first), "first pair", "Matrix"),
     row([.end], "End", .move(.last), "last pair", "Matrix"),
     row([.character("A")], "A", .matrixShowAll, "all functions / only endpoints that share", "Matrix"),
-    row([.enter], "Enter", .activate, "highlight the provider in the tree", "Matrix"),
+    row([.enter], "Enter", .activate, "close, highlight the provider in the tree", "Matrix"),
     row([.character("I")], "I", .whatIf(.cycleIOMMU), "what-if: IOMMU (cells recoloured)", "Matrix"),
     row([.character("c")], "c", .whatIf(.cycleCPURule), "what-if: CPU rule (cells recoloured)", "Matrix"),
     row([.escape, .character("m")], "Esc m", .closeOverlay, "close the matrix", "Matrix"),

@@ -35,9 +35,14 @@ extension ExplorerState {
         : "matrix: \(matrix.endpoints.count) devices that share buffers (A: all functions)"
     case .whatIf(let whatIf): apply(whatIf)
     case .activate:
-      // Enter takes the pair back to the tree: provider highlighted.
+      // Enter takes the pair back to the tree: the matrix closes, the provider highlighted.
       if matrix.endpoints.indices.contains(matrix.row) {
-        tree.reveal(matrix.endpoints[matrix.row], topology: topology)
+        let provider = matrix.endpoints[matrix.row]
+        tree.reveal(provider, topology: topology)
+        focus = .tree
+        overlay = nil
+        message = "provider \(topology[provider].bdf) highlighted (m reopens the matrix)"
+        return
       }
     default: break
     }
