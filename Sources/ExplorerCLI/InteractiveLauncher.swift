@@ -21,6 +21,14 @@ enum InteractiveLauncher {
         "the interactive explorer needs a terminal on stdin and stdout; for scripts and pipes use "
           + "the headless subcommands: 'dmabuf-explorer tree', 'matrix', 'explain', 'simulate' (see --help)")
     }
+    // A terminal without cursor addressing cannot show panes: say so instead of drawing garbage.
+    let terminalType = ProcessInfo.processInfo.environment["TERM"] ?? ""
+    if ["", "dumb", "unknown"].contains(terminalType) {
+      throw CLIFailure(
+        "TERM=\(terminalType.isEmpty ? "(unset)" : terminalType) cannot move the cursor, which the interactive "
+          + "explorer needs; run it in a full-screen terminal (e.g. TERM=xterm-256color), or use the headless "
+          + "subcommands: 'dmabuf-explorer tree', 'matrix', 'explain', 'simulate', 'lessons'")
+    }
     // Load before touching the terminal, so load errors print as plain lines.
     let topology = try TopologyResolver.resolve(options.topology)
     let configuration = try options.p2pConfiguration(for: topology)

@@ -151,13 +151,7 @@ public enum MatrixRenderer {
   /// `BUS4`, `HB4`, `NO`, `X`, with `*` when ACS redirect was involved and `?` when unreadable
   /// ACS could change the answer.
   static func cell(_ verdict: P2PVerdict) -> String {
-    var text: String
-    switch verdict.mapType {
-    case .busAddress: text = "BUS\(verdict.distance)"
-    case .thruHostBridge: text = "HB\(verdict.distance)"
-    case .unknown: return "UNK"
-    default: text = "NO"
-    }
+    var text = MatrixLegend.code(mapType: verdict.mapType, distance: verdict.distance)
     if !verdict.acsRedirect.isEmpty { text += "*" }
     if verdict.alternativeIfUnknownACSRedirects != nil { text += "?" }
     return text
@@ -189,14 +183,14 @@ public enum MatrixRenderer {
     }
     output.write("Kernel verdict (rows: provider, columns: client; calc_map_type_and_dist):\n")
     writeTable(labels: labels, rows: kernelRows, to: &output)
+    // The codes' legend is shared with the explorer's matrix overlay (MatrixLegend).
+    output.write("\n")
+    for entry in MatrixLegend.entries where entry.code != "UNK" || !engine.topology.partialInput.isEmpty {
+      let note = entry.code == "X" ? " (use --include-self to compute it)" : ""
+      output.write(entry.code.padding(toLength: 6, withPad: " ", startingAt: 0) + entry.meaning + note + "\n")
+    }
     output.write(
       """
-
-      \(topology.partialInput.isEmpty ? "" : "UNK   UNKNOWN: depends on bridges that are not in the input (see the note above)\n")\
-      BUSn  BUS_ADDR at distance n: direct through a switch, PCI bus addresses
-      HBn   THRU_HOST_BRIDGE at distance n: through the root complex, normal DMA addresses
-      NO    NOT_SUPPORTED: pci_p2pdma_distance() is -1, mapping fails
-      X     same function (use --include-self to compute it)
       *     ACS redirect (RR/CR/EC) on the path forced the host-bridge route
       ?     a device on the path has unreadable ACS; the answer may differ (see 'explain')
 

@@ -44,34 +44,15 @@ final class TerminalBackend {
     // The frame to diff against: none (write everything) when forced or the size changed.
     let old = force || previous?.width != screen.width || previous?.height != screen.height ? nil : previous
     if old == nil { cn_clear_all() }
-    let characters = screen.characters
-    let styles = screen.styles
-    func unchanged(_ offset: Int) -> Bool {
-      guard let old else { return false }
-      return old.styles[offset] == styles[offset] && old.characters[offset] == characters[offset]
-    }
     var buffer: [wchar_t] = []
     buffer.reserveCapacity(screen.width)
-    for row in 0..<screen.height {
-      let base = row * screen.width
-      var column = 0
-      while column < screen.width {
-        if unchanged(base + column) {
-          column += 1
-          continue
-        }
-        // A run of changed cells with the same style: one call.
-        let style = styles[base + column]
-        let start = column
-        buffer.removeAll(keepingCapacity: true)
-        while column < screen.width, styles[base + column] == style, !unchanged(base + column) {
-          buffer.append(wchar_t(bitPattern: characters[base + column].value))
-          column += 1
-        }
-        let (attributes, pair) = attributes(for: style)
-        buffer.withUnsafeBufferPointer { pointer in
-          cn_put(Int32(row), Int32(start), pointer.baseAddress, Int32(pointer.count), attributes, pair)
-        }
+    // A run of changed cells with the same style: one call.
+    for run in screen.changedRuns(since: old) {
+      buffer.removeAll(keepingCapacity: true)
+      for scalar in run.text { buffer.append(wchar_t(bitPattern: scalar.value)) }
+      let (attributes, pair) = attributes(for: run.style)
+      buffer.withUnsafeBufferPointer { pointer in
+        cn_put(Int32(run.row), Int32(run.column), pointer.baseAddress, Int32(pointer.count), attributes, pair)
       }
     }
     cn_refresh()

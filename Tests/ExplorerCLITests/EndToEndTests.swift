@@ -75,6 +75,109 @@ struct EndToEndTests {
     #expect(session.display("#{cursor_flag}") == "1", "cursor left hidden after quit")
   }
 
+  /// The default share, stepped with n: the NIC's sg entry points into the GPU's VRAM at its
+  /// map step, and after the static capture card made amdgpu move the buffer, the NIC's
+  /// re-mapped table lists system RAM.
+  @Test(.enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"))
+  func stepTruePlaybackShowsTheVRAMMappingThenTheMove() async throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.start(width: 120, height: 40)
+    try await session.waitFor("PCI tree")
+    session.keys("/", "03:00.0", "Enter")
+    try await session.waitFor("found 0000:03:00.0")
+    session.keys("e")
+    try await session.waitFor("(Enter picks, Esc keeps)")
+    session.keys("Enter")
+    try await session.waitFor("picked")
+    for (bdf, badge) in [("05:00.0", "[IMP1]"), ("07:00.0", "[IMP2]")] {
+      session.keys("/", bdf, "Enter")
+      try await session.waitFor("found 0000:\(bdf)")
+      session.keys("i")
+      try await session.waitFor(badge)
+    }
+    session.keys("Enter")
+    try await session.waitFor("share started")
+    session.keys(" ")
+    try await session.waitFor(", paused,")
+    // Step until the NIC programs its DMA engine for the first time; each n is awaited by its
+    // step number so no key runs ahead of the screen.
+    var screen = ""
+    var step = 1
+    let nicProgramsItsEngine = "kernel: for_each_sgtable_dma_sg()  importer 05:00.0"
+    while step < 36 {
+      step += 1
+      session.keys("n")
+      screen = try await session.waitFor("— step \(step)/")
+      if screen.contains(nicProgramsItsEngine) { break }
+    }
+    // The frame may still be arriving: wait for its last pane.
+    screen = try await session.waitFor("BAR0 of 0000:03:00.0")
+    #expect(screen.contains("sg table — importer 05:00.0"), "sg pane:\n\(screen)")
+    #expect(
+      screen.contains("0x0000004040000000  256 MiB   NULL         BAR0 of 0000:03:00.0"), "VRAM entry:\n\(screen)")
+    #expect(screen.contains("buffer in VRAM"), "placement:\n\(screen)")
+    // On to the re-map after the move.
+    var sawInvalidated = false
+    while step < 36 {
+      step += 1
+      session.keys("n")
+      screen = try await session.waitFor("— step \(step)/")
+      if screen.contains("true      invalidated") { sawInvalidated = true }
+      if sawInvalidated, screen.contains(nicProgramsItsEngine) { break }
+    }
+    #expect(sawInvalidated, "the NIC's mapping was never shown invalidated")
+    screen = try await session.waitFor("system RAM pfn")
+    #expect(screen.contains("nents 10507  orig_nents 10507  system RAM"), "system-RAM table:\n\(screen)")
+    #expect(screen.contains("buffer in system RAM"), "placement after the move:\n\(screen)")
+    session.keys("q")
+    _ = try await session.waitForFile(session.exitFile, timeout: 10)
+  }
+
+  /// The guided tour from the start screen: L, Enter, then every page to the end, answering the
+  /// checkpoints with the keys the pane names.
+  @Test(.enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"))
+  func lessonDrivenFromLToItsEnd() async throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.start(width: 120, height: 40)
+    try await session.waitFor("Press L for the guided tour")
+    session.keys("L")
+    try await session.waitFor("Lessons (Enter starts, Esc closes)")
+    session.keys("Enter")
+    var screen = try await session.waitFor("Lesson start-here — page 1/")
+    var pages = 0
+    while !screen.contains("lesson finished"), pages < 20 {
+      pages += 1
+      if screen.contains("Press 1-") {
+        // Any answer reveals the right one; pick 1 and read the verdict.
+        session.keys("1")
+        screen = try await session.waitUntil("the checkpoint's verdict") {
+          $0.contains("Right") || $0.contains("Not quite")
+        }
+      }
+      session.keys("]")
+      screen = try await session.waitUntil("the next page") {
+        $0.contains("lesson finished") || $0.contains("page \(pages + 1)/")
+      }
+    }
+    #expect(screen.contains("lesson finished: L for another one"), "the lesson did not end:\n\(screen)")
+    #expect(pages >= 5)
+    session.keys("q")
+    _ = try await session.waitForFile(session.exitFile, timeout: 10)
+  }
+
+  @Test(.enabled(if: tmuxPath != nil, "tmux is not installed: the end-to-end test needs it (scripts/install-deps)"))
+  func dumbTerminalGetsAClearMessageAndExit2() async throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.start(width: 120, height: 40, term: "dumb")
+    let exitText = try await session.waitForFile(session.exitFile, timeout: 10)
+    #expect(exitText.trimmingCharacters(in: .whitespacesAndNewlines) == "EXIT=2")
+    let screen = session.capture()
+    #expect(screen.contains("TERM=dumb cannot move the cursor"), "message:\n\(screen)")
+  }
+
   /// Ctrl-C (through the terminal), SIGTERM and SIGHUP (sent to the process) each restore the
   /// terminal and exit with 128 + the signal number.
   @Test(
@@ -258,11 +361,12 @@ final class TmuxSession {
   }
 
   func start(
-    width: Int, height: Int, environment: String = "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", arguments: String = ""
+    width: Int, height: Int, environment: String = "-u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8", arguments: String = "",
+    term: String = "tmux-256color"
   ) throws {
     // The pane runs the explorer, then records its exit status and stays open so we can inspect it.
     let command =
-      "env \(environment) TERM=tmux-256color '\(binary)' \(arguments); echo EXIT=$? > '\(exitFile)'; sleep 60"
+      "env \(environment) TERM=\(term) '\(binary)' \(arguments); echo EXIT=$? > '\(exitFile)'; sleep 60"
     let result = try run(["-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command])
     guard result.status == 0 else { throw EndToEndError("tmux new-session failed: \(result.stderr)") }
     _ = try? run(["set", "-sg", "escape-time", "10"])
@@ -280,7 +384,7 @@ final class TmuxSession {
   /// Sends keys; each argument is a tmux key name or literal text.
   func keys(_ keys: String...) {
     for key in keys {
-      let isKeyName = ["Enter", "Escape", "Tab", "Up", "Down", "End", "Home", "Space"].contains(key)
+      let isKeyName = ["Enter", "Escape", "Tab", "Up", "Down", "End", "Home", "Space", "F3"].contains(key)
       _ = try? run(isKeyName ? ["send-keys", key] : ["send-keys", "-l", key])
     }
   }

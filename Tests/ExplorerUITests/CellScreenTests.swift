@@ -84,3 +84,49 @@ struct LayoutTests {
     #expect(layout.pane(atX: 5, y: 39) == nil)
   }
 }
+
+@Suite("Frame diff")
+struct FrameDiffTests {
+  static func screen(_ lines: [String]) -> CellScreen {
+    var screen = CellScreen(width: 6, height: lines.count)
+    for (row, text) in lines.enumerated() { screen.put(text, x: 0, y: row) }
+    return screen
+  }
+
+  @Test func identicalFramesWriteNothing() {
+    let frame = Self.screen(["abc", "def"])
+    #expect(frame.changedRuns(since: frame).isEmpty)
+  }
+
+  @Test func noPreviousFrameOrAResizeRepaintsEveryCell() {
+    let frame = Self.screen(["ab", "cd"])
+    let full = frame.changedRuns(since: nil)
+    #expect(full.map(\.row) == [0, 1])
+    #expect(full.allSatisfy { $0.column == 0 && $0.text.count == 6 })
+    let smaller = CellScreen(width: 3, height: 2)
+    #expect(frame.changedRuns(since: smaller).count == 2)
+  }
+
+  @Test func onlyChangedCellsAreWrittenInRunsOfOneStyle() {
+    let before = Self.screen(["abcdef", "ghijkl"])
+    var after = before
+    after.put("XY", x: 2, y: 0)
+    after.put("Z", x: 5, y: 1, style: CellStyle(bold: true))
+    after.put("W", x: 4, y: 1)
+    let runs = after.changedRuns(since: before)
+    #expect(
+      runs == [
+        CellRun(row: 0, column: 2, text: ["X", "Y"], style: .plain),
+        CellRun(row: 1, column: 4, text: ["W"], style: .plain),
+        CellRun(row: 1, column: 5, text: ["Z"], style: CellStyle(bold: true)),
+      ])
+  }
+
+  @Test func aStyleChangeAloneIsAChange() {
+    let before = Self.screen(["abc"])
+    var after = before
+    after.restyle(Rect(x: 1, y: 0, width: 1, height: 1)) { $0.reverse = true }
+    #expect(
+      after.changedRuns(since: before) == [CellRun(row: 0, column: 1, text: ["b"], style: CellStyle(reverse: true))])
+  }
+}

@@ -65,6 +65,33 @@ struct KeyHandlingTests {
     #expect(state.selectedFunction == Fixtures.index(Fixtures.redirectingSwitchPort))
   }
 
+  /// n repeats a search right after it (as in less and vim), F3 at any time; any other key ends
+  /// that, and n steps the playback again.
+  @Test func nRepeatsASearchRightAfterItAndF3Always() {
+    var state = SharePlaybackTests.startedShare()
+    state.press(.character(" "))  // pause at step 1
+    state.press(.character("/"))
+    state.type("switch down")
+    state.press(.enter)
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.bdf("0000:02:00.0")))
+    #expect(state.message?.contains("n or F3: next match") == true)
+    state.press(.character("n"))
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.redirectingSwitchPort))
+    #expect(state.playback.step == 0, "n right after a search must not step")
+    state.press(.down)
+    state.press(.character("n"))
+    #expect(state.playback.step == 1, "after another key n steps again")
+    state.press(.function(3))
+    #expect(state.selectedFunction == Fixtures.index(Fixtures.bdf("0000:02:00.0")))
+  }
+
+  @Test func noKeyIsBoundTwiceInATable() {
+    for table in [KeyMap.main, KeyMap.matrix] {
+      let keys = table.flatMap(\.keys)
+      #expect(keys.count == Set(keys.map { "\($0)" }).count, "a key is bound twice")
+    }
+  }
+
   @Test func searchRevealsFunctionsInCollapsedSubtrees() {
     var state = Fixtures.state()
     state.highlight(Fixtures.bdf("0000:00:01.1"))
@@ -238,5 +265,26 @@ struct KeyHandlingTests {
     state.handle(.mouse(MouseEvent(x: 5, y: 3, action: .wheelUp)))
     #expect(state.tree.cursor == max(0, target - 3))
     #expect(state.focus == .sequence)
+  }
+}
+
+@Suite("Mouse through the shared view geometry")
+struct MouseGeometryTests {
+  /// A click on an importer's row selects it (the row found through ViewGeometry, as drawn), and
+  /// every click asks for a full repaint so a resize noticed meanwhile is drawn at once.
+  @Test func clickOnADecisionRowSelectsThatImporterAndRepaints() {
+    var state = SharePlaybackTests.startedShare()
+    state.press(.character("G"))
+    state.needsFullRedraw = false
+    let screen = state.screen
+    guard let row = screen.find("2 05:00.0") else {
+      Issue.record("second importer's row not drawn:\(screen)")
+      return
+    }
+    state.handle(.mouse(MouseEvent(x: row.x + 2, y: row.y, action: .press)))
+    #expect(state.focus == .decision)
+    #expect(state.decisionCursor == 1)
+    #expect(state.needsFullRedraw)
+    expectOnScreen(state.screen, "sg table — importer 05:00.0")
   }
 }

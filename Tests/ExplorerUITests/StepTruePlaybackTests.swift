@@ -40,12 +40,17 @@ struct StepTruePlaybackTests {
 
   @Test func theNICsVRAMMappingTheMoveAndTheRemapEachShowAtTheirStep() throws {
     var state = try Self.playedShare()
+    // Steps not played yet show what they call, not what they return.
+    expectOnScreen(state.screen, "pci_p2pdma_distance -> calc_map_type_and_dist")
+    #expect(!state.screen.contains("calc_map_type_and_dist → 4"))
     // Before the move: the NIC programs the VRAM entry (BAR0 window, CPU-physical address).
     try Self.step(&state, to: "for_each_sgtable_dma_sg", importer: "0000:05:00.0")
     var screen = state.screen
     expectOnScreen(screen, "buffer in VRAM  pin_count 0", "sg table — importer 05:00.0")
     expectOnScreen(screen, "0x0000004040000000  256 MiB   NULL         BAR0 of 0000:03:00.0")
-    expectOnScreen(screen, "CPU-physical BAR addresses: amdgpu maps VRAM with dma_map_resource()")
+    expectOnScreen(
+      screen, "CPU-physical BAR addresses from dma_map_resource()",
+      "address: CPU-physical BAR addresses: amdgpu maps VRAM with")
     #expect(!screen.contains("system RAM pfn"))
     let nicRow = screen.lines.first { $0.contains("1 05:00.0") } ?? ""
     #expect(nicRow.contains("BUS_ADDR         4    true      VRAM"), "NIC row: \(nicRow)")
@@ -84,5 +89,35 @@ struct StepTruePlaybackTests {
     let effects = try #require(state.currentStep?.effects)
     #expect(!effects.isEmpty)
     expectOnScreen(state.screen, "* " + String(effects[0].prefix(40)))
+  }
+}
+
+extension StepTruePlaybackTests {
+  /// A long explanation is not cut: PgDn in the Sequence pane scrolls it, the step stays.
+  @Test func longExplanationScrollsWithAMarker() throws {
+    var state = try Self.playedShare()
+    state.handle(.resize(width: 80, height: 24))
+    try Self.step(&state, to: "for_each_sgtable_dma_sg", importer: "0000:05:00.0")
+    state.focus = .sequence
+    let step = state.playback.step
+    let before = state.screen
+    expectOnScreen(before, "more ↓ PgDn")
+    state.press(.pageDown)
+    #expect(state.playback.step == step)
+    #expect(state.screen.lines != before.lines)
+    expectOnScreen(state.screen, "kernel: for_each_sgtable_dma_sg()")
+    state.press(.character("n"))
+    #expect(state.explanationScroll == 0)
+  }
+}
+
+extension StepTruePlaybackTests {
+  /// After teardown the NIC's row still says why it ended in system memory.
+  @Test func theMoveStaysTheDecidingReasonAfterTeardown() throws {
+    var state = try Self.playedShare()
+    state.press(.character("G"))
+    state.focus = .decision
+    state.press(.home)
+    expectOnScreen(state.screen, "importer 1: buffer moved to system memory by importer 2 (static)")
   }
 }

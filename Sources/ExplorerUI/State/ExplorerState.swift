@@ -83,24 +83,24 @@ public struct ExplorerState: Sendable {
   public private(set) var layout: Layout
   public var focus: Pane = .tree
   public var tree: TreeModel
-  public var detailsScroll = 0
-  public var decisionCursor = 0
-  public var sgScroll = 0
-  public var overlay: Overlay?
-  public var searchQuery = ""
+  public internal(set) var detailsScroll = 0
+  public internal(set) var decisionCursor = 0
+  public internal(set) var sgScroll = 0
+  public internal(set) var overlay: Overlay?
+  public internal(set) var searchQuery = ""
   /// The last search that was run (an empty prompt repeats it).
-  public var lastSearch = ""
-  public var bufferCursor = 0
-  public var matrix = MatrixState()
+  public internal(set) var lastSearch = ""
+  public internal(set) var bufferCursor = 0
+  public internal(set) var matrix = MatrixState()
   public private(set) var exporter: Int?
   public private(set) var bufferIndex = 0
   public private(set) var importers: [Int] = []
   public private(set) var run: ShareRun?
-  public var playback = Playback()
+  public internal(set) var playback = Playback()
   /// One-line feedback on the status line (cleared by the next key).
-  public var message: String?
+  public internal(set) var message: String?
   /// What update asks of the terminal loop (quit, repaint every cell); the loop clears them.
-  public var effects: Set<Effect> = []
+  public internal(set) var effects: Set<Effect> = []
   public var shouldQuit: Bool { effects.contains(.quit) }
   /// Set by Ctrl-L, resizes and clicks: the backend repaints every cell.
   public var needsFullRedraw: Bool {
@@ -108,21 +108,46 @@ public struct ExplorerState: Sendable {
     set { if newValue { effects.insert(.fullRedraw) } else { effects.remove(.fullRedraw) } }
   }
   /// First line of the help overlay shown (it scrolls on small terminals).
-  public var helpScroll = 0
+  public internal(set) var helpScroll = 0
   /// First line of the Decision pane's text below the importer rows.
-  public var decisionScroll = 0
+  public internal(set) var decisionScroll = 0
+  /// First line of the current step's explanation in the Sequence pane (reset on every step).
+  public internal(set) var explanationScroll = 0
   /// True right after a search found something: `n` then repeats it instead of stepping.
-  public var searchRepeatArmed = false
+  public internal(set) var searchRepeatArmed = false
   /// Lessons the `L` list offers, and the one being followed.
   public var lessons: [Lesson] = []
-  public var lessonCursor = 0
-  public var lessonRun: LessonRun?
+  public internal(set) var lessonCursor = 0
+  public internal(set) var lessonRun: LessonRun?
   /// The kernel release the decision and the share follow, for the status line.
   public var kernelModel: String { configuration.kernel.release.description }
   private let makeBackend: ShareBackendFactory
   public private(set) var backend: any ShareBackend
   /// Per function, ACS Control in force (see `acsControlInForce(of:)`); recomputed with the knobs.
   public private(set) var acsInForce: [ACSBits?]
+  /// Per function, what the kernel model says about it for the views (asked once, so views never
+  /// call the backend).
+  public private(set) var deviceFacts: [DeviceFacts]
+
+  /// What the views show about a device that comes from the kernel model.
+  public struct DeviceFacts: Sendable {
+    /// Exportable buffers, first = default.
+    public var buffers: [BufferSpec]
+    /// The driver profile the simulator picks when the input names none.
+    public var simulatorProfile: String?
+  }
+
+  static func facts(_ topology: Topology, _ backend: any ShareBackend) -> [DeviceFacts] {
+    topology.functions.indices.map { index in
+      let function = topology[index]
+      guard !function.isBridge, !function.isHostBridgeClass else {
+        return DeviceFacts(buffers: [], simulatorProfile: backend.driverProfile(of: index))
+      }
+      return DeviceFacts(
+        buffers: backend.exportableBuffers(of: index) ?? function.extras.buffers,
+        simulatorProfile: backend.driverProfile(of: index))
+    }
+  }
 
   public init(
     topology: Topology, configuration: P2PConfiguration, width: Int, height: Int,
@@ -136,6 +161,7 @@ public struct ExplorerState: Sendable {
     self.makeBackend = backendFactory
     self.backend = backendFactory(topology, configuration)
     self.acsInForce = Self.acsTable(topology, configuration)
+    self.deviceFacts = Self.facts(topology, backend)
     // Start on the first function rather than a root-bus heading.
     if let first = tree.rows.firstIndex(where: { $0.functionIndex != nil }) { tree.cursor = first }
   }
@@ -298,14 +324,16 @@ public struct ExplorerState: Sendable {
   /// What a device can export: the kernel model's list (scenario buffers, else the driver
   /// profile's documented default), or the topology's own list when the backend has none.
   public func buffers(of function: Int) -> [BufferSpec] {
-    guard function >= 0, function < topology.count else { return [] }
-    return backend.exportableBuffers(of: function) ?? topology[function].extras.buffers
+    guard deviceFacts.indices.contains(function) else { return [] }
+    return deviceFacts[function].buffers
   }
 
   /// True while the playback timer should run.
   public var isAnimating: Bool { playback.isPlaying && run != nil && !isAtEnd }
 
   // MARK: Mutations used by update
+
+  mutating func refreshDeviceFacts() { deviceFacts = Self.facts(topology, backend) }
 
   mutating func setLayout(width: Int, height: Int) {
     layout = Layout(width: width, height: height)

@@ -19,8 +19,9 @@ public struct LessonError: Error, Sendable, CustomStringConvertible {
 ///                "share": { "exporter": "BDF", "buffer": "name", "importers": ["BDF"] },
 ///                "cpu": "intel", "iommu": "on", "disable_acs_redir": ["BDF"],
 ///                "play_to": "kernel function", "play_to_importer": "BDF",
+///                "predict_before": "kernel function",
 ///                "predict": { "question": "...", "choices": ["..."], "answer": 1, "why": "..." },
-///                "expect": [ { "importer": "BDF", "map_type": "BUS_ADDR", "peer2peer": true,
+///                "expect": [ { "importer": "BDF", "map_type": "BUS_ADDR", "peer2peer": true, "mapped": true,
 ///                              "placement": "VRAM" },
 ///                            { "provider": "BDF", "client": "BDF", "map_type": "NOT_SUPPORTED" } ] } ] }
 /// ```
@@ -95,7 +96,8 @@ public enum LessonScript {
     try rejectUnknown(
       fields,
       allowed: [
-        "say", "highlight", "share", "cpu", "iommu", "disable_acs_redir", "play_to", "play_to_importer", "predict",
+        "say", "highlight", "share", "cpu", "iommu", "disable_acs_redir", "play_to", "play_to_importer",
+        "predict_before", "predict",
         "expect",
       ], file: file)
     func field(_ key: String) -> JSONValue? { fields.first { $0.key == key }?.value }
@@ -144,6 +146,9 @@ public enum LessonScript {
     if let importer = field("play_to_importer") {
       page.playToImporter = try bdf(importer, file: file, machine: machine)
     }
+    if let before = field("predict_before") {
+      page.predictBefore = try string(before, file: file, what: "predict_before")
+    }
     if let predict = field("predict") { page.predict = try prediction(predict, file: file) }
     if let expect = field("expect") {
       guard case .array(let values) = expect.kind else {
@@ -184,7 +189,7 @@ public enum LessonScript {
   {
     let fields = try object(value, file: file, what: "an expectation")
     try rejectUnknown(
-      fields, allowed: ["provider", "client", "importer", "map_type", "peer2peer", "placement"], file: file)
+      fields, allowed: ["provider", "client", "importer", "map_type", "peer2peer", "placement", "mapped"], file: file)
     func field(_ key: String) -> JSONValue? { fields.first { $0.key == key }?.value }
     var result = LessonExpectation(line: value.line)
     if let provider = field("provider") { result.provider = try bdf(provider, file: file, machine: machine) }
@@ -206,6 +211,12 @@ public enum LessonScript {
         throw LessonError(file: file, line: peer.line, "'peer2peer' must be true or false")
       }
       result.peer2peer = flag
+    }
+    if let mapped = field("mapped") {
+      guard case .bool(let flag) = mapped.kind else {
+        throw LessonError(file: file, line: mapped.line, "'mapped' must be true or false")
+      }
+      result.mapped = flag
     }
     if let placement = field("placement") {
       let text = try string(placement, file: file, what: "placement")

@@ -42,6 +42,9 @@ public struct LessonPage: Sendable {
   /// about `playToImporter`, when given); without it, to the end.
   public var playTo: String?
   public var playToImporter: BDF?
+  /// Until the checkpoint is answered, the playback waits on the step before the first one whose
+  /// function is (else contains) this text, so the panes do not give the answer away.
+  public var predictBefore: String?
   public var predict: Prediction?
   /// Outcomes the page states; a test checks every one against the engine.
   public var expectations: [LessonExpectation]
@@ -93,6 +96,8 @@ public struct LessonExpectation: Sendable, Equatable {
   public var peer2peer: Bool?
   /// `VRAM` or `SYSTEM`.
   public var placement: String?
+  /// Whether the importer ended with a mapped table (false: the map failed).
+  public var mapped: Bool?
   public var line: Int
 }
 
@@ -208,6 +213,7 @@ extension ExplorerState {
     let importerIndices = share.importers.compactMap { topology.index(of: $0) }
     let bufferNumber = share.buffer.flatMap { name in buffers(of: exporterIndex).firstIndex { $0.name == name } } ?? 0
     if exporter != exporterIndex || importers != importerIndices || bufferIndex != bufferNumber || self.run == nil {
+      clearShare()
       setExporter(exporterIndex)
       setBufferIndex(bufferNumber)
       for importer in importerIndices { _ = toggleImporter(importer) }
@@ -227,7 +233,18 @@ extension ExplorerState {
         target = found
       }
     }
-    if page.predict != nil, run.picked == nil { target = max(0, target - 1) }
+    if page.predict != nil, run.picked == nil {
+      // An exact function name wins over a partial one (`dma_buf_attach` is also part of
+      // `amdgpu_dma_buf_attach`).
+      if let before = page.predictBefore,
+        let found = steps.firstIndex(where: { $0.function == before })
+          ?? steps.firstIndex(where: { $0.function.contains(before) })
+      {
+        target = max(0, found - 1)
+      } else {
+        target = max(0, target - 1)
+      }
+    }
     goToStep(target)
   }
 
@@ -245,5 +262,6 @@ extension ExplorerState {
         configuration.kernel = KernelContext(release: release, source: .given)
       }
     }
+    refreshDeviceFacts()
   }
 }

@@ -114,9 +114,16 @@ enum DecisionView {
       if let fix = summary.fix {
         for text in Format.wrap("fix: \(fix)", width: width) { details.append(StyledLine(text, .role(.good))) }
       }
-      if let reason = summary.reason {
-        for text in Format.wrap("path: \(reason)", width: width) { details.append(StyledLine(text, .role(.dim))) }
-      }
+    }
+    // What kind of address the importer got, said with the map type (before the long path text).
+    if let table = attachment.sgTable, table.count > 0, !attachment.invalidated {
+      let note = SGTableView.addressNote(
+        kind: table.row(0).kind, mapType: attachment.mapType, placement: attachment.placement,
+        exporterDriver: run.exporterDriver)
+      for text in Format.wrap("address: \(note)", width: width) { details.append(StyledLine(text)) }
+    }
+    if attachment.mapType != nil || summary.isStatic, let reason = summary.reason {
+      for text in Format.wrap("path: \(reason)", width: width) { details.append(StyledLine(text, .role(.dim))) }
     }
     return (table, details)
   }
@@ -146,7 +153,7 @@ enum DecisionView {
           + "moves the buffer to system memory for it", .warning
       )
     }
-    if now.mapped || now.invalidated, now.peer2peer, now.invalidations > 0, now.placement != "VRAM" {
+    if now.peer2peer, now.invalidations > 0, !now.invalidated, let placement = now.placement, placement != "VRAM" {
       let mover = run.attachments.enumerated().first { $0.element.importer != summary.importer && $0.element.isStatic }
       let who = mover.map { "importer \($0.offset + 1) (static)" } ?? "another importer"
       return ("buffer moved to system memory by \(who): mapping invalidated, then re-mapped", .warning)
@@ -188,4 +195,10 @@ enum DecisionView {
     default: return .role(.dim)
     }
   }
+}
+
+extension CellStyle {
+  /// The style a map type is drawn with everywhere (decision rows, matrix cells): a colour role,
+  /// plus attributes that keep the three apart without colour.
+  public static func forMapType(_ mapType: MapType?) -> CellStyle { DecisionView.style(for: mapType) }
 }

@@ -76,7 +76,7 @@ enum DetailsView {
     var driver = function.driver ?? "none bound"
     if let profile = extras.driverProfile {
       driver += "  (profile \(profile))"
-    } else if let profile = state.backend.driverProfile(of: index) {
+    } else if let profile = state.deviceFacts[index].simulatorProfile {
       // The input named no profile: say which one the simulator picked, and that it picked it.
       driver += "  (profile \(profile), chosen by the simulator)"
     }

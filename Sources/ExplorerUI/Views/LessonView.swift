@@ -65,7 +65,8 @@ extension LessonView {
         let verdict =
           right
           ? "\(state.display.glyphs.check) Right: \(predict.why)"
-          : "\(state.display.glyphs.cross) Not quite (you chose \(picked + 1), the answer is \(predict.answer + 1)): \(predict.why)"
+          : "\(state.display.glyphs.cross) Not quite (you chose \(picked + 1), the answer is \(predict.answer + 1)): "
+            + predict.why
         for text in Format.wrap(verdict, width: width) {
           lines.append(StyledLine(text, CellStyle(bold: true, role: right ? .good : .error)))
         }

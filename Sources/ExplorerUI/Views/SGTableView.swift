@@ -52,7 +52,7 @@ enum SGTableView {
       ? "dropped by invalidate_mappings/move_notify: the importer must not use it; it maps again"
       : addressNote(
         kind: table.count > 0 ? table.row(0).kind : nil, mapType: attachment.mapType,
-        placement: attachment.placement, exporterDriver: state.run?.exporterDriver)
+        placement: attachment.placement, exporterDriver: state.run?.exporterDriver, short: true)
     screen.put(
       note, x: inner.x, y: inner.y + 1, style: .role(attachment.invalidated ? .warning : .dim), maxWidth: inner.width)
     guard inner.height >= 3 else { return }
@@ -85,11 +85,21 @@ enum SGTableView {
   /// What kind of address the importer got, said consistently with the map type: amdgpu and xe
   /// map VRAM with `dma_map_resource()`, which hands out the BAR's CPU-physical address (or an
   /// IOVA) even on a BUS_ADDR path; only the phys_vec helper (VFIO) emits PCI bus addresses.
-  static func addressNote(kind: SGAddressKind?, mapType: MapType?, placement: String?, exporterDriver: String?)
-    -> String
-  {
+  static func addressNote(
+    kind: SGAddressKind?, mapType: MapType?, placement: String?, exporterDriver: String?, short: Bool = false
+  ) -> String {
     guard let kind else { return "empty table" }
     let driver = exporterDriver ?? "the exporter"
+    if short {
+      switch kind {
+      case .pciBus: return "PCI bus addresses: routed by the switch, never translated"
+      case .iova: return placement == "VRAM" ? "IOVAs the importer's IOMMU maps to the BAR" : "IOVAs of system RAM"
+      case .cpuPhysical:
+        return placement == "VRAM"
+          ? "CPU-physical BAR addresses from dma_map_resource() (why: Decision pane)"
+          : "CPU-physical addresses of system RAM (dma-direct)"
+      }
+    }
     switch kind {
     case .pciBus:
       return "PCI bus addresses (SG_DMA_BUS_ADDRESS): the switch routes them, no IOMMU translation"

@@ -63,7 +63,8 @@ enum SequenceView {
       }
       // In ASCII mode `→` becomes `>` with every other glyph (ExplorerRenderer.convertToASCII).
       var label = step.function
-      if let outcome = step.outcome, !outcome.isEmpty { label += " → \(outcome)" }
+      // A future step shows what it calls, not what it returns: the outcome would give the story away.
+      if !isFuture, let outcome = step.outcome, !outcome.isEmpty { label += " → \(outcome)" }
       // The label goes right of the arrow when it fits there; otherwise it is written over the
       // arrow's line, right after the head (leftward) or after a head drawn at the start
       // (rightward), so direction and origin stay visible and the text stays readable.
@@ -82,21 +83,22 @@ enum SequenceView {
         screen.put(glyphs.pointer, x: inner.x, y: y, style: CellStyle(bold: true, reverse: true, role: .accent))
       }
     }
-    // The explanation of the current step; when cut, the last line says so.
+    // The explanation of the current step. The kernel function line always stays at the bottom;
+    // the text above it scrolls (PgUp/PgDn in this pane) with a marker when there is more.
     guard explanationHeight > 0 else { return }
     let top = inner.maxY - explanationHeight
-    var shown = Array(block.prefix(explanationHeight))
-    if block.count > explanationHeight, let kernel = block.last {
-      // The kernel function line always stays; the line above it marks the cut.
-      shown[shown.count - 1] = kernel
-      if shown.count >= 2 {
-        shown[shown.count - 2] = StyledLine(
-          Format.fit("\(glyphs.ellipsis) more: enlarge the terminal", inner.width, ellipsis: glyphs.ellipsis),
-          .role(.dim))
-      }
-    }
-    for (offset, line) in shown.enumerated() {
+    let kernel = block[block.count - 1]
+    let text = Array(block.dropLast())
+    let room = explanationHeight - 1
+    let firstLine = min(max(0, state.explanationScroll), max(0, text.count - room))
+    for (offset, line) in text.dropFirst(firstLine).prefix(room).enumerated() {
       screen.draw(line, x: inner.x, y: top + offset, width: inner.width)
+    }
+    screen.draw(kernel, x: inner.x, y: inner.maxY - 1, width: inner.width)
+    if text.count - firstLine > room, rect.width > 24 {
+      screen.put(" more ↓ PgDn ", x: rect.maxX - 15, y: rect.maxY - 1, style: .role(.dim))
+    } else if firstLine > 0, rect.width > 24 {
+      screen.put(" ↑ PgUp ", x: rect.maxX - 10, y: rect.maxY - 1, style: .role(.dim))
     }
   }
 

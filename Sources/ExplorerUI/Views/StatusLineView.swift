@@ -33,8 +33,8 @@ enum StatusLineView {
     line.append("│ \(knobs) ", bar)
     let end = screen.draw(line, x: rect.x, y: rect.y, width: rect.width)
     // Key hints: the long form when it fits, else the two keys that lead to everything else.
-    let longHints = " ?:help e:exporter i:importer Enter:share Space:play m:matrix q:quit "
-    let shortHints = " ?:help q:quit "
+    let longHints = " ?:help e:exporter i:importer Enter:share Space:play m:matrix L:lessons q:quit "
+    let shortHints = " ?:help L:lessons q:quit "
     if rect.maxX - end >= longHints.count {
       screen.put(longHints, x: rect.maxX - longHints.count, y: rect.y, style: bar)
     } else if rect.maxX - end >= shortHints.count {
