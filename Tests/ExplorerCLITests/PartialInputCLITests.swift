@@ -46,7 +46,7 @@ import Testing
     let summary = object["summary"] as? [String: Any]
     #expect(JSONShape.int(summary?["UNKNOWN"]) == 56)
     let grid = try runCLI(["matrix", "--topology", path])
-    #expect(grid.stdout.contains("UNK   UNKNOWN: depends on bridges that are not in the input"))
+    #expect(grid.stdout.contains("UNK   UNKNOWN: the answer depends on bridges that are not in the input"))
     #expect(grid.stdout.contains("partial input: the bridges above 0000:04, 0000:05, 0000:08 and 0000:09"))
   }
 
@@ -59,7 +59,7 @@ import Testing
     let result = try runCLI(
       ["explain"] + inputs + ["--provider", "04:00.0", "--client", "05:00.0", "--format", "summary"])
     #expect(result.status == 0, "\(result)")
-    #expect(result.stdout.hasPrefix("0000:04:00.0 -> 0000:05:00.0: BUS_ADDR distance 4"), "\(result)")
+    #expect(result.stdoutLines.dropFirst().first?.hasPrefix("0000:04:00.0 -> 0000:05:00.0: BUS_ADDR distance 4") == true, "\(result)")
     #expect(!result.stderr.contains("partial input"), "\(result)")
     let refused = try runCLI(["tree", "--topology", CLI.realCapture(prefix + "t.txt"), "--topology", "sysfs"])
     #expect(refused.status == 2)
