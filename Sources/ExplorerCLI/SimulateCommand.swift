@@ -64,6 +64,11 @@ public struct SimulateCommand: AsyncParsableCommand {
   @Option(name: .long, help: ArgumentHelp("Seed for block and page layouts (decimal or 0x hex).", valueName: "N"))
   public var seed: String?
 
+  @Flag(
+    name: .long,
+    help: "Text: show under each step the kernel file and function it mirrors, the release and CONFIRMED/UNCONFIRMED.")
+  public var sources = false
+
   public init() {}
 
   public mutating func run() async throws {
@@ -78,7 +83,9 @@ public struct SimulateCommand: AsyncParsableCommand {
     case .json:
       SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { output.write($0) }
     case .text:
-      SimulationReport.write(simulation, maxEntries: maxEntries ?? SimulationReport.defaultTextEntryLimit) {
+      SimulationReport.write(
+        simulation, maxEntries: maxEntries ?? SimulationReport.defaultTextEntryLimit, showSources: sources
+      ) {
         output.write($0)
       }
     case .summary:

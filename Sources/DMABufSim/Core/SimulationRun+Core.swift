@@ -123,10 +123,14 @@ extension SimulationRun {
 
   /// The exporter's `pin`. Returns false on failure (error recorded).
 
-  mutating func failPin(_ index: Int, function: String, inputs: String, errno: String, why: String) -> Bool {
+  mutating func failPin(
+    _ index: Int, function: String, inputs: String, errno: String, why: String, note: String? = nil
+  ) -> Bool {
     attachments[index].error = errno
     attachments[index].failedFunction = function
-    record(.exporterDriver, function, inputs: inputs, outcome: errno, explanation: why, attachment: index, failed: true)
+    record(
+      .exporterDriver, function, inputs: inputs, outcome: errno, explanation: why, note: note, attachment: index,
+      failed: true)
     return false
   }
 

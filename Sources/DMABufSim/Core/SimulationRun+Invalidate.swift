@@ -60,7 +60,7 @@ extension SimulationRun {
       let state = attachments[index]
       if state.mapped, let table = state.table {
         let unmapDetail: String
-        if table.nents > 0 && table[0].isBusAddress {
+        if table.nents > 0 && table[0].addressKind == .pciBus {
           unmapDetail = "bus-address entries: nothing to unmap (dma_buf_free_sgt)"
         } else if table.isPageBacked {
           unmapDetail = "dma_unmap_sgtable (\(table.nents) DMA entries)"
@@ -93,16 +93,20 @@ extension SimulationRun {
       ops.detach(index, &self)
       attachments[index].attached = false
       record(
-        .dmaBufCore, "dma_buf_detach -> exporter detach", inputs: "attachment of \(importerLabel(index))",
+        .dmaBufCore, ops.detachFunction.map { "dma_buf_detach -> \($0)" } ?? "dma_buf_detach",
+        inputs: "attachment of \(importerLabel(index))",
         changes: ["attachment removed from dmabuf->attachments and freed"],
-        explanation: "The attachment is removed under the reservation lock and the exporter's detach runs.",
+        explanation: "The attachment is removed under the reservation lock"
+          + (ops.detachFunction == nil
+            ? "; this exporter's ops have no detach callback, so nothing else runs."
+            : " and the exporter's detach callback runs."),
         attachment: index)
       record(
         .importerDriver(state.importer), "dma_buf_put", inputs: "dmabuf \(spec.name)", changes: ["dma_buf refcount -1"],
         explanation: "The importer drops its reference.", attachment: index)
     }
     record(
-      .dmaBufCore, "dma_buf_put (last reference) -> dma_buf_release -> exporter release",
+      .dmaBufCore, "dma_buf_put (last reference) -> dma_buf_release -> \(ops.releaseFunction)",
       inputs: "dmabuf \(spec.name)", changes: ["dma_buf freed; the exporter's BO reference dropped"],
       explanation:
         "When the last file reference goes, the dma_buf is released and the exporter drops its buffer reference.")

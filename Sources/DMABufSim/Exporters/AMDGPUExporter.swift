@@ -50,7 +50,7 @@ struct AMDGPUExporter: DMABufOps {
   func pin(_ index: Int, pinOnMap: Bool, _ run: inout SimulationRun) -> Bool {
     let pinStep = run.steps.count
     let inputs = "attachment of \(run.importerLabel(index))" + (pinOnMap ? " (pin-on-map)" : "")
-    var domains: Set<Placement> = run.spec.preferredPlacement == .vram ? [.vram, .system] : [.system]
+    var domains: Set<Placement> = run.spec.preferredPlacement == .vram ? [.vram, .gtt] : [.gtt]
     let nonP2P = run.attachments.filter { $0.attached && !$0.peer2peer }.map(\.importer)
     var changes: [String] = []
     if !nonP2P.isEmpty && domains.contains(.vram) {

@@ -69,7 +69,7 @@ struct SimulationRun {
     }
     self.exporterProfile = profile
     self.behaviour = behaviour
-    ops = profile.exporter == nil ? PageBackedExporter(kind: .drmPrime) : behaviour.ops
+    ops = behaviour.ops
 
     // The buffer.
     let listed = exporterFunction.extras.buffers

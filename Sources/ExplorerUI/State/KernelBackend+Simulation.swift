@@ -69,7 +69,7 @@ extension KernelBackend {
   static func placement(_ result: AttachmentResult) -> String {
     switch result.placement {
     case .vram: return "VRAM"
-    case .system: return result.iommu.translates ? "system RAM (IOVA)" : "system RAM"
+    case .system, .gtt: return result.placement.displayName + (result.iommu.translates ? " (IOVA)" : "")
     }
   }
 
