@@ -188,10 +188,9 @@ public enum ExplainRenderer {
       + "it describes the wires, not the kernel's permission\n"
     text +=
       "older kernels (upstream_bridge_distance): "
-      + history(engine, verdict).map { kernel, result in
-        "\(kernel.rawValue) \(result.distance)"
-          + (result.allowed
-            ? "" : result.distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
+      + history(engine, verdict).map { name, distance in
+        "\(name) \(distance)"
+          + (distance >= 0 ? "" : distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
       }.joined(separator: ", ") + "\n"
     text += "\nWhy: \(verdict.reason)\n"
     text += "\ndmesg, verbose caller (VFIO dma-buf map, habanalabs):\n"
@@ -219,12 +218,17 @@ public enum ExplainRenderer {
     return text
   }
 
-  /// The v4.20 and v5.2 answers for the same pair.
-  static func history(_ engine: P2PEngine, _ verdict: P2PVerdict) -> [(HistoricalKernel, HistoricalVerdict)] {
-    HistoricalKernel.allCases.compactMap { kernel in
-      (try? engine.historicalVerdict(provider: verdict.provider, client: verdict.client, kernel: kernel)).map {
-        (kernel, $0)
-      }
+  /// The 4.20 and 5.2 answers of `upstream_bridge_distance()` for the same pair (JSON
+  /// `older_kernels`, kept from before the release timeline).
+  static func history(_ engine: P2PEngine, _ verdict: P2PVerdict) -> [(String, Int)] {
+    guard let provider = engine.topology.index(of: verdict.provider),
+      let client = engine.topology.index(of: verdict.client)
+    else { return [] }
+    return [("v4.20", KernelRelease(major: 4, minor: 20)), ("v5.2", KernelRelease(major: 5, minor: 2))].map {
+      name, release in
+      let old = engine.withKernel(KernelContext(release: release, source: .given))
+        .verdict(providerIndex: provider, clientIndex: client, verbose: false)
+      return (name, old.legacyDistance ?? old.distance)
     }
   }
 
@@ -264,7 +268,7 @@ public enum ExplainRenderer {
         "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
         "topo": verdict.topoClass.rawValue,
         "older_kernels": Dictionary(
-          uniqueKeysWithValues: history(engine, verdict).map { ($0.0.rawValue, $0.1.distance) }),
+          uniqueKeysWithValues: history(engine, verdict).map { ($0.0, $0.1) }),
       ] as [String: Any]
     }
     func manyObject(_ result: DistanceManyResult) -> [String: Any] {

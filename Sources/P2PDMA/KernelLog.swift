@@ -30,6 +30,29 @@ enum KernelLog {
     prefix(for: root) + "Host bridge not in P2PDMA whitelist: \(root.idPair)"
   }
 
+  /// The ACS list as the dmesg line of `release` shows it: 4.20–5.10 collected it in a PAGE_SIZE
+  /// buffer (never cut in practice); the 128-byte on-stack `seq_buf` is modelled from the
+  /// `calc_map_type_and_dist()` rework (`KernelChange.hostBridgeWarning`; kernel-history.md does not
+  /// date the buffer change separately).
+  static func acsList(_ devices: [BDF], release: KernelRelease) -> (text: String, truncated: Bool) {
+    guard release.has(.hostBridgeWarning) else {
+      return (devices.map(\.description).joined(separator: ";"), false)
+    }
+    return seqBufACSList(devices)
+  }
+
+  /// 4.20–5.3 and RHEL 8 (`upstream_bridge_distance_warn()`): ACS redirect refuses the pair.
+  static func legacyACSRedirectRefused(client: PCIFunction, provider: BDF) -> String {
+    prefix(for: client)
+      + "cannot be used for peer-to-peer DMA as ACS redirect is set between the client and provider (\(provider))"
+  }
+
+  /// 4.20–5.3 and RHEL 8: no common upstream bridge refuses the pair.
+  static func legacyNoCommonBridge(client: PCIFunction, provider: BDF) -> String {
+    prefix(for: client)
+      + "cannot be used for peer-to-peer DMA as the client and provider (\(provider)) do not share an upstream bridge"
+  }
+
   /// The ACS list as the kernel's dmesg line shows it.
   ///
   /// Mirrors `seq_buf_print_bus_devfn()` appending `name;` per device into a 128-byte

@@ -10,12 +10,12 @@ extension P2PConfiguration {
   /// source text says so. The IOMMU mode comes from `iommu`, else the platform, else off.
   public init(
     inferringFrom topology: Topology, cpu: CPURule? = nil, iommu: IOMMUMode? = nil,
-    disableACSRedirect: [BDF] = []
+    disableACSRedirect: [BDF] = [], kernel: KernelContext = .mainline
   ) {
     let (rule, inferred, source) = Self.cpuRule(for: topology, given: cpu)
     self.init(
       cpu: rule, cpuWasInferred: inferred, cpuSource: source,
-      iommu: iommu ?? topology.platform.iommu ?? .off, disableACSRedirect: disableACSRedirect)
+      iommu: iommu ?? topology.platform.iommu ?? .off, disableACSRedirect: disableACSRedirect, kernel: kernel)
   }
 
   /// Decides the CPU rule and says where it came from.

@@ -56,6 +56,9 @@ public struct P2PConfiguration: Sendable, Equatable {
   /// `disableACSRedirect` (the kernel applies `disable_acs_redir` last too). Off by default,
   /// because dumps of a running machine already show the result.
   public var simulateKernelACSEnable: Bool
+  /// The kernel release modelled and its `CONFIG_DMABUF_MOVE_NOTIFY` (default: mainline). Every
+  /// per-release rule asks `kernel.release.has(_:)` (see `KernelChanges`).
+  public var kernel: KernelContext
 
   /// The Control bits `pci_std_enable_acs()` turns on when the capability has them.
   public static let kernelDefaultACSBits: ACSBits = [
@@ -65,7 +68,8 @@ public struct P2PConfiguration: Sendable, Equatable {
   public init(
     cpu: CPURule, cpuWasInferred: Bool = false, cpuSource: String = "given", iommu: IOMMUMode = .off,
     disableACSRedirect: [BDF] = [], acsControlOverrides: [BDF: ACSBits] = [:],
-    allowlistIncludesQueuedEntries: Bool = true, simulateKernelACSEnable: Bool = false
+    allowlistIncludesQueuedEntries: Bool = true, simulateKernelACSEnable: Bool = false,
+    kernel: KernelContext = .mainline
   ) {
     self.cpu = cpu
     self.cpuWasInferred = cpuWasInferred
@@ -75,6 +79,7 @@ public struct P2PConfiguration: Sendable, Equatable {
     self.acsControlOverrides = acsControlOverrides
     self.allowlistIncludesQueuedEntries = allowlistIncludesQueuedEntries
     self.simulateKernelACSEnable = simulateKernelACSEnable
+    self.kernel = kernel
   }
 
   /// ACS Control after the kernel-enable what-if (unchanged when it is off).

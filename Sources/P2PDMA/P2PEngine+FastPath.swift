@@ -26,10 +26,31 @@ final class FastPathTables: Sendable {
     case allowed = 2
   }
 
+  /// Which decision function the release has (kernel-history.md §1a).
+  enum Era: UInt8, Sendable {
+    /// Before 4.20: no P2PDMA, every pair refused.
+    case noP2PDMA
+    /// 4.20–5.3 and RHEL 8: `upstream_bridge_distance()` returns an int; redirect or no common
+    /// bridge refuses (AMD root-complex exception from 5.2).
+    case intDistance
+    /// 5.4 on: map types and the host-bridge gate.
+    case mapTypes
+  }
+
+  /// The per-release switches of `classify`.
+  struct Rules: Sendable {
+    var era: Era
+    /// `cpu_supports_p2pdma()` (false before 5.9).
+    var cpuAllows: Bool
+  }
+
   let nodes: [Node]
+  /// 5.4 on: the whitelist per root bus. 4.20–5.3: 1 when the root bus passes
+  /// `root_complex_whitelist()` (AMD 1022:1450 at 00.0, from 5.2), else 0.
   let hostBridgeStatus: [UInt8]
+  let rules: Rules
   /// `cpu_supports_p2pdma()`.
-  let cpuAllows: Bool
+  var cpuAllows: Bool { rules.cpuAllows }
 
   init(topology: Topology, configuration: P2PConfiguration) {
     let count = topology.count
@@ -60,14 +81,24 @@ final class FastPathTables: Sendable {
       }
     }
     self.nodes = nodes
-    cpuAllows = configuration.cpu.supportsHostBridgeP2P
+    let release = configuration.kernel.release
+    let era: Era =
+      !release.hasP2PDMA ? .noP2PDMA : release.has(.acsRedirectThroughHostBridge) ? .mapTypes : .intDistance
+    rules = Rules(era: era, cpuAllows: configuration.cpu.supportsHostBridgeP2P && release.has(.cpuRuleAMDZen))
+    if era == .intDistance {
+      let exception = release.has(.amdRootComplexAllowlist)
+      hostBridgeStatus = topology.rootBuses.map { exception && topology.isAMDZenRootComplex(rootBus: $0) ? 1 : 0 }
+      return
+    }
     hostBridgeStatus = topology.rootBuses.map { bus in
-      guard let device = topology.hostBridgeDevice(forRootBus: bus) else { return HostBridgeStatus.refused.rawValue }
+      guard let device = topology.p2pHostBridgeDevice(forRootBus: bus, release: release) else {
+        return HostBridgeStatus.refused.rawValue
+      }
       let function = topology[device]
       guard
         let entry = P2PAllowlist.firstMatch(
           vendorID: function.vendorID, deviceID: function.deviceID,
-          includeQueued: configuration.allowlistIncludesQueuedEntries)
+          includeQueued: configuration.allowlistIncludesQueuedEntries, release: release)
       else { return HostBridgeStatus.refused.rawValue }
       return (entry.requiresSameHostBridge ? HostBridgeStatus.allowedWithinOnly : .allowed).rawValue
     }
@@ -107,8 +138,13 @@ final class FastPathTables: Sendable {
   @inline(__always)
   static func classify(
     provider: Int, client: Int, nodes: UnsafeBufferPointer<Node>, hostBridgeStatus: UnsafeBufferPointer<UInt8>,
-    cpuAllows: Bool
+    rules: Rules
   ) -> (MapType, Int) {
+    if rules.era != .mapTypes {
+      return classifyIntDistance(
+        provider: provider, client: client, nodes: nodes, rootComplexAllowed: hostBridgeStatus, era: rules.era)
+    }
+    let cpuAllows = rules.cpuAllows
     let providerNode = nodes[provider]
     let clientNode = nodes[client]
     let common = commonAncestor(provider, client, nodes: nodes)
@@ -136,6 +172,31 @@ final class FastPathTables: Sendable {
         && hostBridgeStatus[clientRoot] == HostBridgeStatus.allowed.rawValue
     }
     return allowed ? (.thruHostBridge, distance) : (.notSupported, -1)
+  }
+
+  /// 4.20–5.3 and RHEL 8 `upstream_bridge_distance()` as (map type, `pci_p2pdma_distance()`): an
+  /// allowed pair is BUS_ADDR (those kernels always map with bus addresses), 0x1000 + distance
+  /// through two AMD 1450 root complexes; a redirect or no common bridge is NOT_SUPPORTED (-1).
+  static func classifyIntDistance(
+    provider: Int, client: Int, nodes: UnsafeBufferPointer<Node>, rootComplexAllowed: UnsafeBufferPointer<UInt8>,
+    era: Era
+  ) -> (MapType, Int) {
+    if era == .noP2PDMA { return (.notSupported, -1) }
+    let providerNode = nodes[provider]
+    let clientNode = nodes[client]
+    let common = commonAncestor(provider, client, nodes: nodes)
+    if common >= 0 {
+      let commonNode = nodes[common]
+      let redirects =
+        providerNode.redirectsToRoot + clientNode.redirectsToRoot - 2 * commonNode.redirectsToRoot
+        + commonNode.redirectsHere
+      if redirects != 0 { return (.notSupported, -1) }
+      return (.busAddress, Int(providerNode.depth) + Int(clientNode.depth) - 2 * Int(commonNode.depth))
+    }
+    if rootComplexAllowed[Int(providerNode.rootBus)] != 0 && rootComplexAllowed[Int(clientNode.rootBus)] != 0 {
+      return (.busAddress, 0x1000 + Int(providerNode.depth) + Int(clientNode.depth) + 2)
+    }
+    return (.notSupported, -1)
   }
 }
 
@@ -216,8 +277,7 @@ extension P2PEngine {
     return tables.nodes.withUnsafeBufferPointer { nodes in
       tables.hostBridgeStatus.withUnsafeBufferPointer { status in
         FastPathTables.classify(
-          provider: providerIndex, client: clientIndex, nodes: nodes, hostBridgeStatus: status,
-          cpuAllows: tables.cpuAllows)
+          provider: providerIndex, client: clientIndex, nodes: nodes, hostBridgeStatus: status, rules: tables.rules)
       }
     }
   }
@@ -244,8 +304,7 @@ extension P2PEngine {
                 let client = Int(client32)
                 if client == provider && !includeSelfPairs { continue }
                 let (mapType, _) = FastPathTables.classify(
-                  provider: provider, client: client, nodes: nodes, hostBridgeStatus: status,
-                  cpuAllows: tables.cpuAllows)
+                  provider: provider, client: client, nodes: nodes, hostBridgeStatus: status, rules: tables.rules)
                 switch mapType {
                 case .busAddress: counts.0 += 1
                 case .thruHostBridge: counts.1 += 1

@@ -118,6 +118,11 @@ public struct P2PEngine: Sendable {
   /// distance, then the host-bridge gate. Written as a literal walk (not the fast path's
   /// depth arithmetic) so that the two can check each other.
   public func verdict(providerIndex: Int, clientIndex: Int, verbose: Bool) -> P2PVerdict {
+    let release = configuration.kernel.release
+    // 4.20–5.3 and RHEL 8: the int-distance API, a different function (upstream_bridge_distance).
+    if !release.has(.acsRedirectThroughHostBridge) {
+      return legacyVerdict(providerIndex: providerIndex, clientIndex: clientIndex, verbose: verbose)
+    }
     let providerFunction = topology[providerIndex]
     let clientFunction = topology[clientIndex]
     let nested = nestedWalk(providerIndex: providerIndex, clientIndex: clientIndex)
@@ -157,7 +162,7 @@ public struct P2PEngine: Sendable {
         mapType = .busAddress
       } else {
         if verbose {
-          let list = KernelLog.seqBufACSList(acsRedirect.map { topology[$0].bdf })
+          let list = KernelLog.acsList(acsRedirect.map { topology[$0].bdf }, release: release)
           truncated = list.truncated
           dmesg.append(KernelLog.acsRedirectIsSet(client: clientFunction, provider: providerFunction.bdf))
           dmesg.append(KernelLog.disableACSRedirectHint(client: clientFunction, list: list.text))
@@ -204,6 +209,9 @@ public struct P2PEngine: Sendable {
       distB: distB, mapType: mapType, acsRedirect: acsRedirect, hostBridge: hostBridge,
       kernelParameter: kernelParameter, truncated: truncated, unknownACS: unknownACS,
       alternative: alternative)
+    let (rules, notes) = kernelRulesAndNotes(
+      providerIndex: providerIndex, clientIndex: clientIndex, common: common, acsRedirects: acsRedirects,
+      hostBridge: hostBridge)
 
     return P2PVerdict(
       provider: providerFunction.bdf, client: clientFunction.bdf, mapType: mapType,
@@ -212,7 +220,7 @@ public struct P2PEngine: Sendable {
       hostBridge: hostBridge, verbose: verbose, dmesg: dmesg, reason: explanation.reason(),
       fix: explanation.fix(), kernelParameter: kernelParameter, acsListTruncatedInDmesg: truncated,
       unknownACS: unknownACS.map { topology[$0].bdf }, alternativeIfUnknownACSRedirects: alternative,
-      topoClass: topoClass)
+      topoClass: topoClass, kernel: release, kernelRules: rules, kernelNotes: notes)
   }
 
   /// What the nested walk shared by every kernel version found.
@@ -265,7 +273,8 @@ public struct P2PEngine: Sendable {
     let clientRoot = topology.rootBus(of: client)
     let same = providerRoot == clientRoot
     let cpu = configuration.cpu
-    if cpu.supportsHostBridgeP2P {
+    let release = configuration.kernel.release
+    if cpu.supportsHostBridgeP2P && release.has(.cpuRuleAMDZen) {
       let reason =
         "cpu_supports_p2pdma() is true (AMD CPU family >= 0x17; \(configuration.cpuSource)), so every "
         + "host-bridge path is allowed and the allowlist is not consulted"
@@ -292,7 +301,10 @@ public struct P2PEngine: Sendable {
       allowed = second.lookup.passed
     }
     let cpuWords =
-      "cpu_supports_p2pdma() is false (\(cpu.rawValue): \(configuration.cpuSource)), so the host-bridge allowlist decides"
+      release.has(.cpuRuleAMDZen)
+      ? "cpu_supports_p2pdma() is false (\(cpu.rawValue): \(configuration.cpuSource)), so the host-bridge allowlist decides"
+      : "kernel \(release.series) has no cpu_supports_p2pdma() (the AMD Zen CPU rule arrived in 5.9, dea286bb71ba), "
+        + "so only the host-bridge whitelist decides"
     let lookupWords = lookups.map(Self.describe(lookup:))
     var reason = cpuWords + ": " + lookupWords.joined(separator: "; ")
     if !same && !first.lookup.passed {
@@ -312,9 +324,15 @@ public struct P2PEngine: Sendable {
   {
     let firstIndex = topology.firstDevice(onRootBus: rootBus)
     let first = firstIndex.map { topology[$0] }
-    guard let deviceIndex = topology.hostBridgeDevice(forRootBus: rootBus) else {
+    let release = configuration.kernel.release
+    guard let deviceIndex = hostBridgeLookupDevice(onRootBus: rootBus) else {
       let why: String
-      if let first {
+      if let first, !release.has(.rootPortLookup) {
+        why =
+          "its first device \(first.bdf) (\(first.idPair)) is not devfn 00.0, and before 5.19 pci_host_bridge_dev() "
+          + "accepts only devfn 00.0 (a root port at any devfn counts from 5.19, 1af7c26c59eb), so no host-bridge "
+          + "device is found, which counts as not allowed (no warning is printed)"
+      } else if let first {
         why =
           "its first device \(first.bdf) (\(first.idPair)) is neither devfn 00.0 nor a PCIe root port, "
           + "so pci_host_bridge_dev() finds no host-bridge device, which counts as not allowed (no warning is printed)"
@@ -332,7 +350,7 @@ public struct P2PEngine: Sendable {
     let device = topology[deviceIndex]
     let entry = P2PAllowlist.firstMatch(
       vendorID: device.vendorID, deviceID: device.deviceID,
-      includeQueued: configuration.allowlistIncludesQueuedEntries)
+      includeQueued: configuration.allowlistIncludesQueuedEntries, release: release)
     var dmesg: [String] = []
     let passed: Bool
     var sameBridgeRejected = false
@@ -345,7 +363,8 @@ public struct P2PEngine: Sendable {
       }
     } else {
       passed = false
-      if warn { dmesg.append(KernelLog.hostBridgeNotAllowlisted(root: device)) }
+      // The warning exists from the calc_map_type_and_dist() rework (5.11–5.15, modelled 5.15).
+      if warn && release.has(.hostBridgeWarning) { dmesg.append(KernelLog.hostBridgeNotAllowlisted(root: device)) }
     }
     return (
       HostBridgeLookup(

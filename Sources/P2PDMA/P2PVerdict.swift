@@ -169,14 +169,32 @@ public struct P2PVerdict: Sendable, Equatable {
   public var alternativeIfUnknownACSRedirects: MapType?
   /// The `nvidia-smi topo -m` class of the pair (a different question; see `TopoClass`).
   public var topoClass: TopoClass
+  /// The kernel release the verdict is for (`P2PConfiguration.kernel`).
+  public var kernel: KernelRelease
+  /// Before 5.4 (and on RHEL 8) there were no map types: what `upstream_bridge_distance()` returned
+  /// (>= 0 allowed, 0x1000 + n through an AMD root complex, -1 no common bridge, -2 ACS redirect).
+  /// nil on kernels with map types. An allowed pair is shown as BUS_ADDR, since those kernels'
+  /// `pci_p2pdma_map_sg()` always used bus addresses.
+  public var legacyDistance: Int?
+  /// The behaviour changes of `KernelChanges` this decision consulted (present or absent in the
+  /// release), in the order they were consulted.
+  public var kernelRules: [KernelChange]
+  /// Release-specific notes: map-time behaviour, and an `UNCONFIRMED for X.Y: …` line for every
+  /// consulted change the history cannot date for this release. Empty for mainline.
+  public var kernelNotes: [String]
 
   public init(
     provider: BDF, client: BDF, mapType: MapType, distance: Int, pathDistance: Int,
     commonUpstream: BDF?, acsRedirect: [BDF], walk: [P2PWalkStep], hostBridge: HostBridgeCheck?,
     verbose: Bool, dmesg: [String], reason: String, fix: String?, kernelParameter: String?,
     acsListTruncatedInDmesg: Bool, unknownACS: [BDF], alternativeIfUnknownACSRedirects: MapType?,
-    topoClass: TopoClass
+    topoClass: TopoClass, kernel: KernelRelease = .mainline, legacyDistance: Int? = nil,
+    kernelRules: [KernelChange] = [], kernelNotes: [String] = []
   ) {
+    self.kernel = kernel
+    self.legacyDistance = legacyDistance
+    self.kernelRules = kernelRules
+    self.kernelNotes = kernelNotes
     self.provider = provider
     self.client = client
     self.mapType = mapType

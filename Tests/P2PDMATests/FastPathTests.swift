@@ -9,6 +9,10 @@ import Testing
   static let configurations: [P2PConfiguration] = [
     Fixtures.config(.intel), Fixtures.config(.amdZen), Fixtures.config(.other, queued: false),
     P2PConfiguration(cpu: .intel, simulateKernelACSEnable: true),
+    // Per-release rules: int distance with the AMD root-complex exception, no CPU rule, devfn-00.0 lookup.
+    P2PConfiguration(cpu: .amdZen, kernel: KernelContext(release: KernelRelease(major: 5, minor: 2), source: .given)),
+    P2PConfiguration(cpu: .amdZen, kernel: KernelContext(release: KernelRelease(major: 5, minor: 8), source: .given)),
+    P2PConfiguration(cpu: .intel, kernel: KernelContext(release: KernelRelease(major: 5, minor: 18), source: .given)),
   ]
 
   @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
