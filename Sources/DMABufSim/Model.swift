@@ -209,6 +209,8 @@ public struct ShareSimulation: Sendable {
   public var structPageTradeoff: StructPageTradeoff?
   /// "current mainline (v7.3-era)".
   public var kernelModel: String
+  /// The release and MOVE_NOTIFY setting the share was simulated for.
+  public var kernel: KernelContext
   public var iommu: IOMMUMode
 
   /// Every dmesg line in order.

@@ -90,6 +90,12 @@ public struct SimulateCommand: AsyncParsableCommand {
       }
     case .summary:
       output.write(Self.summary(simulation))
+      let runs = try DMABufSimulator.byRelease(topology: topology, request: request)
+      for (index, attachment) in simulation.attachments.enumerated() {
+        output.write(
+          "  by release \(attachment.importer): \(DMABufSimulator.byReleaseLine(runs, attachment: index))"
+            + " (each with its default CONFIG_DMABUF_MOVE_NOTIFY)\n")
+      }
     }
     output.flush()
   }

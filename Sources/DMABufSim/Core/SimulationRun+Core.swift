@@ -55,13 +55,18 @@ extension SimulationRun {
       .importerDriver(state.importer), "dma_buf_get", inputs: "fd of \(spec.name)", changes: ["dma_buf refcount +1"],
       outcome: "dmabuf", explanation: "The importing driver turns the file descriptor into a dma_buf reference.",
       attachment: index)
-    let dynamic = state.profile.isDynamicImporter
-    attachments[index].peer2peer = dynamic && state.profile.allowPeer2peer
+    if refuseMissingImporter(index) { return }
+    let dynamic = state.isDynamic
+    attachments[index].peer2peer = state.allowPeer2peer
     if dynamic {
       record(
         .dmaBufCore, "dma_buf_dynamic_attach",
         inputs: "dev \(state.importer), importer_ops \(state.profile.importerOps ?? "")",
-        changes: ["attach->peer2peer = allow_peer2peer = \(state.profile.allowPeer2peer)"],
+        changes: [
+          has(.dmabufPeer2Peer)
+            ? "attach->peer2peer = allow_peer2peer = \(state.profile.allowPeer2peer)"
+            : "no peer2peer flag before 5.8: the importer gets system memory only"
+        ],
         outcome: "calls exporter attach",
         explanation:
           "A dynamic importer attaches with importer_ops, so it can be told to drop its mapping when the buffer "
@@ -70,9 +75,12 @@ extension SimulationRun {
           "v5.8 to ≈v6.15 also mapped at attach when importer and exporter differed in dynamic-ness; removed in 2025",
         attachment: index)
     } else {
+      let noDynamicAttach =
+        state.profile.isDynamicImporter
+        ? ["dynamic attach arrived in 5.7: on \(kernel.release.series) \(state.profile.name) attaches statically"] : []
       record(
         .dmaBufCore, "dma_buf_attach", inputs: "dev \(state.importer), importer_ops NULL",
-        changes: ["attach->peer2peer = false (static importer)"], outcome: "calls exporter attach",
+        changes: noDynamicAttach + ["attach->peer2peer = false (static importer)"], outcome: "calls exporter attach",
         explanation:
           "A static importer passes no importer_ops. It can never be asked to move, so it never gets P2P: "
           + "peer2peer stays false whatever the topology says.",
@@ -84,6 +92,20 @@ extension SimulationRun {
     // Attached from the exporter's attach callback on (not during the P2PDMA query it made).
     for step in attachStep..<steps.count where steps[step].actor != .pciP2PDMA {
       steps[step].snapshot.attachments[index].attached = true
+    }
+    if mapsAtAttach(index) {
+      // Before 6.15: dma_buf_dynamic_attach() maps (pinning a dynamic exporter) right away when
+      // importer and exporter differ in dynamic-ness, and caches the table for the importer.
+      record(
+        .dmaBufCore, attachments[index].isDynamic ? "dma_buf_dynamic_attach" : "dma_buf_attach",
+        inputs: "attachment of \(importerLabel(index)), importer and exporter differ in dynamic-ness",
+        changes: ["maps now and caches attach->sgt (until 6.15)"], outcome: "calls map_dma_buf at attach",
+        explanation:
+          "On \(kernel.release.series) the core maps at attach when the importer and the exporter differ in "
+          + "dynamic-ness, pinning a dynamic exporter's buffer first, and hands the cached table to the importer's "
+          + "later dma_buf_map_attachment.",
+        note: "removed in 6.15 (de68b17d5d07, \(KernelChange.dmabufNoAttachTimeMap.entry.confirmationLabel))",
+        attachment: index)
     }
     if state.profile.pinsAfterAttach {
       guard importerPin(index) else { return }
@@ -137,12 +159,12 @@ extension SimulationRun {
   /// `dma_buf_map_attachment()` and the exporter's `map_dma_buf`.
   mutating func map(_ index: Int) {
     let state = attachments[index]
-    let pinOnMap = ops.isDynamic && !state.profile.isDynamicImporter
+    let pinOnMap = pinOnMapApplies(index) && !attachments[index].pinnedOnMap
     record(
       .dmaBufCore, "dma_buf_map_attachment",
       inputs: "attachment of \(importerLabel(index)), DMA_BIDIRECTIONAL, resv held",
-      changes: (pinOnMap ? ["pin-on-map: static importer of a dynamic exporter, so the core pins first"] : [])
-        + (state.profile.isDynamicImporter
+      changes: (pinOnMap ? [pinOnMapReason(index)] : [])
+        + (state.isDynamic
           ? []
           : [
             "after the exporter maps, the core waits for the kernel fences (DMA_RESV_USAGE_KERNEL) for this static importer"
@@ -151,10 +173,17 @@ extension SimulationRun {
       explanation:
         "The importer asks for an sg table it can program into its DMA engine. "
         + (pinOnMap
-          ? "Because this importer is static and cannot be told about moves, the core pins the buffer first."
+          ? (state.isDynamic
+            ? "Without CONFIG_DMABUF_MOVE_NOTIFY the core does not trust importers to follow moves, so it pins the "
+              + "buffer first."
+            : "Because this importer is static and cannot be told about moves, the core pins the buffer first.")
           : "The exporter decides where the buffer must be for this importer and builds the table."),
-      note: "newest pin-on-map rule: exporter has pin && importer is static (v5.x: pin when !DMABUF_MOVE_NOTIFY); "
-        + "≈v6.2+: every importer holds dmabuf->resv",
+      note: has(.dmabufMoveNotifyRemoved)
+        ? "newest pin-on-map rule: exporter has pin && importer is static (v5.x: pin when !DMABUF_MOVE_NOTIFY); "
+          + "≈v6.2+: every importer holds dmabuf->resv"
+        : "\(kernel.release.series): pin-on-map when the exporter has pin and CONFIG_DMABUF_MOVE_NOTIFY is off"
+          + (has(.dmabufNoAttachTimeMap) ? " or the importer is static" : "")
+          + " (\(kernel.dmabufMoveNotify ? "y" : "n") here)",
       attachment: index)
     if pinOnMap {
       guard ops.pin(index, pinOnMap: true, &self) else { return }

@@ -5,18 +5,22 @@ import PCITopology
 extension SimulationRun {
   mutating func invalidateOthers(except index: Int, reason: String) {
     let victims = attachments.indices.filter {
-      $0 != index && attachments[$0].mapped && attachments[$0].profile.isDynamicImporter
+      $0 != index && attachments[$0].mapped && attachments[$0].isDynamic
     }
     guard !victims.isEmpty else { return }
     record(
-      .dmaBufCore, "dma_buf_invalidate_mappings (was dma_buf_move_notify)",
+      .dmaBufCore, invalidateFunction,
       inputs: "dmabuf \(spec.name), resv held, buffer \(reason)",
-      changes: victims.map { "calls invalidate_mappings of \(importerLabel($0))" },
+      changes: victims.map {
+        "calls \(has(.dmabufInvalidateMappingsRename) ? "invalidate_mappings" : "move_notify") of \(importerLabel($0))"
+      },
       outcome: "\(victims.count) importer(s) notified",
       explanation:
         "The exporter moved the buffer, so the core tells every dynamic importer. Their sg tables now point at "
         + "memory the buffer no longer uses.",
-      note: "renamed from dma_buf_move_notify/move_notify in ≈v7.1 (UNVERIFIED release)", attachment: index)
+      note: has(.dmabufInvalidateMappingsRename)
+        ? "renamed from dma_buf_move_notify/move_notify in ≈v7.1 (UNVERIFIED release)"
+        : "renamed dma_buf_invalidate_mappings/invalidate_mappings in 7.1", attachment: index)
     for victim in victims {
       let old = attachments[victim].table
       attachments[victim].invalidatedTable = old
@@ -24,7 +28,7 @@ extension SimulationRun {
       attachments[victim].needsRemap = true
       attachments[victim].invalidations += 1
       record(
-        .importerDriver(attachments[victim].importer), invalidateCallback(attachments[victim].profile),
+        .importerDriver(attachments[victim].importer), invalidateCallbackName(attachments[victim].profile),
         inputs: "attachment of \(importerLabel(victim))",
         changes: [
           "stops DMA to the old \(attachments[victim].tablePlacement?.rawValue ?? "") copy",

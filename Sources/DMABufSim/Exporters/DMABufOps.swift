@@ -16,6 +16,9 @@ protocol DMABufOps: Sendable {
   var opsDescription: String { get }
   /// A release note on the export step (nil for none).
   var exportNote: String? { get }
+  /// The kernel change this exporter's dma-buf export arrived with, and its name in words (nil:
+  /// every release with dma-buf).
+  var requiredChange: (change: KernelChange, what: String)? { get }
   /// The ops table has pin/unpin: a dynamic exporter, so the core pins on map for static importers.
   var isDynamic: Bool { get }
   /// False for exporters whose buffer can never be system pages (VFIO's MMIO ranges).
@@ -63,6 +66,7 @@ protocol DMABufOps: Sendable {
 
 extension DMABufOps {
   var exportNote: String? { nil }
+  var requiredChange: (change: KernelChange, what: String)? { nil }
   var systemPlacement: Placement { .gtt }
   var pageListing: PageListing { .drmPrimePagesToSG }
   var cpuListAssumption: String { pageListing.assumption }

@@ -9,6 +9,7 @@ struct VFIOExporter: DMABufOps {
     "vfio_pci_core_feature_dma_buf (VFIO_DEVICE_FEATURE_DMA_BUF) -> dma_buf_export"
   }
   var opsDescription: String { "vfio_pci_dmabuf_ops" }
+  var requiredChange: (change: KernelChange, what: String)? { (.vfioDmabufExport, "VFIO dma-buf export") }
   var exportNote: String? { "VFIO dma-buf export: ≈v6.19 (UNVERIFIED release)" }
   /// The ops have a pin callback (it refuses), so `dma_buf_is_dynamic()` is true; static
   /// importers never get as far as pin-on-map because attach refuses them.
@@ -101,9 +102,11 @@ struct VFIOExporter: DMABufOps {
         "VFIO refuses to pin: it must be able to revoke the MMIO range at any time (device reset, memory decode "
         + "turned off), and a pinned importer could not be told. So an importer that pins (pinned RDMA MRs, "
         + "iommufd) cannot use a VFIO dma-buf.",
-      note:
-        "v6.19 (61ceaf236115); a 2026 series (PENDING, ≈v7.1) drops pin/unpin and instead refuses non-revocable "
-        + "importers at attach (dma_buf_attach_revocable)")
+      note: pinOnMap && run.attachments[index].isDynamic
+        ? "UNCONFIRMED: the core pinned on map because CONFIG_DMABUF_MOVE_NOTIFY=n, and VFIO's pin refuses; derived "
+          + "from the two documented rules, whether VFIO's dma-buf Kconfig needs DMABUF_MOVE_NOTIFY was not checked"
+        : "v6.19 (61ceaf236115); a 2026 series (PENDING, ≈v7.1) drops pin/unpin and instead refuses non-revocable "
+          + "importers at attach (dma_buf_attach_revocable)")
   }
 
   /// `vfio_pci_dma_buf_map` -> `dma_buf_phys_vec_to_sgt`.

@@ -9,6 +9,7 @@ struct XeExporter: DMABufOps {
     "xe_gem_prime_export -> drm_gem_prime_export -> dma_buf_export"
   }
   var opsDescription: String { "xe_dmabuf_ops (has pin/unpin: dynamic exporter)" }
+  var requiredChange: (change: KernelChange, what: String)? { (.xeDriver, "the xe driver") }
   var isDynamic: Bool { true }
   var unpinFunction: String { "xe_dma_buf_unpin" }
   var unmapFunction: String { "xe_dma_buf_unmap" }
@@ -56,7 +57,9 @@ struct XeExporter: DMABufOps {
     var changes: [String] = []
     // "Allow pinning of p2p dma-buf" (first drm-xe-next PR towards 6.19): VRAM when every
     // attachment can do P2P; the pin body was not read (UNCONFIRMED).
-    let everyoneP2P = run.attachments.allSatisfy { !$0.attached || $0.peer2peer } && run.attachments[index].peer2peer
+    let everyoneP2P =
+      run.has(.xeP2PPin) && run.kernel.dmabufMoveNotify
+      && run.attachments.allSatisfy { !$0.attached || $0.peer2peer } && run.attachments[index].peer2peer
     if run.placement == .vram && everyoneP2P {
       run.record(
         .exporterDriver, "xe_dma_buf_pin", inputs: inputs,

@@ -29,9 +29,11 @@ extension SimulationRun {
           bdf: importer, driverName: profile.driverName, dmaMaskBits: maskBits, maxSegmentSize: profile.maxSegmentSize,
           segmentBoundaryMask: profile.segmentBoundaryMask, iommu: request.configuration.iommu,
           domain: newDomain(forImporterAt: functionIndex), layer: DMALayer.of(topology))
-      attachments.append(
-        AttachmentState(
-          importer: importer, importerIndex: functionIndex, profile: profile, device: device, lane: 4 + position))
+      var state = AttachmentState(
+        importer: importer, importerIndex: functionIndex, profile: profile, device: device, lane: 4 + position)
+      state.isDynamic = profile.isDynamicImporter && has(.dmabufDynamicAttach)
+      state.allowPeer2peer = state.isDynamic && profile.allowPeer2peer && has(.dmabufPeer2Peer)
+      attachments.append(state)
     }
     assumptions += reservedSummary ?? []
     switch request.configuration.iommu {
