@@ -118,6 +118,8 @@ public struct PageRuns: Sendable, Equatable {
 
   /// The same pages as one run per page (udmabuf's table).
   func splitIntoPages() -> PageRuns {
+    // Already one page per run (the scattered layout): share the storage instead of copying.
+    if totalPages == UInt64(count) { return self }
     var pages = PageRuns()
     pages.reserveCapacity(Int(totalPages))
     for index in 0..<count {

@@ -178,3 +178,14 @@ extension KernelAuditTests {
     #expect(!DMALayer.reservesX86MSIWindow(topology))
   }
 }
+
+extension KernelAuditTests {
+  @Test func udmabufPageSplit() {
+    let runs = PageRuns(runs: [(pfn: 0x100, pages: 3), (pfn: 0x200, pages: 1)])
+    let pages = runs.splitIntoPages()
+    #expect(pages.firstPFN == [0x100, 0x101, 0x102, 0x200] && pages.pageCount == [1, 1, 1, 1])
+    #expect(pages.totalPages == 4)
+    let single = PageRuns(runs: [(pfn: 0x300, pages: 1), (pfn: 0x400, pages: 1)])
+    #expect(single.splitIntoPages() == single)
+  }
+}
