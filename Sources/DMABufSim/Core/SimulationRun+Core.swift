@@ -93,24 +93,14 @@ extension SimulationRun {
     for step in attachStep..<steps.count where steps[step].actor != .pciP2PDMA {
       steps[step].snapshot.attachments[index].attached = true
     }
-    if mapsAtAttach(index) {
-      // Before 6.15: dma_buf_dynamic_attach() maps (pinning a dynamic exporter) right away when
-      // importer and exporter differ in dynamic-ness, and caches the table for the importer.
-      record(
-        .dmaBufCore, attachments[index].isDynamic ? "dma_buf_dynamic_attach" : "dma_buf_attach",
-        inputs: "attachment of \(importerLabel(index)), importer and exporter differ in dynamic-ness",
-        changes: ["maps now and caches attach->sgt (until 6.15)"], outcome: "calls map_dma_buf at attach",
-        explanation:
-          "On \(kernel.release.series) the core maps at attach when the importer and the exporter differ in "
-          + "dynamic-ness, pinning a dynamic exporter's buffer first, and hands the cached table to the importer's "
-          + "later dma_buf_map_attachment.",
-        note: "removed in 6.15 (de68b17d5d07, \(KernelChange.dmabufNoAttachTimeMap.entry.confirmationLabel))",
-        attachment: index)
-    }
+    // Before 6.15 dma_buf_(dynamic_)attach() itself maps (pinning a dynamic exporter first) when
+    // importer and exporter differ in dynamic-ness, and caches the table for the importer's map.
+    let atAttach = mapsAtAttach(index)
+    if atAttach { map(index, atAttach: true) }
     if state.profile.pinsAfterAttach {
       guard importerPin(index) else { return }
     }
-    map(index)
+    if !atAttach { map(index) }
   }
 
   mutating func refuseAttach(_ index: Int, function: String, inputs: String, errno: String, why: String) -> Bool {
@@ -156,14 +146,21 @@ extension SimulationRun {
     return false
   }
 
-  /// `dma_buf_map_attachment()` and the exporter's `map_dma_buf`.
-  mutating func map(_ index: Int) {
+  /// `dma_buf_map_attachment()` and the exporter's `map_dma_buf`; with `atAttach`, the mapping
+  /// the core made inside `dma_buf_(dynamic_)attach` before 6.15 and cached in `attach->sgt`.
+  mutating func map(_ index: Int, atAttach: Bool = false) {
     let state = attachments[index]
     let pinOnMap = pinOnMapApplies(index) && !attachments[index].pinnedOnMap
+    let attachFunction = state.isDynamic ? "dma_buf_dynamic_attach" : "dma_buf_attach"
     record(
-      .dmaBufCore, "dma_buf_map_attachment",
-      inputs: "attachment of \(importerLabel(index)), DMA_BIDIRECTIONAL, resv held",
-      changes: (pinOnMap ? [pinOnMapReason(index)] : [])
+      .dmaBufCore, atAttach ? "\(attachFunction) -> map_dma_buf (attach-time mapping)" : "dma_buf_map_attachment",
+      inputs: "attachment of \(importerLabel(index)), DMA_BIDIRECTIONAL, resv held"
+        + (atAttach ? ", importer and exporter differ in dynamic-ness" : ""),
+      changes: (atAttach
+        ? [
+          "maps now and caches attach->sgt (until 6.15); the importer's dma_buf_map_attachment returns the cached table"
+        ] : [])
+        + (pinOnMap ? [pinOnMapReason(index)] : [])
         + (state.isDynamic
           ? []
           : [
