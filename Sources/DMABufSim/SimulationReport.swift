@@ -128,12 +128,9 @@ public enum SimulationReport {
 
   private static func writeJSONBody(_ simulation: ShareSimulation, maxEntries: Int?, into writer: inout ChunkedWriter) {
     let buffer = simulation.buffer
-    writer.append("{\"kernel_model\":\(quote(simulation.kernelModel)),")
-    writer.append(
-      "\"kernel\":{\"release\":\(quote(simulation.kernel.release.series)),"
-        + "\"dmabuf_move_notify\":\(simulation.kernel.dmabufMoveNotify),"
-        + "\"source\":\(quote(simulation.kernel.source.rawValue))},")
-    writer.append("\"iommu\":\(quote(simulation.iommu.rawValue)),")
+    // The release ("kernel" object) is written by the command in front of this object, the same
+    // way for matrix, explain and simulate (KernelResolution.jsonText).
+    writer.append("{\"kernel_model\":\(quote(simulation.kernelModel)),\"iommu\":\(quote(simulation.iommu.rawValue)),")
     writer.append(
       "\"exporter\":{\"bdf\":\(quote(simulation.exporter.description)),\"profile\":\(quote(simulation.exporterProfile.name)),"
         + "\"chosen_because\":\(quote(simulation.exporterProfile.chosenBecause))},")

@@ -66,14 +66,17 @@ public enum ExplainRenderer {
     let manyQuiet = try engine.distanceMany(provider: provider, clients: clients, verbose: false)
     switch format {
     case .summary:
-      return loud.map(summaryLine).joined(separator: "\n") + "\n"
-        + (clients.count > 1 ? "pci_p2pdma_distance_many: \(manyLoud.distance)\n" : "")
+      return "kernel: \(engine.configuration.kernel.headerLine)\n" + loud.map(summaryLine).joined(separator: "\n")
+        + "\n" + (clients.count > 1 ? "pci_p2pdma_distance_many: \(manyLoud.distance)\n" : "")
     case .json:
-      return json(engine, loud: loud, quiet: quiet, manyLoud: manyLoud, manyQuiet: manyQuiet)
+      let timelines = releaseTimelines(engine, loud)
+      return json(
+        engine, loud: loud, quiet: quiet, manyLoud: manyLoud, manyQuiet: manyQuiet, timelines: timelines)
     case .text:
       var text = header(engine)
-      for (verdict, quietVerdict) in zip(loud, quiet) {
-        text += explanation(engine, verdict, quiet: quietVerdict)
+      let timelines = releaseTimelines(engine, loud)
+      for ((verdict, quietVerdict), timeline) in zip(zip(loud, quiet), timelines) {
+        text += explanation(engine, verdict, quiet: quietVerdict, timeline: timeline)
       }
       if clients.count > 1 { text += distanceManyText(manyLoud, manyQuiet) }
       return text
@@ -100,6 +103,7 @@ public enum ExplainRenderer {
         "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n"
     }
     text += "iommu: \(configuration.iommu.rawValue)\n"
+    for line in KernelResolution.headerLines(configuration.kernel) { text += line + "\n" }
     if configuration.simulateKernelACSEnable {
       text += "what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n"
     }
@@ -141,7 +145,9 @@ public enum ExplainRenderer {
     return text
   }
 
-  static func explanation(_ engine: P2PEngine, _ verdict: P2PVerdict, quiet: P2PVerdict) -> String {
+  static func explanation(
+    _ engine: P2PEngine, _ verdict: P2PVerdict, quiet: P2PVerdict, timeline: [ReleaseVerdict]
+  ) -> String {
     let topology = engine.topology
     var text = "\n== provider \(verdict.provider) -> client \(verdict.client) ==\n"
     if let provider = topology.function(verdict.provider), let client = topology.function(verdict.client) {
@@ -166,7 +172,12 @@ public enum ExplainRenderer {
     }
     if let gate = verdict.hostBridge {
       text += "\nHost-bridge gate (cpu_supports_p2pdma() || host_bridge_whitelist(warn=\(gate.warn))):\n"
-      text += "  cpu_supports_p2pdma(): \(gate.cpuSupportsP2PDMA) (rule \(gate.cpuRule.rawValue))\n"
+      if verdict.kernel.has(.cpuRuleAMDZen) {
+        text += "  cpu_supports_p2pdma(): \(gate.cpuSupportsP2PDMA) (rule \(gate.cpuRule.rawValue))\n"
+      } else {
+        text +=
+          "  cpu_supports_p2pdma(): absent in \(verdict.kernel.series) (added in 5.9), so only the whitelist counts\n"
+      }
       for lookup in gate.lookups {
         let device = lookup.hostBridgeDevice.map { "\($0) (\(lookup.firstDeviceIDs ?? "?"))" } ?? "none"
         let entry = lookup.matchedEntry.map { "matches \($0.label)" } ?? "no allowlist entry"
@@ -180,22 +191,26 @@ public enum ExplainRenderer {
       }
       text += "  result: \(gate.allowed ? "allowed" : "refused")\n"
     }
-    text += "\nVerdict: \(verdict.mapType.kernelName), pci_p2pdma_distance() = \(verdict.distance)"
-    if verdict.distance != verdict.pathDistance { text += " (the walk counted \(verdict.pathDistance) hops)" }
+    if let legacy = verdict.legacyDistance {
+      text +=
+        "\nVerdict: upstream_bridge_distance() = \(legacy) (\(legacy >= 0 ? "allowed" : "refused")); "
+        + "pci_p2pdma_distance() = \(verdict.distance). Kernel \(verdict.kernel.series) has no map types"
+        + (legacy >= 0 ? " (shown as BUS_ADDR: pci_p2pdma_map_sg() uses bus addresses)" : "")
+    } else {
+      text += "\nVerdict: \(verdict.mapType.kernelName), pci_p2pdma_distance() = \(verdict.distance)"
+    }
+    if verdict.distance != verdict.pathDistance && verdict.legacyDistance == nil {
+      text += " (the walk counted \(verdict.pathDistance) hops)"
+    }
     text += "\n"
     text +=
       "nvidia-smi topo -m class: \(verdict.topoClass.rawValue) (\(verdict.topoClass.meaning)); "
       + "it describes the wires, not the kernel's permission\n"
-    text +=
-      "older kernels (upstream_bridge_distance): "
-      + history(engine, verdict).map { name, distance in
-        "\(name) \(distance)"
-          + (distance >= 0 ? "" : distance == -2 ? " (rejected: ACS redirect)" : " (rejected: no common bridge)")
-      }.joined(separator: ", ") + "\n"
     text += "\nWhy: \(verdict.reason)\n"
-    text += "\ndmesg, verbose caller (VFIO dma-buf map, habanalabs):\n"
+    let callers = callerLabels(verdict.kernel)
+    text += "\ndmesg, verbose caller (\(callers.verbose)):\n"
     text += verdict.dmesg.isEmpty ? "  (nothing)\n" : verdict.dmesg.map { "  \($0)\n" }.joined()
-    text += "dmesg, quiet caller (amdgpu, xe attach: verbose=false):\n"
+    text += "dmesg, quiet caller (\(callers.quiet)):\n"
     text += quiet.dmesg.isEmpty ? "  (nothing)\n" : quiet.dmesg.map { "  \($0)\n" }.joined()
     if let fix = verdict.fix {
       // On an allowed host-bridge path the parameter is an optimisation, not a repair.
@@ -215,7 +230,87 @@ public enum ExplainRenderer {
         text += " (the verdict does not depend on them)\n"
       }
     }
+    if !verdict.kernelNotes.isEmpty {
+      text += "\nKernel \(verdict.kernel) notes:\n" + verdict.kernelNotes.map { "  \($0)\n" }.joined()
+    }
+    text += timelineText(engine, timeline)
     return text
+  }
+
+  /// Which in-tree callers pass verbose=true or false on a release: amdgpu's attach was verbose
+  /// until its 6.1-era change (UNCONFIRMED exact), xe exists from 6.8 (UNCONFIRMED), VFIO's map
+  /// from 6.19. Mainline keeps the long-standing labels.
+  static func callerLabels(_ release: KernelRelease) -> (verbose: String, quiet: String) {
+    if release.isMainline { return ("VFIO dma-buf map, habanalabs", "amdgpu, xe attach: verbose=false") }
+    func doubt(_ change: KernelChange) -> String {
+      change.entry.isInDoubt(for: release) ? " (UNCONFIRMED for \(release.series))" : ""
+    }
+    var verbose: [String] = []
+    var quiet: [String] = []
+    if release.has(.vfioDmabufExport) { verbose.append("VFIO dma-buf map") }
+    verbose.append("habanalabs")
+    if release.has(.amdgpuVRAMExport) {
+      if release.has(.amdgpuAttachQuiet) {
+        quiet.append("amdgpu attach" + doubt(.amdgpuAttachQuiet))
+      } else {
+        verbose.append("amdgpu attach" + doubt(.amdgpuAttachQuiet))
+      }
+    }
+    if release.has(.xeDriver) { quiet.append("xe attach" + doubt(.xeDriver)) }
+    let quietText =
+      quiet.isEmpty
+      ? "verbose=false; amdgpu and xe do not pass it in \(release.series)"
+      : quiet.joined(separator: ", ") + ": verbose=false"
+    return (verbose.joined(separator: ", "), quietText)
+  }
+
+  /// The same pair on 4.20, 5.4, 5.10, 5.15, 6.1, 6.6, 6.12 and mainline, one line each, with
+  /// where the verdict changes and the changes of the table that explain it (issue 9 item 5).
+  static func timelineText(_ engine: P2PEngine, _ timeline: [ReleaseVerdict]) -> String {
+    guard !timeline.isEmpty else { return "" }
+    var text = "\nBy release (same pair, same CPU rule and what-ifs; verbose caller):\n"
+    for entry in timeline {
+      let release = entry.release
+      var line = "  " + release.series.padding(toLength: 9, withPad: " ", startingAt: 0)
+      line += outcomeText(entry.verdict)
+      if release.series == engine.configuration.kernel.release.series { line += "  [this run]" }
+      if entry.changed {
+        let why = entry.changedBy.map { "\($0.citation): \($0.summary)" }
+        line += "  <- changed" + (why.isEmpty ? "" : ": " + why.joined(separator: "; "))
+      }
+      let doubts = entry.verdict.kernelRules.filter { $0.decidesP2PVerdict && $0.entry.isInDoubt(for: release) }
+        .map(\.rawValue)
+      if !doubts.isEmpty { line += "  [UNCONFIRMED for \(release.series): \(doubts.joined(separator: ", "))]" }
+      text += line + "\n"
+    }
+    return text
+  }
+
+  /// `THRU_HOST_BRIDGE 4`, `NOT_SUPPORTED (-2: ACS redirect)`, `BUS_ADDR 4100 (0x1000 + 4: AMD root complex)`.
+  static func outcomeText(_ verdict: P2PVerdict) -> String {
+    if let legacy = verdict.legacyDistance {
+      if !verdict.kernel.hasP2PDMA { return "NOT_SUPPORTED (no P2PDMA before 4.20)" }
+      switch legacy {
+      case -2: return "NOT_SUPPORTED (-2: ACS redirect refuses)"
+      case -1: return "NOT_SUPPORTED (-1: no common upstream bridge)"
+      case 0x1000...:
+        return "BUS_ADDR \(legacy) (0x1000 + \(legacy - 0x1000): AMD root complex)"
+      default: return "BUS_ADDR \(legacy)"
+      }
+    }
+    return verdict.mapType == .notSupported
+      ? "NOT_SUPPORTED" : "\(verdict.mapType.shortName) \(verdict.distance)"
+  }
+
+  /// Each verdict's pair on the timeline releases (the per-release engines are built once).
+  static func releaseTimelines(_ engine: P2PEngine, _ verdicts: [P2PVerdict]) -> [[ReleaseVerdict]] {
+    let engines = engine.engines()
+    return verdicts.map { verdict in
+      guard let provider = engine.topology.index(of: verdict.provider),
+        let client = engine.topology.index(of: verdict.client)
+      else { return [] }
+      return P2PEngine.timeline(providerIndex: provider, clientIndex: client, engines: engines)
+    }
   }
 
   /// The 4.20 and 5.2 answers of `upstream_bridge_distance()` for the same pair (JSON
@@ -243,33 +338,50 @@ public enum ExplainRenderer {
 
   static func json(
     _ engine: P2PEngine, loud: [P2PVerdict], quiet: [P2PVerdict], manyLoud: DistanceManyResult,
-    manyQuiet: DistanceManyResult
+    manyQuiet: DistanceManyResult, timelines: [[ReleaseVerdict]]
   ) -> String {
     let null = NSNull()
     let configuration = engine.configuration
-    let verdicts: [[String: Any]] = zip(loud, quiet).map { verdict, quietVerdict in
-      [
-        "provider": verdict.provider.description,
-        "client": verdict.client.description,
-        "map_type": verdict.mapType.shortName,
-        "distance": verdict.distance,
-        "path_distance": verdict.pathDistance,
-        "common_upstream": verdict.commonUpstream?.description ?? null,
-        "acs_redirect": verdict.acsRedirect.map(\.description),
-        "walk": verdict.walk.map(stepObject),
-        "host_bridge": verdict.hostBridge.map(gateObject) ?? null,
-        "dmesg_verbose": verdict.dmesg,
-        "dmesg_quiet": quietVerdict.dmesg,
-        "reason": verdict.reason,
-        "fix": verdict.fix ?? null,
-        "kernel_parameter": verdict.kernelParameter ?? null,
-        "acs_list_truncated_in_dmesg": verdict.acsListTruncatedInDmesg,
-        "unknown_acs": verdict.unknownACS.map(\.description),
-        "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
-        "topo": verdict.topoClass.rawValue,
-        "older_kernels": Dictionary(
-          uniqueKeysWithValues: history(engine, verdict).map { ($0.0, $0.1) }),
-      ] as [String: Any]
+    let verdicts: [[String: Any]] = zip(zip(loud, quiet), timelines).map { pair, timeline in
+      let (verdict, quietVerdict) = pair
+      return
+        [
+          "provider": verdict.provider.description,
+          "client": verdict.client.description,
+          "map_type": verdict.mapType.shortName,
+          "distance": verdict.distance,
+          "path_distance": verdict.pathDistance,
+          "common_upstream": verdict.commonUpstream?.description ?? null,
+          "acs_redirect": verdict.acsRedirect.map(\.description),
+          "walk": verdict.walk.map(stepObject),
+          "host_bridge": verdict.hostBridge.map(gateObject) ?? null,
+          "dmesg_verbose": verdict.dmesg,
+          "dmesg_quiet": quietVerdict.dmesg,
+          "reason": verdict.reason,
+          "fix": verdict.fix ?? null,
+          "kernel_parameter": verdict.kernelParameter ?? null,
+          "acs_list_truncated_in_dmesg": verdict.acsListTruncatedInDmesg,
+          "unknown_acs": verdict.unknownACS.map(\.description),
+          "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
+          "topo": verdict.topoClass.rawValue,
+          "older_kernels": Dictionary(
+            uniqueKeysWithValues: history(engine, verdict).map { ($0.0, $0.1) }),
+          "legacy_distance": verdict.legacyDistance ?? null,
+          "kernel_notes": verdict.kernelNotes,
+          "by_release": timeline.map { entry -> [String: Any] in
+            [
+              "release": entry.release.description,
+              "map_type": entry.verdict.mapType.shortName,
+              "distance": entry.verdict.distance,
+              "legacy_distance": entry.verdict.legacyDistance ?? null,
+              "changed": entry.changed,
+              "changed_by": entry.changedBy.map(\.id.rawValue),
+              "unconfirmed": entry.verdict.kernelRules.filter {
+                $0.decidesP2PVerdict && $0.entry.isInDoubt(for: entry.release)
+              }.map(\.rawValue),
+            ]
+          },
+        ] as [String: Any]
     }
     func manyObject(_ result: DistanceManyResult) -> [String: Any] {
       [
@@ -283,6 +395,7 @@ public enum ExplainRenderer {
         "rule": configuration.cpu.rawValue, "inferred": configuration.cpuWasInferred, "source": configuration.cpuSource,
       ],
       "iommu": configuration.iommu.rawValue,
+      "kernel": KernelResolution.jsonObject(configuration.kernel),
       "disable_acs_redir": configuration.disableACSRedirect.map(\.description),
       "kernel_acs_enable": configuration.simulateKernelACSEnable,
       "provider": manyLoud.provider.description,

@@ -121,6 +121,7 @@ public enum MatrixRenderer {
         "note: the CPU rule was inferred from the host bridge, not known; pass --cpu amd-zen|intel|other to set it\n")
     }
     output.write("iommu: \(configuration.iommu.rawValue)\n")
+    for line in KernelResolution.headerLines(configuration.kernel) { output.write(line + "\n") }
     if configuration.simulateKernelACSEnable {
       output.write("what-if: the kernel's ACS enable (SV/RR/CR/UF where offered) is applied to every device\n")
     }
@@ -197,6 +198,12 @@ public enum MatrixRenderer {
 
 
       """)
+    let release = engine.configuration.kernel.release
+    if release.hasP2PDMA, !release.has(.acsRedirectThroughHostBridge) {
+      output.write(
+        "Kernel \(release.series) has no map types: BUSn means upstream_bridge_distance() allowed the pair at "
+          + "distance n (0x1000 + n through AMD root complexes) and pci_p2pdma_map_sg() uses bus addresses.\n\n")
+    }
     output.write(
       "Connection class as nvidia-smi topo -m would name it (a different question: what the path crosses, not whether the kernel allows P2P):\n"
     )
@@ -241,6 +248,7 @@ public enum MatrixRenderer {
     )
     output.write("  \"cpu\": \(cpuJSON(configuration)),\n")
     output.write("  \"iommu\": \(P2PText.jsonString(configuration.iommu.rawValue)),\n")
+    output.write("  \"kernel\": \(KernelResolution.jsonText(configuration.kernel)),\n")
     output.write(
       "  \"disable_acs_redir\": \(P2PText.jsonArray(configuration.disableACSRedirect.map(\.description))),\n")
     output.write("  \"kernel_acs_enable\": \(configuration.simulateKernelACSEnable),\n")

@@ -16,7 +16,7 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
       """,
     subcommands: [
       TreeCommand.self, MatrixCommand.self, ExplainCommand.self, SimulateCommand.self,
-      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self,
+      ScenariosCommand.self, KernelsCommand.self, GenerateCommand.self, BenchCommand.self,
     ]
   )
 
@@ -97,6 +97,20 @@ public struct TopologyOptions: ParsableArguments, Sendable {
     help: ArgumentHelp("What-if: clear RR/CR/EC on these devices, as pci=disable_acs_redir=.", valueName: "'BDF;BDF'"))
   public var disableACSRedir: String?
 
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Kernel release to model: mainline, X.Y, X.Y.Z or a 'uname -r' string (default: the running kernel for sysfs, the scenario's, else mainline).",
+      valueName: "RELEASE"))
+  public var kernel: String?
+
+  @Option(
+    name: .customLong("dmabuf-move-notify"),
+    help: ArgumentHelp(
+      "CONFIG_DMABUF_MOVE_NOTIFY, where the release has it (5.7-7.0): y or n (default: the running kernel's config for sysfs, else n).",
+      valueName: "y|n"))
+  public var dmabufMoveNotify: String?
+
   public init() {}
 }
 
@@ -126,8 +140,9 @@ extension TopologyOptions {
         throw CLIFailure("--disable-acs-redir: \(error.description)")
       }
     }
+    let kernelContext = try KernelResolution.context(kernel: kernel, moveNotify: dmabufMoveNotify, topology: topology)
     var configuration = P2PConfiguration(
-      inferringFrom: topology, cpu: cpuRule, iommu: iommuMode, disableACSRedirect: disabled)
+      inferringFrom: topology, cpu: cpuRule, iommu: iommuMode, disableACSRedirect: disabled, kernel: kernelContext)
     if cpuRule != nil { configuration.cpuSource = "given with --cpu" }
     return configuration
   }

@@ -78,17 +78,40 @@ public struct SimulateCommand: AsyncParsableCommand {
     let unmatched = request.configuration.disableACSRedirect.filter { topology.index(of: $0) == nil }
     if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
+    // A simulator that does not model releases says so in its kernel model; then only the
+    // P2PDMA verdict inside the share follows --kernel, and the user must know.
+    let release = request.configuration.kernel.release
+    if !release.isMainline, !simulation.kernelModel.contains(release.series) {
+      CommandLineEntry.printError(
+        "note: this build simulates the dma-buf share with \(simulation.kernelModel) rules; only the P2PDMA "
+          + "verdict inside it follows kernel \(release)")
+    }
     var output = StandardOutputSink()
+    let kernel = request.configuration.kernel
     switch format {
     case .json:
-      SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { output.write($0) }
+      // The report's object gets the "kernel" member first; the rest of the stream is unchanged.
+      var insertedKernel = false
+      SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { chunk in
+        if !insertedKernel, chunk.hasPrefix("{") {
+          insertedKernel = true
+          output.write("{\"kernel\":\(KernelResolution.jsonText(kernel, areas: Set(KernelChangeArea.allCases))),")
+          output.write(String(chunk.dropFirst()))
+        } else {
+          output.write(chunk)
+        }
+      }
     case .text:
+      for line in KernelResolution.headerLines(kernel, areas: Set(KernelChangeArea.allCases)) {
+        output.write(line + "\n")
+      }
       SimulationReport.write(
         simulation, maxEntries: maxEntries ?? SimulationReport.defaultTextEntryLimit, showSources: sources
       ) {
         output.write($0)
       }
     case .summary:
+      output.write("kernel: \(kernel.headerLine)\n")
       output.write(Self.summary(simulation))
       let runs = try DMABufSimulator.byRelease(topology: topology, request: request)
       for (index, attachment) in simulation.attachments.enumerated() {

@@ -78,3 +78,30 @@ enum KernelLog {
     return (String(decoding: buffer, as: UTF8.self), false)
   }
 }
+
+/// The `drivers/pci/p2pdma.c` dmesg format strings of one release (kernel-history.md §1e), for
+/// listings; verdicts build their lines from the same wording.
+public enum P2PDMADmesgStrings {
+  public static func templates(for release: KernelRelease) -> [String] {
+    guard release.hasP2PDMA else { return [] }
+    let hint = "to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir=%s"
+    var lines: [String]
+    if release.has(.acsRedirectThroughHostBridge) {
+      lines = [
+        "ACS redirect is set between the client and provider (%s)", hint,
+        "cannot be used for peer-to-peer DMA as the client and provider (%s) do not share an upstream bridge or whitelisted host bridge",
+      ]
+    } else {
+      lines = [
+        "cannot be used for peer-to-peer DMA as ACS redirect is set between the client and provider (%s)", hint,
+        "cannot be used for peer-to-peer DMA as the client and provider (%s) do not share an upstream bridge",
+      ]
+    }
+    lines.append("cannot be used for peer-to-peer DMA as it is not a PCI device")
+    if release.has(.dmaVirtOpsMessage) && !release.has(.dmaVirtOpsMessageRemoved) {
+      lines.append("cannot be used for peer-to-peer DMA because the driver makes use of dma_virt_ops")
+    }
+    if release.has(.hostBridgeWarning) { lines.append("Host bridge not in P2PDMA whitelist: %04x:%04x") }
+    return lines
+  }
+}

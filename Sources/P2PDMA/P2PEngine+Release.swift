@@ -218,15 +218,30 @@ extension P2PEngine {
     return P2PEngine(topology: topology, configuration: configuration)
   }
 
+  /// One engine per release (this engine where the release is its own), for `timeline(…, engines:)`
+  /// over many pairs without rebuilding the tables each time.
+  public func engines(for releases: [KernelRelease] = KernelRelease.timeline) -> [P2PEngine] {
+    releases.map { release in
+      release == configuration.kernel.release ? self : withKernel(KernelContext(release: release, source: .given))
+    }
+  }
+
   /// The verdict of one pair on each release (default: 4.20, 5.4, 5.10, 5.15, 6.1, 6.6, 6.12,
   /// mainline), with where it changes and which changes of the table explain it.
   public func timeline(
     providerIndex: Int, clientIndex: Int, releases: [KernelRelease] = KernelRelease.timeline, verbose: Bool = true
   ) -> [ReleaseVerdict] {
+    Self.timeline(
+      providerIndex: providerIndex, clientIndex: clientIndex, engines: engines(for: releases), verbose: verbose)
+  }
+
+  /// `timeline` over engines made by `engines(for:)` (same topology, one release each).
+  public static func timeline(
+    providerIndex: Int, clientIndex: Int, engines: [P2PEngine], verbose: Bool = true
+  ) -> [ReleaseVerdict] {
     var result: [ReleaseVerdict] = []
-    for release in releases {
-      let engine =
-        release == configuration.kernel.release ? self : withKernel(KernelContext(release: release, source: .given))
+    for engine in engines {
+      let release = engine.configuration.kernel.release
       let verdict = engine.verdict(providerIndex: providerIndex, clientIndex: clientIndex, verbose: verbose)
       guard let previous = result.last else {
         result.append(ReleaseVerdict(release: release, verdict: verdict, changed: false, changedBy: []))
@@ -235,11 +250,8 @@ extension P2PEngine {
       let changed = previous.verdict.mapType != verdict.mapType || previous.verdict.distance != verdict.distance
       let consulted = Set(previous.verdict.kernelRules + verdict.kernelRules)
       // When the verdict changed, name only the changes that decide verdicts (not dmesg wording).
-      let dmesgOnly: Set<KernelChange> = [
-        .hostBridgeWarning, .dmaVirtOpsMessage, .dmaVirtOpsMessageRemoved, .mapTypeCache, .mapTypeComputedOnUnknown,
-      ]
       let why = KernelChanges.changes(between: previous.release, and: release).filter {
-        consulted.contains($0.id) && !(changed && dmesgOnly.contains($0.id))
+        consulted.contains($0.id) && (!changed || $0.id.decidesP2PVerdict)
       }
       result.append(ReleaseVerdict(release: release, verdict: verdict, changed: changed, changedBy: why))
     }

@@ -418,7 +418,8 @@ public struct P2PEngine: Sendable {
         if position < clients.count - 1 { stoppedAt = verdict.client }
         break
       }
-      total += verdict.pathDistance
+      // 4.20–5.3 add what upstream_bridge_distance() returned (0x1000 + n through AMD root complexes).
+      total += verdict.legacyDistance.map { max($0, 0) } ?? verdict.pathDistance
     }
     let distance = notSupported ? -1 : total
     let reason: String

@@ -156,8 +156,41 @@ struct VerdictExplainer {
       }
     }
     let cause = blockers.isEmpty ? "the host bridge refuses" : blockers.joined(separator: "; ")
-    return "No kernel parameter helps: \(cause). Options: put both devices below one PCIe switch (then only ACS "
+    let newer = newerKernelAdvice()
+    return newer
+      + "No kernel parameter helps: \(cause). Options: put both devices below one PCIe switch (then only ACS "
       + "on that switch matters), use a platform where host-bridge P2P is allowed (AMD Zen, or an allowlisted "
       + "host bridge), or run a kernel patched to add the host-bridge ID to pci_p2pdma_whitelist[]."
+  }
+
+  /// "Kernel 5.9 or later allows …" when a later release of the changes table lets this refused
+  /// host-bridge path through (empty when none does, or on mainline).
+  func newerKernelAdvice() -> String {
+    let release = engine.configuration.kernel.release
+    guard !release.isMainline else { return "" }
+    var sentences: [String] = []
+    if engine.configuration.cpu.supportsHostBridgeP2P && !release.has(.cpuRuleAMDZen) {
+      sentences.append(
+        "Kernel 5.9 or later allows this pair on this AMD CPU (cpu_supports_p2pdma(), \(KernelChange.cpuRuleAMDZen.entry.citation))."
+      )
+    }
+    for lookup in hostBridge?.lookups ?? [] where !lookup.passed {
+      guard let first = topology.firstDevice(onRootBus: lookup.rootBus) else { continue }
+      let device = topology[first]
+      if lookup.hostBridgeDevice == nil, device.portType == .rootPort, !release.has(.rootPortLookup) {
+        sentences.append(
+          "Kernel 5.19 or later accepts root port \(device.bdf) as the host-bridge device (\(KernelChange.rootPortLookup.entry.citation))."
+        )
+      }
+      let later = P2PAllowlist.allEntries.first {
+        $0.matches(vendorID: device.vendorID, deviceID: device.deviceID) && !$0.isPresent(in: release)
+          && $0.landedIn > release && !(lookup.rejectedBySameHostBridgeRule && $0.requiresSameHostBridge)
+      }
+      if let later {
+        sentences.append(
+          "Kernel \(later.landedIn.series) adds \(later.idPattern) to the whitelist (\(later.addedBy.entry.citation)).")
+      }
+    }
+    return sentences.isEmpty ? "" : sentences.joined(separator: " ") + " "
   }
 }

@@ -80,5 +80,11 @@ import Testing
     #expect(KernelRelease.mainline.next() == KernelRelease.rhel8)
     #expect(KernelRelease.interfaceCycle.last!.next() == .mainline)
     #expect(try KernelRelease(parsing: "6.9").next() == .mainline)
+    let context = KernelContext.mainline.nextInCycle()
+    #expect(context.release == .rhel8 && context.source == .given && context.dmabufMoveNotify == false)
+    let withMoveNotify = try KernelContext(
+      release: KernelRelease(major: 6, minor: 8), source: .running, dmabufMoveNotify: true, moveNotifySource: "config")
+    #expect(withMoveNotify.nextInCycle().release.series == "6.12" && withMoveNotify.nextInCycle().dmabufMoveNotify)
+    #expect(withMoveNotify.switched(to: .mainline).dmabufMoveNotify)
   }
 }

@@ -73,6 +73,8 @@ import Testing
     let fast = engine.mapTypeAndDistance(
       providerIndex: try engine.index(of: pair.provider), clientIndex: try engine.index(of: pair.client))
     #expect(fast.0 == .busAddress && fast.1 == 0x1000 + 4)
+    // pci_p2pdma_distance_many() adds what upstream_bridge_distance() returned.
+    #expect(try engine.distanceMany(provider: pair.provider, clients: [pair.client], verbose: false).distance == 0x1004)
     // Only 1022:1450 counted: a later Zen root complex did not.
     let zen2 = Fixtures.rootPortPair(hostVendor: 0x1022, hostDevice: 0x1480)
     #expect(try Self.verdict(zen2.topology, zen2.provider, zen2.client, cpu: .amdZen, on: "5.3").legacyDistance == -1)
@@ -200,5 +202,29 @@ import Testing
         }
       }
     }
+  }
+
+  /// Built-in scenarios per release: (BUS_ADDR, THRU_HOST_BRIDGE, NOT_SUPPORTED) pair counts as the
+  /// history gives them: Zen host-bridge pairs open at 5.9 (CPU rule), the Ice Lake 09a2 host bridge
+  /// at 5.18, switch-local pairs never change, Broadwell/desktop/Hygon/cross-domain never open.
+  static let builtinCountsPerRelease: [(String, String)] = [
+    ("teaching-workstation", "5.4 30/0/26, 5.10 30/26/0, 6.1 30/26/0, 6.12 30/26/0, mainline 30/26/0"),
+    ("amd-zen-root-ports", "5.4 0/0/20, 5.10 0/20/0, 6.1 0/20/0, 6.12 0/20/0, mainline 0/20/0"),
+    ("xeon-acs-redirect", "5.4 0/0/56, 5.10 0/0/56, 6.1 0/56/0, 6.12 0/56/0, mainline 0/56/0"),
+    ("switch-local-p2p", "5.4 12/0/8, 5.10 12/0/8, 6.1 12/0/8, 6.12 12/0/8, mainline 12/0/8"),
+    ("cross-socket", "5.4 0/0/12, 5.10 0/0/12, 6.1 0/0/12, 6.12 0/0/12, mainline 0/0/12"),
+    ("hygon-not-amd", "5.4 0/0/2, 5.10 0/0/2, 6.1 0/0/2, 6.12 0/0/2, mainline 0/0/2"),
+  ]
+
+  @Test(arguments: builtinCountsPerRelease)
+  func builtinVerdictsPerRelease(name: String, expected: String) throws {
+    let topology = try BuiltinScenarioTests.load(name)
+    let counts = try ["5.4", "5.10", "6.1", "6.12", "mainline"].map { text -> String in
+      var configuration = P2PConfiguration(inferringFrom: topology)
+      configuration.kernel = KernelContext(release: try KernelRelease(parsing: text), source: .given)
+      let summary = P2PEngine(topology: topology, configuration: configuration).summary()
+      return "\(text) \(summary.busAddress)/\(summary.thruHostBridge)/\(summary.notSupported)"
+    }
+    #expect(counts.joined(separator: ", ") == expected, "\(name)")
   }
 }

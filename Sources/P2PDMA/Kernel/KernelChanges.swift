@@ -68,6 +68,15 @@ public enum KernelChange: String, Sendable, Codable, CaseIterable {
 
   /// The table row of this change.
   public var entry: KernelChangeEntry { KernelChanges.entryByID[self]! }
+
+  /// False for changes that only alter dmesg wording or map-time behaviour, not a P2PDMA verdict.
+  public var decidesP2PVerdict: Bool {
+    switch self {
+    case .hostBridgeWarning, .dmaVirtOpsMessage, .dmaVirtOpsMessageRemoved, .mapTypeCache, .mapTypeComputedOnUnknown:
+      return false
+    default: return entry.area == .p2pdma
+    }
+  }
 }
 
 /// One row of the changes table.

@@ -62,8 +62,23 @@ public struct KernelContext: Sendable, Hashable {
     }
   }
 
-  /// `release 6.12 (given), CONFIG_DMABUF_MOVE_NOTIFY=n (the release's default (n))`: the header
-  /// line of text outputs.
+  /// The same context for another release (a UI what-if): source `given`, and the
+  /// `CONFIG_DMABUF_MOVE_NOTIFY` value kept where both releases have the option, else the new
+  /// release's default.
+  public func switched(to newRelease: KernelRelease) -> KernelContext {
+    let fresh = KernelContext(release: newRelease, source: .given)
+    guard release.moveNotifyOption == .configurable, newRelease.moveNotifyOption == .configurable else { return fresh }
+    return
+      (try? KernelContext(
+        release: newRelease, source: .given, dmabufMoveNotify: dmabufMoveNotify,
+        moveNotifySource: dmabufMoveNotifySource)) ?? fresh
+  }
+
+  /// The next release of `KernelRelease.interfaceCycle` (the explorer's `k` key).
+  public func nextInCycle() -> KernelContext { switched(to: release.next()) }
+
+  /// `6.12 (given), CONFIG_DMABUF_MOVE_NOTIFY=n (the release's default (n))`: the header line of
+  /// text outputs (after "kernel: ").
   public var headerLine: String {
     let moveNotify: String
     switch release.moveNotifyOption {
@@ -78,7 +93,7 @@ public struct KernelContext: Sendable, Hashable {
     case .running: origin = "the running kernel"
     case .default: origin = "default"
     }
-    return "kernel \(release) (\(origin)), \(moveNotify)"
+    return "\(release) (\(origin)), \(moveNotify)"
   }
 }
 
