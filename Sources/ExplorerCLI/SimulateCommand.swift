@@ -77,6 +77,7 @@ public struct SimulateCommand: AsyncParsableCommand {
     let request = try makeRequest(topology: topology)
     let unmatched = request.configuration.disableACSRedirect.filter { topology.index(of: $0) == nil }
     if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
+    if let note = whatIf.impliedNote(options, for: topology) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
     // A simulator that does not model releases says so in its kernel model; then only the
     // P2PDMA verdict inside the share follows --kernel, and the user must know.

@@ -24,8 +24,9 @@ private typealias F = SimFixtures
         configuration: configuration))
   }
 
-  /// teaching-workstation: "--iommu on --kernel-acs-enable" shows THRU_HOST_BRIDGE and IOVAs;
-  /// "--iommu on alone keeps these ACS bits and shows only the IOVAs".
+  /// teaching-workstation: "--iommu on" (which implies the kernel's ACS enable for a built-in)
+  /// shows THRU_HOST_BRIDGE and IOVAs; "--no-kernel-acs-enable keeps these ACS bits and shows
+  /// only the IOVAs". The CLI default itself is pinned in CLIIOMMUWhatIfTests.
   @Test func teachingWorkstationIOMMUHint() throws {
     let both = try Self.share(
       "teaching-workstation", exporter: "0000:03:00.0", importers: ["0000:05:00.0"], iommu: .on,
