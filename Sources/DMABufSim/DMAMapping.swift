@@ -14,11 +14,14 @@ final class DMADevice {
   let segmentBoundaryMask: UInt64
   let iommu: IOMMUMode
   var domain: IOVADomain
+  /// Which DMA layer a translating IOMMU goes through on this machine's architecture.
+  let layer: DMALayer
 
   init(
     bdf: BDF, driverName: String, dmaMaskBits: Int, maxSegmentSize: UInt64, segmentBoundaryMask: UInt64,
-    iommu: IOMMUMode, domain: IOVADomain
+    iommu: IOMMUMode, domain: IOVADomain, layer: DMALayer = .iommuDMA
   ) {
+    self.layer = layer
     self.bdf = bdf
     self.driverName = driverName
     self.dmaMaskBits = dmaMaskBits
@@ -38,6 +41,12 @@ final class DMADevice {
   /// True when `dev->dma_iommu` would route mappings through dma-iommu (translating domain).
   var usesIOMMU: Bool { iommu.translates }
 
+  /// The name of a translating mapping step: dma-iommu's on x86/arm64/s390, the powerpc
+  /// `dma_iommu_ops` path on POWER.
+  func translatedName(_ dmaIOMMU: String, powerpc: String) -> String {
+    layer == .powerpcIOMMU ? powerpc : dmaIOMMU
+  }
+
   /// `dev_printk` prefix.
   var logPrefix: String { "\(driverName) \(bdf): " }
 
@@ -51,6 +60,31 @@ final class DMADevice {
   func overflowMessage(address: UInt64, size: UInt64) -> String {
     logPrefix
       + "DMA addr 0x\(hex(address, width: 16))+\(size) overflow (mask \(String(dmaMask, radix: 16)), bus limit 0)."
+  }
+}
+
+/// The DMA layer under `dma_map_*` when an IOMMU translates. `CONFIG_IOMMU_DMA` (dma-iommu,
+/// drivers/iommu/dma-iommu.c) is built only for ARM64, x86 and s390; POWER has its own IOMMU ops
+/// (arch/powerpc/kernel/dma-iommu.c and iommu.c, TCE tables), which this simulator does not
+/// model in detail.
+enum DMALayer: Sendable, Equatable {
+  case iommuDMA
+  case powerpcIOMMU
+
+  /// The layer for a machine: POWER when the input says so or an IBM (1014) bridge (PHB root
+  /// port, host bridge) is on it.
+  static func of(_ topology: Topology) -> DMALayer {
+    if let vendor = topology.platform.cpuVendor { return vendor == .power ? .powerpcIOMMU : .iommuDMA }
+    let ibmHostBridge = topology.functions.contains { $0.vendorID == 0x1014 && $0.baseClass == 0x06 }
+    return ibmHostBridge ? .powerpcIOMMU : .iommuDMA
+  }
+
+  /// True when the x86 IOAPIC/MSI doorbell window 0xfee00000-0xfeefffff is an IOMMU reserved
+  /// region (intel/amd IOMMU drivers); unknown CPUs are taken as x86.
+  static func reservesX86MSIWindow(_ topology: Topology) -> Bool {
+    let x86: Set<CPUVendor> = [.amd, .intel, .hygon, .zhaoxin]
+    if let vendor = topology.platform.cpuVendor { return x86.contains(vendor) }
+    return of(topology) == .iommuDMA
   }
 }
 
@@ -76,8 +110,10 @@ struct DMAMappingResult {
 enum DMAMapper {
   /// `AMDGPU_MAX_SG_SEGMENT_SIZE` / xe's `SZ_2G`: VRAM entries are capped at 2 GiB.
   static let vramSegmentCap: UInt64 = 2 << 30
-  /// `MAX_SG_ENT_SZ` in dma-buf-mapping.c: `ALIGN_DOWN(UINT_MAX, PAGE_SIZE)` = 4 GiB - 4 KiB.
-  static let physVecSegmentCap: UInt64 = 0xffff_f000
+  /// The phys-vec helper's largest entry in mainline: `UINT_MAX` (4 GiB - 1; issue 10 audit of
+  /// dma-buf-mapping.c). kernel-model §2.8 read `ALIGN_DOWN(UINT_MAX, PAGE_SIZE)` in an earlier
+  /// tree; a 2026 fix moves to 2 GiB (PENDING). Only buffers over 4 GiB see the difference.
+  static let physVecSegmentCap: UInt64 = 0xffff_ffff
 
   /// `amdgpu_vram_mgr_alloc_sgt()` / `xe_ttm_vram_mgr_alloc_sgt()`: one `dma_map_resource()`
   /// per buddy block piece (at most 2 GiB), NULL page, `phys = BAR CPU start + offset`.
@@ -131,8 +167,9 @@ enum DMAMapper {
 
   /// `dma_map_resource(dev, phys, size, dir, attrs)`: dma-direct returns `phys` after the mask
   /// check; dma-iommu allocates an IOVA below the mask and maps it onto `phys`
-  /// (`iommu_dma_map_resource` → `__iommu_dma_map`). Newest kernels route it through
-  /// `dma_map_phys(..., DMA_ATTR_MMIO)` with the same addresses.
+  /// Mainline: `dma_map_resource` is a wrapper of `dma_map_phys(..., DMA_ATTR_MMIO)`
+  /// (`dma_direct_map_phys` / `iommu_dma_map_phys`); before the dma_map_phys series it was
+  /// `dma_direct_map_resource` / `iommu_dma_map_resource`, with the same addresses.
   static func mapResource(phys: UInt64, size: UInt64, device: DMADevice) -> Result<MappedResource, DMAMappingFailure> {
     if device.usesIOMMU {
       let granuleOffset = phys & (simPageSize - 1)
@@ -148,7 +185,10 @@ enum DMAMapper {
         MappedResource(
           address: address,
           note:
-            "iommu_dma_map_resource: IOVA 0x\(hex(address, width: 1)) -> phys 0x\(hex(phys, width: 1)) (\(size) bytes, IOMMU_MMIO)",
+            device.translatedName(
+              "iommu_dma_map_phys(DMA_ATTR_MMIO)",
+              powerpc: "powerpc dma_iommu_ops (TCE; generic IOVA model, UNCONFIRMED)")
+            + ": IOVA 0x\(hex(address, width: 1)) -> phys 0x\(hex(phys, width: 1)) (\(size) bytes, IOMMU_MMIO)",
           notice: notice, iovaStart: iova))
     }
     guard device.isCapable(address: phys, size: size) else {
@@ -156,7 +196,7 @@ enum DMAMapper {
         DMAMappingFailure(
           errno: "-ENOMEM", dmesg: [device.overflowMessage(address: phys, size: size)],
           explanation:
-            "dma_direct_map_resource hands out the physical address unchanged, and 0x\(hex(phys, width: 1)) + \(size) "
+            "dma_direct_map_phys(DMA_ATTR_MMIO) hands out the physical address unchanged, and 0x\(hex(phys, width: 1)) + \(size) "
             + "does not fit under the importer's \(device.dmaMaskBits)-bit DMA mask, so it returns DMA_MAPPING_ERROR "
             + "(with a WARN)."))
     }
@@ -164,14 +204,14 @@ enum DMAMapper {
       MappedResource(
         address: phys,
         note:
-          "dma_direct_map_resource: 0x\(hex(phys, width: 1)) unchanged (\(size) bytes, under the \(device.dmaMaskBits)-bit mask)",
+          "dma_direct_map_phys(DMA_ATTR_MMIO): 0x\(hex(phys, width: 1)) unchanged (\(size) bytes, under the \(device.dmaMaskBits)-bit mask)",
         notice: nil))
   }
 
   /// `dma_buf_phys_vec_to_sgt()` (drivers/dma-buf/dma-buf-mapping.c, ≈v6.19, UNVERIFIED release)
   /// for one BAR range: bus addresses for BUS_ADDR, one IOVA range for THRU_HOST_BRIDGE under a
-  /// translating IOMMU, `dma_map_phys` per range otherwise; entries capped at 4 GiB - 4 KiB and
-  /// `orig_nents = 0`.
+  /// translating IOMMU, `dma_map_phys` per range otherwise; entries split at `UINT_MAX`,
+  /// `orig_nents = 0`, and no entry flagged `SG_DMA_BUS_ADDRESS`.
   static func physVecToSGT(
     provider: BDF, bar: BAR, rangeOffset: UInt64, size: UInt64, mapType: MapType, device: DMADevice
   ) -> Result<DMAMappingResult, DMAMappingFailure> {
@@ -194,12 +234,13 @@ enum DMAMapper {
         let busAddress = UInt64(bitPattern: Int64(bitPattern: paddr &+ done) &+ bar.busOffset)
         entries.append(
           SGEntry(
-            dmaAddress: busAddress, dmaLength: length, pagePFN: nil, isBusAddress: true, addressKind: .pciBus,
+            dmaAddress: busAddress, dmaLength: length, pagePFN: nil, isBusAddress: false, addressKind: .pciBus,
             target: .bar(device: provider, bar: bar.index, offset: rangeOffset + done), cpuEntries: 0..<0))
       }
       notes.append(
         "pci_p2pdma_bus_addr_map: bus address = CPU 0x\(hex(paddr, width: 1)) + bus_offset \(bar.busOffset) "
-          + "= 0x\(hex(UInt64(bitPattern: Int64(bitPattern: paddr) &+ bar.busOffset), width: 1)); no IOVA, SG_DMA_BUS_ADDRESS set"
+          + "= 0x\(hex(UInt64(bitPattern: Int64(bitPattern: paddr) &+ bar.busOffset), width: 1)); no IOVA; "
+          + "SG_DMA_BUS_ADDRESS is not set (the helper never marks it; dma_buf_free_sgt knows from the map type)"
       )
     case .thruHostBridge where device.usesIOMMU:
       let (iova, notice) = device.domain.allocate(size: size + (paddr & (simPageSize - 1)), dmaMask: device.dmaMask)
@@ -297,7 +338,8 @@ enum DMAMapper {
       return .failure(
         DMAMappingFailure(
           errno: "-ENOMEM", dmesg: dmesg,
-          explanation: "iommu_dma_map_sg could not allocate \(iovaLength) bytes of IOVA below the importer's DMA mask.")
+          explanation: device.translatedName("iommu_dma_map_sg", powerpc: "ppc_iommu_map_sg")
+            + " could not allocate \(iovaLength) bytes of IOVA below the importer's DMA mask.")
       )
     }
     // Second pass (__finalise_sg): merge an entry into the current output segment when it starts
@@ -330,8 +372,10 @@ enum DMAMapper {
     }
     let table = SGTable(iommuPages: runs, merged: merged)
     let notes = [
-      "iommu_dma_map_sg: one IOVA allocation of \(iovaLength) bytes at 0x\(hex(base, width: 1)) for \(runs.count) CPU entries",
-      "__finalise_sg: merged into \(table.nents) DMA entries (max_seg_size \(maxLength), seg boundary 0x\(hex(boundary, width: 1)))",
+      device.translatedName("iommu_dma_map_sg", powerpc: "ppc_iommu_map_sg (TCE; generic IOVA model, UNCONFIRMED)")
+        + ": one IOVA allocation of \(iovaLength) bytes at 0x\(hex(base, width: 1)) for \(runs.count) CPU entries",
+      device.translatedName("__finalise_sg", powerpc: "merging as __finalise_sg would (UNCONFIRMED for powerpc)")
+        + ": merged into \(table.nents) DMA entries (max_seg_size \(maxLength), seg boundary 0x\(hex(boundary, width: 1)))",
     ]
     return .success(DMAMappingResult(table: table, notes: notes, dmesg: dmesg, iovas: [base]))
   }

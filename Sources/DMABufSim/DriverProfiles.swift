@@ -1,3 +1,4 @@
+import P2PDMA
 import PCITopology
 
 /// How a driver behaves when it exports a dma-buf (kernel-model §3).
@@ -40,6 +41,12 @@ public struct DriverProfile: Sendable, Equatable {
   public var invalidateCallback: String?
   /// The importer calls `dma_buf_pin()` right after attaching (pinned RDMA MRs, iommufd).
   public var pinsAfterAttach: Bool
+  /// The kernel change that gave this driver dma-buf import (nil: every release with dma-buf).
+  public var importRequires: KernelChange?
+  /// What arrived with `importRequires`, in words ("RDMA dma-buf import").
+  public var importerFeature: String?
+  /// The importer's entry point into dma-buf (`ib_umem_dmabuf_get`), for the step that refuses.
+  public var importerEntry: String?
   /// DMA mask width the driver sets with `dma_set_mask_and_coherent()`.
   public var dmaMaskBits: Int
   /// `dma_set_max_seg_size()`; the PCI core default is 64 KiB.
@@ -97,7 +104,10 @@ extension DriverProfile {
       "max_seg_size UINT_MAX: amdgpu raises the PCI default of 64 KiB",
     ])
 
-  public static let xe = DriverProfile(
+  public static let xe = DriverProfile.importer(
+    requires: .xeDriver, feature: "the xe driver", entry: "xe_gem_prime_import", profile: xeProfile)
+
+  static let xeProfile = DriverProfile(
     name: "xe", driverName: "xe", summary: "Intel discrete GPU (xe): dynamic exporter of LMEM, dynamic P2P importer",
     exporter: .xe, importerOps: "xe_dma_buf_attach_ops", allowPeer2peer: true,
     invalidateCallback: "xe_dma_buf_move_notify (invalidate_mappings)", dmaMaskBits: 46,
@@ -127,14 +137,22 @@ extension DriverProfile {
     summary: "udmabuf / dma-heap system heap: pages in system RAM, no P2P", exporter: .systemMemory, importerOps: nil,
     allowPeer2peer: false, dmaMaskBits: 64)
 
-  public static let mlx5 = DriverProfile(
+  public static let mlx5 = DriverProfile.importer(
+    requires: .rdmaDmabufImport, feature: "RDMA dma-buf import", entry: "ib_umem_dmabuf_get",
+    profile: mlx5Profile)
+
+  static let mlx5Profile = DriverProfile(
     name: "mlx5", driverName: "mlx5_core",
     summary: "Mellanox/NVIDIA ConnectX (mlx5 RDMA): dynamic P2P importer, invalidate zaps the MR",
     exporter: nil, importerOps: "mlx5_ib_dmabuf_attach_ops", allowPeer2peer: true,
     invalidateCallback: "mlx5_ib_dmabuf_invalidate_cb (invalidate_mappings)", dmaMaskBits: 64,
     maxSegmentSize: 2 << 30, notes: ["max_seg_size 2 GiB as mlx5_core sets it"])
 
-  public static let rdmaPinned = DriverProfile(
+  public static let rdmaPinned = DriverProfile.importer(
+    requires: .rdmaPinnedImport, feature: "pinned RDMA dma-buf import",
+    entry: "ib_umem_dmabuf_get_pinned", profile: rdmaPinnedProfile)
+
+  static let rdmaPinnedProfile = DriverProfile(
     name: "rdma-pinned", driverName: "efa",
     summary: "Pinned RDMA MR (ib_umem_dmabuf_get_pinned: EFA and others): dynamic P2P importer that pins",
     exporter: nil, importerOps: "ib_umem_dmabuf_attach_pinned_ops", allowPeer2peer: true,
@@ -274,6 +292,17 @@ extension DriverProfile {
       return v4l2.with { $0.chosenBecause = "multimedia device (class 04xx) -> V4L2/videobuf2 static importer" }
     default:
       return nil
+    }
+  }
+
+  /// `profile` with the kernel change its dma-buf import needs.
+  static func importer(requires change: KernelChange, feature: String, entry: String, profile: DriverProfile)
+    -> DriverProfile
+  {
+    profile.with {
+      $0.importRequires = change
+      $0.importerFeature = feature
+      $0.importerEntry = entry
     }
   }
 

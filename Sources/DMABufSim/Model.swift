@@ -35,10 +35,46 @@ public struct ShareRequest: Sendable {
 }
 
 /// Where the buffer's memory is. `.vram` means device memory: VRAM/LMEM, or the MMIO BAR range a
-/// VFIO exporter shares.
+/// VFIO exporter shares. `.gtt` is a TTM GPU driver's system-memory placement (amdgpu's GTT,
+/// xe's TT: `TTM_PL_TT`), which is not TTM's `SYSTEM` placement (amdgpu's map refuses that);
+/// `.system` is plain pages of a page-backed exporter (udmabuf, i915 SMEM, PRIME).
 public enum Placement: String, Sendable, Codable {
   case vram = "VRAM"
   case system = "SYSTEM"
+  case gtt = "GTT"
+
+  /// "VRAM", "system RAM", "GTT (system RAM)".
+  public var displayName: String {
+    switch self {
+    case .vram: return "VRAM"
+    case .system: return "system RAM"
+    case .gtt: return "GTT (system RAM)"
+    }
+  }
+
+  /// True for both system-memory placements.
+  public var isSystemMemory: Bool { self != .vram }
+}
+
+/// The kernel source a step mirrors: the file and function, the release the step's text
+/// describes, and whether that was checked against a tree (docs/sources.md lists which).
+public struct StepSource: Sendable, Equatable {
+  public var file: String
+  public var function: String
+  public var release: String
+  public var confirmed: Bool
+
+  public init(file: String, function: String, release: String, confirmed: Bool) {
+    self.file = file
+    self.function = function
+    self.release = release
+    self.confirmed = confirmed
+  }
+
+  /// `drivers/dma-buf/dma-buf.c: dma_buf_attach (mainline, CONFIRMED)`.
+  public var description: String {
+    "\(file): \(function) (\(release), \(confirmed ? "CONFIRMED" : "UNCONFIRMED"))"
+  }
 }
 
 /// The shared buffer and the facts about its exporter's memory the simulation used.
@@ -119,6 +155,8 @@ public struct SimStep: Sendable {
   public var failed: Bool
   /// The share as it stands right after this step (for step-true playback).
   public var snapshot: ShareSnapshot
+  /// The kernel file and function this step mirrors, and the release its text describes.
+  public var source: StepSource
 }
 
 /// The final state of one importer's attachment.
@@ -171,6 +209,8 @@ public struct ShareSimulation: Sendable {
   public var structPageTradeoff: StructPageTradeoff?
   /// "current mainline (v7.3-era)".
   public var kernelModel: String
+  /// The release and MOVE_NOTIFY setting the share was simulated for.
+  public var kernel: KernelContext
   public var iommu: IOMMUMode
 
   /// Every dmesg line in order.

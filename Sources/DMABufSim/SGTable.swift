@@ -116,6 +116,18 @@ public struct PageRuns: Sendable, Equatable {
     totalPages += UInt64(pages)
   }
 
+  /// The same pages as one run per page (udmabuf's table).
+  func splitIntoPages() -> PageRuns {
+    // Already one page per run (the scattered layout): share the storage instead of copying.
+    if totalPages == UInt64(count) { return self }
+    var pages = PageRuns()
+    pages.reserveCapacity(Int(totalPages))
+    for index in 0..<count {
+      for page in 0..<UInt64(pageCount[index]) { pages.append(pfn: firstPFN[index] + page, pages: 1) }
+    }
+    return pages
+  }
+
   /// Byte length of run `index`.
   public func length(_ index: Int) -> UInt64 { UInt64(pageCount[index]) << simPageShift }
 }

@@ -10,14 +10,19 @@ public enum SimulationReport {
 
   // MARK: - Text
 
-  public static func text(_ simulation: ShareSimulation, maxEntries: Int? = defaultTextEntryLimit) -> String {
+  public static func text(
+    _ simulation: ShareSimulation, maxEntries: Int? = defaultTextEntryLimit, showSources: Bool = false
+  ) -> String {
     var out = ""
-    write(simulation, maxEntries: maxEntries) { out += $0 }
+    write(simulation, maxEntries: maxEntries, showSources: showSources) { out += $0 }
     return out
   }
 
-  /// The text trace, streamed to `sink` line by line.
-  public static func write(_ simulation: ShareSimulation, maxEntries: Int?, to sink: (String) -> Void) {
+  /// The text trace, streamed to `sink` line by line; `showSources` adds each step's kernel
+  /// source (`simulate --sources`).
+  public static func write(
+    _ simulation: ShareSimulation, maxEntries: Int?, showSources: Bool = false, to sink: (String) -> Void
+  ) {
     let buffer = simulation.buffer
     sink(
       "dma-buf share: \(simulation.exporter) (\(simulation.exporterProfile.name)) exports \(buffer.name), "
@@ -54,6 +59,7 @@ public enum SimulationReport {
             + "\n")
       }
       if let note = step.kernelNote { sink("       kernel: \(note)\n") }
+      if showSources { sink("       source: \(step.source.description)\n") }
       for line in step.dmesg { sink("       dmesg: \(line)\n") }
     }
     sink("\nAttachments\n")
@@ -122,6 +128,8 @@ public enum SimulationReport {
 
   private static func writeJSONBody(_ simulation: ShareSimulation, maxEntries: Int?, into writer: inout ChunkedWriter) {
     let buffer = simulation.buffer
+    // The release ("kernel" object) is written by the command in front of this object, the same
+    // way for matrix, explain and simulate (KernelResolution.jsonText).
     writer.append("{\"kernel_model\":\(quote(simulation.kernelModel)),\"iommu\":\(quote(simulation.iommu.rawValue)),")
     writer.append(
       "\"exporter\":{\"bdf\":\(quote(simulation.exporter.description)),\"profile\":\(quote(simulation.exporterProfile.name)),"
@@ -167,6 +175,8 @@ public enum SimulationReport {
       "\"attachment\":\(step.attachmentIndex.map(String.init) ?? "null")",
       "\"sg_entries_visible\":\(step.sgEntriesVisible.map(String.init) ?? "null")",
       "\"dmesg\":\(stringArray(step.dmesg))",
+      "\"source\":{\"file\":\(quote(step.source.file)),\"function\":\(quote(step.source.function)),"
+        + "\"release\":\(quote(step.source.release)),\"confirmed\":\(step.source.confirmed)}",
     ]
     if let verdict = step.p2pVerdict {
       parts.append(

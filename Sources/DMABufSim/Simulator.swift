@@ -40,6 +40,36 @@ public enum DMABufSimulator {
     return run.result()
   }
 
+  /// The releases the "by release" summary compares (issue 9 item 5).
+  public static let summaryReleases: [KernelRelease] = [
+    KernelRelease(major: 5, minor: 4), KernelRelease(major: 5, minor: 10), KernelRelease(major: 6, minor: 1),
+    KernelRelease(major: 6, minor: 12), .mainline,
+  ]
+
+  /// The same share on each release, each with that release's default CONFIG_DMABUF_MOVE_NOTIFY.
+  public static func byRelease(
+    topology: Topology, request: ShareRequest, releases: [KernelRelease] = summaryReleases
+  ) throws -> [(release: KernelRelease, simulation: ShareSimulation)] {
+    try releases.map { release in
+      var variant = request
+      variant.configuration.kernel = KernelContext(release: release, source: .given)
+      return (release, try simulate(topology: topology, request: variant))
+    }
+  }
+
+  /// `5.4 GTT p2p=false | ... | mainline VRAM p2p=true` for one importer across `byRelease` runs.
+  public static func byReleaseLine(
+    _ runs: [(release: KernelRelease, simulation: ShareSimulation)], attachment index: Int
+  ) -> String {
+    runs.map { run in
+      let attachment = run.simulation.attachments[index]
+      let outcome =
+        attachment.error.map { "error \($0)" }
+        ?? "\(attachment.placement.rawValue) peer2peer=\(attachment.peer2peer)"
+      return "\(run.release.series) \(outcome)"
+    }.joined(separator: " | ")
+  }
+
   /// The profile the simulator would use for a device (nil for an unknown BDF).
   public static func profile(for bdf: BDF, in topology: Topology) -> DriverProfile? {
     topology.function(bdf).map { DriverProfile.select(for: $0, in: topology) }
@@ -51,6 +81,11 @@ public enum DMABufSimulator {
     if !function.extras.buffers.isEmpty { return function.extras.buffers }
     let profile = profile ?? DriverProfile.select(for: function, in: topology)
     return defaultBuffers(for: function, behaviour: profile.exporter ?? .systemMemory)
+  }
+
+  /// `amdgpu_gem_prime_export` of `amdgpu_gem_prime_export -> drm_gem_prime_export -> ...`.
+  static func firstFunction(_ chain: String) -> String {
+    String(chain.prefix { $0 != " " && $0 != "(" })
   }
 
   static func defaultBuffers(for function: PCIFunction, behaviour: ExporterBehaviour) -> [BufferSpec] {

@@ -40,6 +40,7 @@ public struct ExplainCommand: AsyncParsableCommand {
     let topology = try TopologyResolver.resolve(options.topology)
     let engine = P2PEngine(topology: topology, configuration: try whatIf.configuration(options, for: topology))
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
+    if let note = whatIf.impliedNote(options, for: topology) { CommandLineEntry.printError(note) }
     let providerBDF = try ExplainRenderer.parseBDF(provider, option: "--provider")
     let clientBDFs = try client.map { try ExplainRenderer.parseBDF($0, option: "--client") }
     try CommandLineEntry.writeOutput(

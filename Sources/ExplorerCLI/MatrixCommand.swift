@@ -36,6 +36,7 @@ public struct MatrixCommand: AsyncParsableCommand {
     let topology = try TopologyResolver.resolve(options.topology)
     let engine = P2PEngine(topology: topology, configuration: try whatIf.configuration(options, for: topology))
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
+    if let note = whatIf.impliedNote(options, for: topology) { CommandLineEntry.printError(note) }
     var output = DescriptorWriter.standardOutput(mode: format == .json ? .json : .text)
     MatrixRenderer.write(engine, format: format, includeSelf: includeSelf, to: &output)
     try output.finish()
@@ -45,18 +46,36 @@ public struct MatrixCommand: AsyncParsableCommand {
 /// What-ifs only the P2P commands take.
 public struct P2PWhatIfOptions: ParsableArguments, Sendable {
   @Flag(
-    name: .customLong("kernel-acs-enable"),
-    help:
-      "What-if: turn on SV/RR/CR/UF wherever the ACS capability offers them, as pci_enable_acs() does when an IOMMU driver requests ACS."
-  )
-  public var kernelACSEnable = false
+    name: .customLong("kernel-acs-enable"), inversion: .prefixedNo,
+    help: ArgumentHelp(
+      "What-if: turn on SV/RR/CR/UF wherever the ACS capability offers them, as pci_enable_acs() does when an IOMMU driver requests ACS.",
+      discussion:
+        "Default: on when --iommu on is given for a built-in scenario, scenario file or generated machine (an active "
+        + "IOMMU driver makes the kernel enable ACS redirect); off otherwise, and for captures, whose ACS Control "
+        + "already shows the running kernel's choice. --no-kernel-acs-enable keeps the input's bits."))
+  public var kernelACSEnable: Bool?
 
   public init() {}
+
+  /// True when `--iommu on` was given for an input that was not captured live and neither
+  /// `--kernel-acs-enable` nor `--no-kernel-acs-enable` was: the IOMMU what-if then also applies
+  /// the kernel's ACS enable (issue 10 item 4).
+  public func kernelACSEnableImplied(_ options: TopologyOptions, for topology: Topology) -> Bool {
+    guard kernelACSEnable == nil, options.iommu?.lowercased() == "on" else { return false }
+    return !topology.source.kind.isCapture
+  }
+
+  /// The stderr note that says the IOMMU what-if also enabled ACS, nil when it did not.
+  public func impliedNote(_ options: TopologyOptions, for topology: Topology) -> String? {
+    guard kernelACSEnableImplied(options, for: topology) else { return nil }
+    return "note: --iommu on for an input that was not captured live also applies the kernel's ACS enable "
+      + "(SV/RR/CR/UF where offered), as an active IOMMU driver does; --no-kernel-acs-enable keeps the input's ACS bits"
+  }
 
   /// The configuration from the shared options plus these what-ifs.
   public func configuration(_ options: TopologyOptions, for topology: Topology) throws -> P2PConfiguration {
     var configuration = try options.p2pConfiguration(for: topology)
-    configuration.simulateKernelACSEnable = kernelACSEnable
+    configuration.simulateKernelACSEnable = kernelACSEnable ?? kernelACSEnableImplied(options, for: topology)
     return configuration
   }
 }

@@ -66,6 +66,11 @@ public struct SimulateCommand: AsyncParsableCommand {
     help: ArgumentHelp("Seed for block and page layouts (decimal or 0x hex).", valueName: "N"))
   public var seed: String?
 
+  @Flag(
+    name: .long,
+    help: "Text: show under each step the kernel file and function it mirrors, the release and CONFIRMED/UNCONFIRMED.")
+  public var sources = false
+
   public init() {}
 
   public mutating func run() async throws {
@@ -74,15 +79,8 @@ public struct SimulateCommand: AsyncParsableCommand {
     let request = try makeRequest(topology: topology)
     let unmatched = request.configuration.disableACSRedirect.filter { topology.index(of: $0) == nil }
     if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
+    if let note = whatIf.impliedNote(options, for: topology) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
-    // A simulator that does not model releases says so in its kernel model; then only the
-    // P2PDMA verdict inside the share follows --kernel, and the user must know.
-    let release = request.configuration.kernel.release
-    if !release.isMainline, !Self.kernelModel(simulation.kernelModel, names: release) {
-      CommandLineEntry.printError(
-        "note: this build simulates the dma-buf share with \(simulation.kernelModel) rules; only the P2PDMA "
-          + "verdict inside it follows kernel \(release)")
-    }
     var output = DescriptorWriter.standardOutput(mode: format == .json ? .json : .text)
     let kernel = request.configuration.kernel
     switch format {
@@ -102,13 +100,20 @@ public struct SimulateCommand: AsyncParsableCommand {
       for line in KernelResolution.headerLines(kernel, areas: Set(KernelChangeArea.allCases)) {
         output.write(line + "\n")
       }
-      SimulationReport.write(simulation, maxEntries: maxEntries ?? SimulationReport.defaultTextEntryLimit) {
+      SimulationReport.write(
+        simulation, maxEntries: maxEntries ?? SimulationReport.defaultTextEntryLimit, showSources: sources
+      ) {
         output.write($0)
       }
     case .summary:
       output.write("kernel: \(kernel.headerLine)\n")
       output.write(Self.summary(simulation))
-      output.write(try Self.byReleaseLines(topology: topology, request: request))
+      let runs = try DMABufSimulator.byRelease(topology: topology, request: request)
+      for (index, attachment) in simulation.attachments.enumerated() {
+        output.write(
+          "  by release \(attachment.importer): \(DMABufSimulator.byReleaseLine(runs, attachment: index))"
+            + " (each with its default CONFIG_DMABUF_MOVE_NOTIFY)\n")
+      }
     }
     try output.finish()
   }
@@ -156,41 +161,6 @@ public struct SimulateCommand: AsyncParsableCommand {
       exporterProfile: exporterProfile,
       configuration: try whatIf.configuration(options, for: topology),
       systemPageLayout: layout, seed: seedValue)
-  }
-
-  /// "by release" lines: placement and peer2peer of each attachment on 4.20 … mainline (issue 9
-  /// item 5). Printed only when the simulator models releases (its kernel model names each
-  /// release); otherwise one line says the timeline is not available, rather than repeating
-  /// mainline's share under older release names.
-  static func byReleaseLines(topology: Topology, request: ShareRequest) throws -> String {
-    var simulations: [(KernelRelease, ShareSimulation)] = []
-    for release in KernelRelease.timeline {
-      var perRelease = request
-      perRelease.configuration.kernel = request.configuration.kernel.switched(to: release)
-      let simulation = try DMABufSimulator.simulate(topology: topology, request: perRelease)
-      guard release.isMainline || kernelModel(simulation.kernelModel, names: release) else {
-        return "by release: not available (this build simulates the share with \(simulation.kernelModel) rules only)\n"
-      }
-      simulations.append((release, simulation))
-    }
-    var out = ""
-    for (position, importer) in request.importers.enumerated() {
-      let parts = simulations.map { release, simulation -> String in
-        guard position < simulation.attachments.count else { return "\(release.series) -" }
-        let attachment = simulation.attachments[position]
-        if let error = attachment.error { return "\(release.series) error (\(error))" }
-        return "\(release.series) p2p \(attachment.peer2peer) \(attachment.placement.rawValue)"
-      }
-      out += "  by release \(importer): " + parts.joined(separator: ", ") + "\n"
-    }
-    return out
-  }
-
-  /// Whether a simulator's kernel-model text names the release (a whole `X.Y` or `X.Y.Z` token,
-  /// so that "6.12" does not count as naming 6.1).
-  static func kernelModel(_ text: String, names release: KernelRelease) -> Bool {
-    let tokens = text.split { !($0.isNumber || $0 == ".") }.map { String($0).trimmingCharacters(in: ["."]) }
-    return tokens.contains(release.series) || tokens.contains(release.upstream.description)
   }
 
   /// One line per attachment.

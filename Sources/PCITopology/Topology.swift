@@ -52,6 +52,15 @@ public struct TopologySource: Sendable, Equatable {
     /// Several inputs of one machine (`--topology` given more than once, or a file with several
     /// lspci sections) merged into one topology.
     case merged = "merged lspci inputs"
+
+    /// True for inputs read off a real machine: their ACS Control already shows what the running
+    /// kernel enabled, so what-ifs must not apply the kernel's ACS enable on top of them.
+    public var isCapture: Bool {
+      switch self {
+      case .hexDump, .lspciText, .lspciTree, .sysfs, .merged: return true
+      case .scenario, .builtin, .generated: return false
+      }
+    }
   }
   public var kind: Kind
   /// File path, sysfs root or scenario name.

@@ -53,7 +53,7 @@ import Testing
     #expect(entries.count == 2)
     #expect((entries[0]["page"] as? String)?.hasPrefix("pfn:0x") == true)
     #expect(entries[0]["target"] as? String == "system RAM")
-    #expect(attachments[1]["placement"] as? String == "SYSTEM")
+    #expect(attachments[1]["placement"] as? String == "GTT")
     #expect(attachments[0]["invalidations"] as? Int == 1)
   }
 

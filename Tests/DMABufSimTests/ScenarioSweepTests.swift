@@ -40,7 +40,7 @@ import Testing
             #expect(entry.dmaAddress &+ entry.dmaLength &- 1 <= maskValue(attachment.dmaMaskBits))
           }
         }
-        if !attachment.peer2peer { #expect(attachment.placement == .system) }
+        if !attachment.peer2peer { #expect(attachment.placement.isSystemMemory) }
       } else {
         #expect(attachment.error != nil || attachment.sgTable != nil)
       }

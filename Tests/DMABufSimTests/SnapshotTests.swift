@@ -46,7 +46,7 @@ import Testing
     // The static importer's pin moves the BO to system memory; the NIC's table is invalidated
     // but still shown (flagged) until its re-map.
     let move = try #require(steps.first { $0.function == "amdgpu_bo_pin -> ttm_bo_validate" })
-    #expect(move.snapshot.placement == .system && move.snapshot.pinCount == 1)
+    #expect(move.snapshot.placement == .gtt && move.snapshot.pinCount == 1)
     let invalidate = try #require(steps.first { $0.actor == .importerDriver(Self.nic) && $0.outcome == "unmapped" })
     let nicInvalidated = invalidate.snapshot.attachments[0]
     #expect(nicInvalidated.invalidated && !nicInvalidated.mapped && nicInvalidated.invalidations == 1)
@@ -55,14 +55,14 @@ import Testing
     // Still invalidated while the capture card maps.
     let captureMap = try #require(steps.first { $0.actor == .dmaAPI && $0.attachmentIndex == 1 })
     #expect(captureMap.snapshot.attachments[0].invalidated)
-    #expect(captureMap.snapshot.attachments[1].mappedPlacement == .system)
+    #expect(captureMap.snapshot.attachments[1].mappedPlacement == .gtt)
     #expect(captureMap.snapshot.attachments[1].peer2peer == false)
 
     // The NIC's re-map replaces the old table with system pages.
     let remap = try #require(steps.last { $0.actor == .dmaAPI && $0.attachmentIndex == 0 })
     #expect(remap.index > invalidate.index)
     let nicRemapped = remap.snapshot.attachments[0]
-    #expect(!nicRemapped.invalidated && nicRemapped.mapped && nicRemapped.mappedPlacement == .system)
+    #expect(!nicRemapped.invalidated && nicRemapped.mapped && nicRemapped.mappedPlacement == .gtt)
     let systemTable = try #require(nicRemapped.sgTable)
     #expect(systemTable.isPageBacked && systemTable.nents == 10507)
     #expect(systemTable[0].addressKind == .cpuPhysical)

@@ -35,7 +35,7 @@ private typealias F = SimFixtures
     #expect(attachment.mapType == .notSupported && attachment.distance == -1)
     #expect(attachment.allowPeer2peer && !attachment.peer2peer)
     #expect(attachment.error == nil)
-    #expect(attachment.placement == .system)
+    #expect(attachment.placement == .gtt)
     #expect(simulation.dmesg == [Self.allowlistLine])
     #expect(simulation.steps.contains { $0.function == "amdgpu_dma_buf_attach" && $0.outcome == "0" && !$0.failed })
     #expect(attachment.verdict?.verbose == false)
@@ -115,7 +115,7 @@ private typealias F = SimFixtures
     let attachment = simulation.attachments[0]
     #expect(!attachment.isDynamic && !attachment.allowPeer2peer && !attachment.peer2peer)
     #expect(attachment.mapType == .busAddress)
-    #expect(attachment.placement == .system)
+    #expect(attachment.placement == .gtt)
     #expect(simulation.steps.contains { $0.function == "amdgpu_dma_buf_pin" })
   }
 
@@ -177,7 +177,7 @@ private typealias F = SimFixtures
       !simulation.steps.contains {
         $0.attachmentIndex == 1 && $0.stateChanges.contains { $0.hasPrefix("BO pinned in") }
       })
-    #expect(simulation.attachments[1].error == nil && simulation.attachments[1].placement == .system)
+    #expect(simulation.attachments[1].error == nil && simulation.attachments[1].placement == .gtt)
   }
 
   static func importerDevice(_ iommu: IOMMUMode) -> DMADevice {
@@ -199,8 +199,8 @@ private typealias F = SimFixtures
     #expect(iova.table.origNents == 0 && iova.table.nents == 3)
     #expect(iova.iovas.count == 1)
     #expect(iova.table[0].dmaAddress == iova.iovas[0])
-    #expect(iova.table[1].dmaAddress == iova.table[0].dmaAddress + 0xffff_f000)
-    #expect(iova.table[2].dmaAddress == iova.table[1].dmaAddress + 0xffff_f000)
+    #expect(iova.table[1].dmaAddress == iova.table[0].dmaAddress + 0xffff_ffff)
+    #expect(iova.table[2].dmaAddress == iova.table[1].dmaAddress + 0xffff_ffff)
     #expect(iova.table.entries.allSatisfy { !$0.isBusAddress && $0.addressKind == .iova })
     for mode in [IOMMUMode.off, .passthrough] {
       let direct = try DMAMapper.physVecToSGT(

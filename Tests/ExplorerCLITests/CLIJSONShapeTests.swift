@@ -105,6 +105,10 @@ struct CLIJSONShapeTests {
         (step["function"] as? String).map { !$0.isEmpty } ?? false, "every step names a kernel function",
         sourceLocation: sourceLocation)
       #expect(step["actor"] is String, sourceLocation: sourceLocation)
+      let source = step["source"] as? [String: Any]
+      #expect(
+        source?["file"] is String && source?["function"] is String && source?["release"] is String
+          && source?["confirmed"] is Bool, "every step has a source", sourceLocation: sourceLocation)
     }
 
     let attachments = try #require(
@@ -129,7 +133,8 @@ struct CLIJSONShapeTests {
         sourceLocation: sourceLocation)
       let placement = attachment["placement"] as? String
       #expect(
-        placement == "VRAM" || placement == "SYSTEM", "\(importer) placement \(String(describing: placement))",
+        placement == "VRAM" || placement == "SYSTEM" || placement == "GTT",
+        "\(importer) placement \(String(describing: placement))",
         sourceLocation: sourceLocation)
       #expect(attachment.keys.contains("error") && attachment.keys.contains("sg_table"), sourceLocation: sourceLocation)
       if let error = attachment["error"] as? String {
@@ -249,7 +254,7 @@ struct CLIJSONShapeTests {
     #expect(result.status == 0, "\(result)")
     let (_, attachments) = try Self.checkSimulateShape(result.stdout, importers: ["0000:05:00.0", "0000:07:00.0"])
     for attachment in attachments {
-      #expect(attachment["placement"] as? String == "SYSTEM")
+      #expect(attachment["placement"] as? String == "GTT", "amdgpu pins in GTT (TTM_PL_TT), not TTM SYSTEM")
       let entries = (attachment["sg_table"] as? [String: Any])?["entries"] as? [[String: Any]] ?? []
       #expect(
         !entries.isEmpty && entries.allSatisfy { $0["target"] as? String == "system RAM" && $0["page"] is String })

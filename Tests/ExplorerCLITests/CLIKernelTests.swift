@@ -183,13 +183,3 @@ import Testing
     #expect(rows.contains { $0["id"] as? String == "xe-driver" && $0["confirmed"] as? Bool == false })
   }
 }
-
-@Suite("Simulator kernel model names a release") struct SimulatorKernelModelTests {
-  @Test func wholeTokensOnly() throws {
-    let release = try KernelRelease(parsing: "6.1")
-    #expect(SimulateCommand.kernelModel("upstream 6.1 rules", names: release))
-    #expect(SimulateCommand.kernelModel("kernel v6.1.", names: release))
-    #expect(!SimulateCommand.kernelModel("upstream 6.12 rules", names: release))
-    #expect(!SimulateCommand.kernelModel("current mainline (v7.3-era)", names: release))
-  }
-}

@@ -55,13 +55,18 @@ extension SimulationRun {
       .importerDriver(state.importer), "dma_buf_get", inputs: "fd of \(spec.name)", changes: ["dma_buf refcount +1"],
       outcome: "dmabuf", explanation: "The importing driver turns the file descriptor into a dma_buf reference.",
       attachment: index)
-    let dynamic = state.profile.isDynamicImporter
-    attachments[index].peer2peer = dynamic && state.profile.allowPeer2peer
+    if refuseMissingImporter(index) { return }
+    let dynamic = state.isDynamic
+    attachments[index].peer2peer = state.allowPeer2peer
     if dynamic {
       record(
         .dmaBufCore, "dma_buf_dynamic_attach",
         inputs: "dev \(state.importer), importer_ops \(state.profile.importerOps ?? "")",
-        changes: ["attach->peer2peer = allow_peer2peer = \(state.profile.allowPeer2peer)"],
+        changes: [
+          has(.dmabufPeer2Peer)
+            ? "attach->peer2peer = allow_peer2peer = \(state.profile.allowPeer2peer)"
+            : "no peer2peer flag before 5.8: the importer gets system memory only"
+        ],
         outcome: "calls exporter attach",
         explanation:
           "A dynamic importer attaches with importer_ops, so it can be told to drop its mapping when the buffer "
@@ -70,9 +75,12 @@ extension SimulationRun {
           "v5.8 to ≈v6.15 also mapped at attach when importer and exporter differed in dynamic-ness; removed in 2025",
         attachment: index)
     } else {
+      let noDynamicAttach =
+        state.profile.isDynamicImporter
+        ? ["dynamic attach arrived in 5.7: on \(kernel.release.series) \(state.profile.name) attaches statically"] : []
       record(
         .dmaBufCore, "dma_buf_attach", inputs: "dev \(state.importer), importer_ops NULL",
-        changes: ["attach->peer2peer = false (static importer)"], outcome: "calls exporter attach",
+        changes: noDynamicAttach + ["attach->peer2peer = false (static importer)"], outcome: "calls exporter attach",
         explanation:
           "A static importer passes no importer_ops. It can never be asked to move, so it never gets P2P: "
           + "peer2peer stays false whatever the topology says.",
@@ -85,10 +93,14 @@ extension SimulationRun {
     for step in attachStep..<steps.count where steps[step].actor != .pciP2PDMA {
       steps[step].snapshot.attachments[index].attached = true
     }
+    // Before 6.15 dma_buf_(dynamic_)attach() itself maps (pinning a dynamic exporter first) when
+    // importer and exporter differ in dynamic-ness, and caches the table for the importer's map.
+    let atAttach = mapsAtAttach(index)
+    if atAttach { map(index, atAttach: true) }
     if state.profile.pinsAfterAttach {
       guard importerPin(index) else { return }
     }
-    map(index)
+    if !atAttach { map(index) }
   }
 
   mutating func refuseAttach(_ index: Int, function: String, inputs: String, errno: String, why: String) -> Bool {
@@ -123,22 +135,33 @@ extension SimulationRun {
 
   /// The exporter's `pin`. Returns false on failure (error recorded).
 
-  mutating func failPin(_ index: Int, function: String, inputs: String, errno: String, why: String) -> Bool {
+  mutating func failPin(
+    _ index: Int, function: String, inputs: String, errno: String, why: String, note: String? = nil
+  ) -> Bool {
     attachments[index].error = errno
     attachments[index].failedFunction = function
-    record(.exporterDriver, function, inputs: inputs, outcome: errno, explanation: why, attachment: index, failed: true)
+    record(
+      .exporterDriver, function, inputs: inputs, outcome: errno, explanation: why, note: note, attachment: index,
+      failed: true)
     return false
   }
 
-  /// `dma_buf_map_attachment()` and the exporter's `map_dma_buf`.
-  mutating func map(_ index: Int) {
+  /// `dma_buf_map_attachment()` and the exporter's `map_dma_buf`; with `atAttach`, the mapping
+  /// the core made inside `dma_buf_(dynamic_)attach` before 6.15 and cached in `attach->sgt`.
+  mutating func map(_ index: Int, atAttach: Bool = false) {
     let state = attachments[index]
-    let pinOnMap = ops.isDynamic && !state.profile.isDynamicImporter
+    let pinOnMap = pinOnMapApplies(index) && !attachments[index].pinnedOnMap
+    let attachFunction = state.isDynamic ? "dma_buf_dynamic_attach" : "dma_buf_attach"
     record(
-      .dmaBufCore, "dma_buf_map_attachment",
-      inputs: "attachment of \(importerLabel(index)), DMA_BIDIRECTIONAL, resv held",
-      changes: (pinOnMap ? ["pin-on-map: static importer of a dynamic exporter, so the core pins first"] : [])
-        + (state.profile.isDynamicImporter
+      .dmaBufCore, atAttach ? "\(attachFunction) -> map_dma_buf (attach-time mapping)" : "dma_buf_map_attachment",
+      inputs: "attachment of \(importerLabel(index)), DMA_BIDIRECTIONAL, resv held"
+        + (atAttach ? ", importer and exporter differ in dynamic-ness" : ""),
+      changes: (atAttach
+        ? [
+          "maps now and caches attach->sgt (until 6.15); the importer's dma_buf_map_attachment returns the cached table"
+        ] : [])
+        + (pinOnMap ? [pinOnMapReason(index)] : [])
+        + (state.isDynamic
           ? []
           : [
             "after the exporter maps, the core waits for the kernel fences (DMA_RESV_USAGE_KERNEL) for this static importer"
@@ -147,10 +170,17 @@ extension SimulationRun {
       explanation:
         "The importer asks for an sg table it can program into its DMA engine. "
         + (pinOnMap
-          ? "Because this importer is static and cannot be told about moves, the core pins the buffer first."
+          ? (state.isDynamic
+            ? "Without CONFIG_DMABUF_MOVE_NOTIFY the core does not trust importers to follow moves, so it pins the "
+              + "buffer first."
+            : "Because this importer is static and cannot be told about moves, the core pins the buffer first.")
           : "The exporter decides where the buffer must be for this importer and builds the table."),
-      note: "newest pin-on-map rule: exporter has pin && importer is static (v5.x: pin when !DMABUF_MOVE_NOTIFY); "
-        + "≈v6.2+: every importer holds dmabuf->resv",
+      note: has(.dmabufMoveNotifyRemoved)
+        ? "newest pin-on-map rule: exporter has pin && importer is static (v5.x: pin when !DMABUF_MOVE_NOTIFY); "
+          + "≈v6.2+: every importer holds dmabuf->resv"
+        : "\(kernel.release.series): pin-on-map when the exporter has pin and CONFIG_DMABUF_MOVE_NOTIFY is off"
+          + (has(.dmabufNoAttachTimeMap) ? " or the importer is static" : "")
+          + " (\(kernel.dmabufMoveNotify ? "y" : "n") here)",
       attachment: index)
     if pinOnMap {
       guard ops.pin(index, pinOnMap: true, &self) else { return }

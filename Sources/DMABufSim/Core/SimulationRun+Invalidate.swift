@@ -5,18 +5,22 @@ import PCITopology
 extension SimulationRun {
   mutating func invalidateOthers(except index: Int, reason: String) {
     let victims = attachments.indices.filter {
-      $0 != index && attachments[$0].mapped && attachments[$0].profile.isDynamicImporter
+      $0 != index && attachments[$0].mapped && attachments[$0].isDynamic
     }
     guard !victims.isEmpty else { return }
     record(
-      .dmaBufCore, "dma_buf_invalidate_mappings (was dma_buf_move_notify)",
+      .dmaBufCore, invalidateFunction,
       inputs: "dmabuf \(spec.name), resv held, buffer \(reason)",
-      changes: victims.map { "calls invalidate_mappings of \(importerLabel($0))" },
+      changes: victims.map {
+        "calls \(has(.dmabufInvalidateMappingsRename) ? "invalidate_mappings" : "move_notify") of \(importerLabel($0))"
+      },
       outcome: "\(victims.count) importer(s) notified",
       explanation:
         "The exporter moved the buffer, so the core tells every dynamic importer. Their sg tables now point at "
         + "memory the buffer no longer uses.",
-      note: "renamed from dma_buf_move_notify/move_notify in ≈v7.1 (UNVERIFIED release)", attachment: index)
+      note: has(.dmabufInvalidateMappingsRename)
+        ? "renamed from dma_buf_move_notify/move_notify in ≈v7.1 (UNVERIFIED release)"
+        : "renamed dma_buf_invalidate_mappings/invalidate_mappings in 7.1", attachment: index)
     for victim in victims {
       let old = attachments[victim].table
       attachments[victim].invalidatedTable = old
@@ -24,7 +28,7 @@ extension SimulationRun {
       attachments[victim].needsRemap = true
       attachments[victim].invalidations += 1
       record(
-        .importerDriver(attachments[victim].importer), invalidateCallback(attachments[victim].profile),
+        .importerDriver(attachments[victim].importer), invalidateCallbackName(attachments[victim].profile),
         inputs: "attachment of \(importerLabel(victim))",
         changes: [
           "stops DMA to the old \(attachments[victim].tablePlacement?.rawValue ?? "") copy",
@@ -60,7 +64,7 @@ extension SimulationRun {
       let state = attachments[index]
       if state.mapped, let table = state.table {
         let unmapDetail: String
-        if table.nents > 0 && table[0].isBusAddress {
+        if table.nents > 0 && table[0].addressKind == .pciBus {
           unmapDetail = "bus-address entries: nothing to unmap (dma_buf_free_sgt)"
         } else if table.isPageBacked {
           unmapDetail = "dma_unmap_sgtable (\(table.nents) DMA entries)"
@@ -93,16 +97,20 @@ extension SimulationRun {
       ops.detach(index, &self)
       attachments[index].attached = false
       record(
-        .dmaBufCore, "dma_buf_detach -> exporter detach", inputs: "attachment of \(importerLabel(index))",
+        .dmaBufCore, ops.detachFunction.map { "dma_buf_detach -> \($0)" } ?? "dma_buf_detach",
+        inputs: "attachment of \(importerLabel(index))",
         changes: ["attachment removed from dmabuf->attachments and freed"],
-        explanation: "The attachment is removed under the reservation lock and the exporter's detach runs.",
+        explanation: "The attachment is removed under the reservation lock"
+          + (ops.detachFunction == nil
+            ? "; this exporter's ops have no detach callback, so nothing else runs."
+            : " and the exporter's detach callback runs."),
         attachment: index)
       record(
         .importerDriver(state.importer), "dma_buf_put", inputs: "dmabuf \(spec.name)", changes: ["dma_buf refcount -1"],
         explanation: "The importer drops its reference.", attachment: index)
     }
     record(
-      .dmaBufCore, "dma_buf_put (last reference) -> dma_buf_release -> exporter release",
+      .dmaBufCore, "dma_buf_put (last reference) -> dma_buf_release -> \(ops.releaseFunction)",
       inputs: "dmabuf \(spec.name)", changes: ["dma_buf freed; the exporter's BO reference dropped"],
       explanation:
         "When the last file reference goes, the dma_buf is released and the exporter drops its buffer reference.")

@@ -29,26 +29,32 @@ extension SimulationRun {
     return cached
   }
 
-  /// `pci_p2pdma_distance(provider, attach->dev, verbose)` as the exporter calls it.
+  /// `pci_p2pdma_distance(provider, attach->dev, verbose)` as the exporter calls it, or (with
+  /// `viaMapType`, the default when verbose) `pci_p2pdma_map_type` on a provider with p2pdma state.
   @discardableResult
-  mutating func askDistance(_ index: Int, verbose: Bool, caller: String) -> P2PVerdict {
+  mutating func askDistance(_ index: Int, verbose: Bool, caller: String, viaMapType: Bool? = nil) -> P2PVerdict {
+    let viaMapType = viaMapType ?? verbose
     let importer = attachments[index].importer
     let verdict = engine.verdict(
       providerIndex: exporterIndex, clientIndex: attachments[index].importerIndex, verbose: verbose)
     attachments[index].verdict = verdict
     record(
       .pciP2PDMA,
-      verbose ? "pci_p2pdma_map_type -> calc_map_type_and_dist" : "pci_p2pdma_distance -> calc_map_type_and_dist",
+      viaMapType
+        ? "pci_p2pdma_map_type -> calc_map_type_and_dist"
+        : verbose
+          ? "pci_p2pdma_distance_many -> upstream_bridge_distance" : "pci_p2pdma_distance -> calc_map_type_and_dist",
       inputs: "provider \(request.exporter), client \(importer), verbose=\(verbose) (caller \(caller))",
       changes: [
-        verbose
+        viaMapType
           ? "map type \(verdict.mapType.kernelName) cached in the provider's map_types xarray "
             + "(pcim_p2pdma_init gave it p2pdma state); later changes to ACS are not seen"
           : "not cached: a GPU that published no p2pmem has no pdev->p2pdma state (inference from the code)"
       ],
-      outcome: verbose ? verdict.mapType.kernelName : "\(verdict.distance)",
+      outcome: viaMapType ? verdict.mapType.kernelName : "\(verdict.distance)",
       explanation: verdict.reason
-        + (verbose ? "" : " The caller only sees the distance, not whether the path is BUS_ADDR or THRU_HOST_BRIDGE."),
+        + (viaMapType
+          ? "" : " The caller only sees the distance, not whether the path is BUS_ADDR or THRU_HOST_BRIDGE."),
       attachment: index, verdict: verdict, dmesg: verdict.dmesg, failed: verdict.distance < 0)
     return verdict
   }

@@ -45,31 +45,32 @@ extension SimulationRun {
           " Handing the importer the raw BAR address instead would make its IOMMU fault and drop the "
           + "writes (the NVIDIA/open-gpu-kernel-modules#1324 bug); dma_map_resource is what makes it an IOVA."
       }
-      note = "newest kernels route dma_map_resource through dma_map_phys(DMA_ATTR_MMIO) (≈v6.17+), same addresses"
+      note =
+        "mainline: dma_map_resource is a wrapper of dma_map_phys(DMA_ATTR_MMIO); before the dma_map_phys series "
+        + "(release UNCONFIRMED, after v6.17) the same addresses came from dma_direct_map_resource/iommu_dma_map_resource"
     } else {
-      let runs = systemPages()
+      let listing = ops.pageListing
+      let runs = listing.cpuList(of: systemPages())
       record(
-        .exporterDriver, "drm_prime_pages_to_sg -> sg_alloc_table_from_pages_segment",
-        inputs: "\(runs.totalPages) pages of \(formatBytes(simPageSize))",
-        changes: [
-          "CPU list: \(runs.count) entr\(runs.count == 1 ? "y" : "ies") (physically contiguous pages coalesced)"
-        ],
-        outcome: "sgt, orig_nents \(runs.count)",
-        explanation:
-          "The exporter lists the buffer's pages; runs of physically adjacent pages are merged into one CPU entry "
-          + "(up to 4 GiB - 4 KiB each).",
+        .exporterDriver, listing.function, inputs: "\(runs.totalPages) pages of \(formatBytes(simPageSize))",
+        changes: [listing.change(runs)], outcome: "sgt, orig_nents \(runs.count)", explanation: listing.explanation,
         attachment: index)
+      let attrs = listing.skipsCPUSync ? ", DMA_ATTR_SKIP_CPU_SYNC" : ""
       function =
         device.usesIOMMU
-        ? "dma_map_sgtable -> iommu_dma_map_sg -> __finalise_sg" : "dma_map_sgtable -> dma_direct_map_sg"
+        ? "dma_map_sgtable -> "
+          + device.translatedName("iommu_dma_map_sg -> __finalise_sg", powerpc: "dma_iommu_map_sg -> ppc_iommu_map_sg")
+        : "dma_map_sgtable -> dma_direct_map_sg"
       inputs =
         "\(runs.count) CPU entries, importer mask \(device.dmaMaskBits) bits, max_seg_size \(device.maxSegmentSize)"
+        + attrs
       result = DMAMapper.mapPages(runs, device: device)
       explanation =
         device.usesIOMMU
-        ? "The IOMMU maps all entries into one contiguous IOVA range and __finalise_sg merges neighbours that start "
-          + "on a page, do not start on a segment boundary and keep the segment within max_seg_size, so nents can "
-          + "be smaller than orig_nents."
+        ? "The IOMMU maps all entries into one contiguous IOVA range and "
+          + device.translatedName("__finalise_sg", powerpc: "(as modelled; UNCONFIRMED for powerpc) the mapper")
+          + " merges neighbours that start on a page, do not start on a segment boundary and keep the segment "
+          + "within max_seg_size, so nents can be smaller than orig_nents."
         : "dma-direct uses each page's physical address as its DMA address: one DMA entry per CPU entry."
     }
     switch result {
@@ -106,16 +107,18 @@ extension SimulationRun {
     return runs
   }
 
+  /// Moves the buffer out of VRAM into the exporter's system-memory placement (GTT/TT for the
+  /// TTM drivers, plain pages for i915).
   mutating func migrateToSystem(by index: Int, function: String, reason: String) {
     guard placement == .vram else { return }
     let runs = systemPages()
-    placement = .system
+    placement = ops.systemPlacement
     let freed = blocks
     blocks = []
     record(
       .exporterDriver, function,
       inputs: "BO in VRAM [\(freed.map { "0x\(hex($0.offset, width: 1))" }.joined(separator: ", "))]",
-      changes: ["VRAM -> system memory (\(runs.count) runs of pages)", "VRAM blocks freed"],
+      changes: ["VRAM -> \(ops.systemPlacement.displayName) (\(runs.count) runs of pages)", "VRAM blocks freed"],
       outcome: "moved",
       explanation: "The buffer is copied to system memory because \(reason). Every importer that mapped the VRAM copy "
         + "must be told.",
@@ -123,5 +126,4 @@ extension SimulationRun {
     invalidateOthers(except: index, reason: "moved to system memory")
   }
 
-  /// `dma_buf_invalidate_mappings()` (was `dma_buf_move_notify()`): every other dynamic importer
 }

@@ -28,7 +28,9 @@ struct AMDGPUExporter: DMABufOps {
       run.attachments[index].peer2peer = false
       changes.append("peer2peer = false: GFX12 BO with DCC (compressed surfaces are not shared raw)")
     }
-    let verdict = run.askDistance(index, verbose: false, caller: "amdgpu_dma_buf_attach")
+    // Verbose (pci_p2pdma_distance_many(..., true)) until "Disable verbose for p2p dist calc" (≈6.1).
+    let verdict = run.askDistance(
+      index, verbose: !run.has(.amdgpuAttachQuiet), caller: "amdgpu_dma_buf_attach", viaMapType: false)
     if verdict.distance < 0 && run.attachments[index].peer2peer {
       run.attachments[index].peer2peer = false
       changes.append("peer2peer = false: pci_p2pdma_distance() < 0")
@@ -50,9 +52,16 @@ struct AMDGPUExporter: DMABufOps {
   func pin(_ index: Int, pinOnMap: Bool, _ run: inout SimulationRun) -> Bool {
     let pinStep = run.steps.count
     let inputs = "attachment of \(run.importerLabel(index))" + (pinOnMap ? " (pin-on-map)" : "")
-    var domains: Set<Placement> = run.spec.preferredPlacement == .vram ? [.vram, .system] : [.system]
+    var domains: Set<Placement> = run.spec.preferredPlacement == .vram ? [.vram, .gtt] : [.gtt]
     let nonP2P = run.attachments.filter { $0.attached && !$0.peer2peer }.map(\.importer)
     var changes: [String] = []
+    if !run.has(.amdgpuVRAMPin) && domains.contains(.vram) {
+      domains.remove(.vram)
+      changes.append("VRAM not allowed: before 6.15 amdgpu pins dma-bufs only in GTT")
+    } else if run.has(.amdgpuNoVRAMPinWithoutMoveNotify) && !run.kernel.dmabufMoveNotify && domains.contains(.vram) {
+      domains.remove(.vram)
+      changes.append("VRAM dropped: CONFIG_DMABUF_MOVE_NOTIFY=n (amdgpu pins VRAM only with it, ≈6.16+)")
+    }
     if !nonP2P.isEmpty && domains.contains(.vram) {
       domains.remove(.vram)
       changes.append("VRAM dropped: attachment(s) \(nonP2P.map(\.description).joined(separator: ", ")) cannot do P2P")

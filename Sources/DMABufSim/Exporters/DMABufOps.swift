@@ -16,6 +16,9 @@ protocol DMABufOps: Sendable {
   var opsDescription: String { get }
   /// A release note on the export step (nil for none).
   var exportNote: String? { get }
+  /// The kernel change this exporter's dma-buf export arrived with, and its name in words (nil:
+  /// every release with dma-buf).
+  var requiredChange: (change: KernelChange, what: String)? { get }
   /// The ops table has pin/unpin: a dynamic exporter, so the core pins on map for static importers.
   var isDynamic: Bool { get }
   /// False for exporters whose buffer can never be system pages (VFIO's MMIO ranges).
@@ -35,6 +38,17 @@ protocol DMABufOps: Sendable {
   var unpinFunction: String { get }
   /// The call chain that builds a VRAM table (`amdgpu_vram_mgr_alloc_sgt -> dma_map_resource`).
   var vramTableFunction: String { get }
+  /// Where the buffer goes when it leaves VRAM: `.gtt` for the TTM drivers (amdgpu GTT, xe TT),
+  /// `.system` for page-backed exporters and i915.
+  var systemPlacement: Placement { get }
+  /// How the exporter lists system pages for a table.
+  var pageListing: PageListing { get }
+  /// The system-pages sentence for the assumptions.
+  var cpuListAssumption: String { get }
+  /// `dma_buf_ops.detach` (nil: the ops table has none).
+  var detachFunction: String? { get }
+  /// `dma_buf_ops.release`.
+  var releaseFunction: String { get }
   /// `dma_buf_ops.map_dma_buf`: validates the placement and builds the importer's table.
   func map(_ index: Int, _ run: inout SimulationRun)
   /// `dma_buf_ops.unmap_dma_buf` as the teardown step names it.
@@ -52,6 +66,12 @@ protocol DMABufOps: Sendable {
 
 extension DMABufOps {
   var exportNote: String? { nil }
+  var requiredChange: (change: KernelChange, what: String)? { nil }
+  var systemPlacement: Placement { .gtt }
+  var pageListing: PageListing { .drmPrimePagesToSG }
+  var cpuListAssumption: String { pageListing.assumption }
+  var detachFunction: String? { nil }
+  var releaseFunction: String { "drm_gem_dmabuf_release" }
   var vramTableFunction: String { "amdgpu_vram_mgr_alloc_sgt -> dma_map_resource" }
   var mayUseSystemPages: Bool { true }
   func detach(_ index: Int, _ run: inout SimulationRun) {}
@@ -68,6 +88,66 @@ extension ExporterBehaviour {
     case .vfioPCI: return VFIOExporter()
     case .systemMemory: return PageBackedExporter(kind: .udmabuf)
     case .drmPrimePages: return PageBackedExporter(kind: .drmPrime)
+    }
+  }
+}
+
+/// How an exporter turns system pages into the CPU side of an sg table.
+enum PageListing: Sendable {
+  /// `drm_prime_pages_to_sg` -> `sg_alloc_table_from_pages_segment`: adjacent pages coalesced
+  /// (amdgpu GTT, xe TT, DRM PRIME), mapped with `DMA_ATTR_SKIP_CPU_SYNC`.
+  case drmPrimePagesToSG
+  /// udmabuf's `get_sg_table`: `sg_alloc_table(pagecount)` and one `sg_set_folio` per page.
+  case udmabufPerPage
+  /// i915's `i915_gem_map_dma_buf`: a copy of the object's own table (`obj->mm.pages`), mapped
+  /// with `DMA_ATTR_SKIP_CPU_SYNC`.
+  case i915ObjectCopy
+
+  var function: String {
+    switch self {
+    case .drmPrimePagesToSG: return "drm_prime_pages_to_sg -> sg_alloc_table_from_pages_segment"
+    case .udmabufPerPage: return "get_sg_table -> sg_alloc_table + sg_set_folio per page"
+    case .i915ObjectCopy: return "i915_gem_map_dma_buf: sg_alloc_table + copy of obj->mm.pages"
+    }
+  }
+
+  var skipsCPUSync: Bool { self != .udmabufPerPage }
+
+  /// The CPU entries the exporter builds from the buffer's physically contiguous runs.
+  func cpuList(of runs: PageRuns) -> PageRuns {
+    self == .udmabufPerPage ? runs.splitIntoPages() : runs
+  }
+
+  func change(_ runs: PageRuns) -> String {
+    let entries = "\(runs.count) entr\(runs.count == 1 ? "y" : "ies")"
+    switch self {
+    case .drmPrimePagesToSG: return "CPU list: \(entries) (physically contiguous pages coalesced)"
+    case .udmabufPerPage: return "CPU list: \(entries), one per page (udmabuf does not coalesce)"
+    case .i915ObjectCopy: return "CPU list: \(entries) copied from the object's own table (coalesced when it was built)"
+    }
+  }
+
+  var explanation: String {
+    switch self {
+    case .drmPrimePagesToSG:
+      return "The exporter lists the buffer's pages; runs of physically adjacent pages are merged into one CPU entry "
+        + "(up to 4 GiB - 4 KiB each)."
+    case .udmabufPerPage:
+      return "udmabuf allocates one sg entry per page of the buffer and fills each with sg_set_folio, so "
+        + "orig_nents equals the page count whatever the physical layout; only an IOMMU can merge them on the DMA side."
+    case .i915ObjectCopy:
+      return "i915 does not build a new page list: it allocates a table with the object's orig_nents and copies each "
+        + "entry of the object's own table (built when its pages were pinned, adjacent pages coalesced), then maps "
+        + "the copy with DMA_ATTR_SKIP_CPU_SYNC."
+    }
+  }
+
+  var assumption: String {
+    switch self {
+    case .drmPrimePagesToSG, .i915ObjectCopy:
+      return "CPU entries coalesced as sg_alloc_table_from_pages_segment does (max segment 4 GiB - 4 KiB)"
+    case .udmabufPerPage:
+      return "udmabuf lists one CPU entry per 4 KiB page (no coalescing)"
     }
   }
 }

@@ -12,6 +12,9 @@ struct I915Exporter: DMABufOps {
   var isDynamic: Bool { false }
   var unpinFunction: String { "i915 has no unpin" }
   var unmapFunction: String { "i915_gem_unmap_dma_buf" }
+  var systemPlacement: Placement { .system }
+  var pageListing: PageListing { .i915ObjectCopy }
+  var detachFunction: String? { "i915_gem_dmabuf_detach" }
 
   func defaultBuffers(for function: PCIFunction) -> [BufferSpec] { VRAMExporterSetup.defaultBuffers }
 

@@ -37,15 +37,31 @@ struct PageBackedExporter: DMABufOps {
 
   func setUpMemory(_ run: inout SimulationRun) { run.placement = .system }
 
+  var systemPlacement: Placement { .system }
+  var pageListing: PageListing { kind == .udmabuf ? .udmabufPerPage : .drmPrimePagesToSG }
+  var detachFunction: String? { kind == .udmabuf ? nil : "drm_gem_map_detach" }
+  var releaseFunction: String { kind == .udmabuf ? "release_udmabuf" : "drm_gem_dmabuf_release" }
+
   /// No attach callback is needed: every importer can use ordinary pages.
   func attach(_ index: Int, _ run: inout SimulationRun) -> Bool {
     let state = run.attachments[index]
     let inputs = "attachment of \(run.importerLabel(index)), peer2peer \(state.peer2peer)"
-    run.record(
-      .exporterDriver, "attach (no exporter callback needed)", inputs: inputs,
-      changes: ["peer2peer irrelevant: the buffer is ordinary pages"],
-      explanation: "A page-backed exporter can serve every importer; there is nothing peer-to-peer to decide.",
-      attachment: index)
+    switch kind {
+    case .udmabuf:
+      run.record(
+        .exporterDriver, "attach (no exporter callback needed)", inputs: inputs,
+        changes: ["peer2peer irrelevant: the buffer is ordinary pages"],
+        explanation: "A page-backed exporter can serve every importer; there is nothing peer-to-peer to decide.",
+        attachment: index)
+    case .drmPrime:
+      run.record(
+        .exporterDriver, "drm_gem_map_attach", inputs: inputs,
+        changes: ["the GEM object's pages are pinned (obj->funcs->pin, if the driver has one)"],
+        explanation:
+          "The DRM PRIME helper pins the object's backing pages so they stay put while attached; they are "
+          + "ordinary pages, so there is nothing peer-to-peer to decide.",
+        attachment: index)
+    }
     return true
   }
 
@@ -63,7 +79,7 @@ struct PageBackedExporter: DMABufOps {
   }
 
   func map(_ index: Int, _ run: inout SimulationRun) {
-    Self.mapPages(index, exporterFunction: "map_dma_buf (page-backed)", &run)
+    Self.mapPages(index, exporterFunction: kind == .udmabuf ? "map_udmabuf" : "drm_gem_map_dma_buf", &run)
   }
 
   /// The page-backed `map_dma_buf`: a page table, mapped for the importer.

@@ -9,8 +9,12 @@ struct VFIOExporter: DMABufOps {
     "vfio_pci_core_feature_dma_buf (VFIO_DEVICE_FEATURE_DMA_BUF) -> dma_buf_export"
   }
   var opsDescription: String { "vfio_pci_dmabuf_ops" }
+  var requiredChange: (change: KernelChange, what: String)? { (.vfioDmabufExport, "VFIO dma-buf export") }
   var exportNote: String? { "VFIO dma-buf export: ≈v6.19 (UNVERIFIED release)" }
-  var isDynamic: Bool { false }
+  /// The ops have a pin callback (it refuses), so `dma_buf_is_dynamic()` is true; static
+  /// importers never get as far as pin-on-map because attach refuses them.
+  var isDynamic: Bool { true }
+  var releaseFunction: String { "vfio_pci_dma_buf_release" }
   var mayUseSystemPages: Bool { false }
   var unpinFunction: String { "vfio_pci_dma_buf_unpin" }
   var unmapFunction: String { "vfio_pci_dma_buf_unmap -> dma_buf_free_sgt" }
@@ -90,11 +94,19 @@ struct VFIOExporter: DMABufOps {
 
   func pin(_ index: Int, pinOnMap: Bool, _ run: inout SimulationRun) -> Bool {
     let inputs = "attachment of \(run.importerLabel(index))" + (pinOnMap ? " (pin-on-map)" : "")
-    run.record(
-      .exporterDriver, "vfio_pci_dma_buf_pin", inputs: inputs, changes: ["pinned; VFIO can still revoke it"],
-      explanation: "VFIO lets revocable importers pin: it can still revoke the buffer on reset.",
-      note: "2026 series (≈v7.1, UNVERIFIED); earlier VFIO had no pin", attachment: index)
-    return true
+    // vfio_pci_dma_buf_pin(): VFIO must always be able to revoke the buffer (reset, decode
+    // off), so it refuses pins (61ceaf236115, on top of v6.19-rc6).
+    return run.failPin(
+      index, function: "vfio_pci_dma_buf_pin", inputs: inputs, errno: "-EOPNOTSUPP",
+      why:
+        "VFIO refuses to pin: it must be able to revoke the MMIO range at any time (device reset, memory decode "
+        + "turned off), and a pinned importer could not be told. So an importer that pins (pinned RDMA MRs, "
+        + "iommufd) cannot use a VFIO dma-buf.",
+      note: pinOnMap && run.attachments[index].isDynamic
+        ? "UNCONFIRMED: the core pinned on map because CONFIG_DMABUF_MOVE_NOTIFY=n, and VFIO's pin refuses; derived "
+          + "from the two documented rules, whether VFIO's dma-buf Kconfig needs DMABUF_MOVE_NOTIFY was not checked"
+        : "v6.19 (61ceaf236115); a 2026 series (PENDING, ≈v7.1) drops pin/unpin and instead refuses non-revocable "
+          + "importers at attach (dma_buf_attach_revocable)")
   }
 
   /// `vfio_pci_dma_buf_map` -> `dma_buf_phys_vec_to_sgt`.

@@ -51,7 +51,7 @@ enum VRAMExporterSetup {
       && run.topology.index(of: run.request.exporter).map { run.topology.upstreamBridge(of: $0) == nil } == true
     if integrated {
       run.assumptions.append("integrated Intel GPU (on the root bus): no LMEM, so the object lives in system memory")
-      run.placement = .system
+      run.placement = run.ops.systemPlacement
     } else if run.spec.preferredPlacement == .vram && run.spec.size <= total {
       run.placement = .vram
       if let offset = run.spec.vramOffset, (offset & ~(simPageSize - 1)) + run.pageAligned(run.spec.size) <= total {
@@ -69,14 +69,14 @@ enum VRAMExporterSetup {
       }
       if run.blocks.isEmpty {
         run.assumptions.append("the buffer does not fit in the modelled VRAM, so it starts in system memory")
-        run.placement = .system
+        run.placement = run.ops.systemPlacement
       }
       run.initialBlocks = run.blocks
     } else {
       if run.spec.preferredPlacement == .vram {
         run.assumptions.append("the buffer is larger than VRAM, so it starts in system memory")
       }
-      run.placement = .system
+      run.placement = run.ops.systemPlacement
     }
   }
 
@@ -85,7 +85,7 @@ enum VRAMExporterSetup {
     case .vram:
       let list = run.blocks.map { "0x\(hex($0.offset, width: 1))+\(formatBytes($0.size))" }.joined(separator: ", ")
       return "VRAM blocks [\(list)]"
-    case .system:
+    case .system, .gtt:
       return PageBackedExporter.describeSystemPlacement(run)
     }
   }

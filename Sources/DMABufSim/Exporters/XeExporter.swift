@@ -9,10 +9,12 @@ struct XeExporter: DMABufOps {
     "xe_gem_prime_export -> drm_gem_prime_export -> dma_buf_export"
   }
   var opsDescription: String { "xe_dmabuf_ops (has pin/unpin: dynamic exporter)" }
+  var requiredChange: (change: KernelChange, what: String)? { (.xeDriver, "the xe driver") }
   var isDynamic: Bool { true }
   var unpinFunction: String { "xe_dma_buf_unpin" }
   var unmapFunction: String { "xe_dma_buf_unmap" }
   var vramTableFunction: String { "xe_ttm_vram_mgr_alloc_sgt -> dma_map_resource" }
+  var detachFunction: String? { "xe_dma_buf_detach" }
 
   func defaultBuffers(for function: PCIFunction) -> [BufferSpec] { VRAMExporterSetup.defaultBuffers }
 
@@ -53,6 +55,24 @@ struct XeExporter: DMABufOps {
     let pinStep = run.steps.count
     let inputs = "attachment of \(run.importerLabel(index))" + (pinOnMap ? " (pin-on-map)" : "")
     var changes: [String] = []
+    // "Allow pinning of p2p dma-buf" (first drm-xe-next PR towards 6.19): VRAM when every
+    // attachment can do P2P; the pin body was not read (UNCONFIRMED).
+    let everyoneP2P =
+      run.has(.xeP2PPin) && run.kernel.dmabufMoveNotify
+      && run.attachments.allSatisfy { !$0.attached || $0.peer2peer } && run.attachments[index].peer2peer
+    if run.placement == .vram && everyoneP2P {
+      run.record(
+        .exporterDriver, "xe_dma_buf_pin", inputs: inputs,
+        changes: ["pinned in VRAM (every attachment can do P2P; pin count \(run.pinCount + 1))"],
+        explanation:
+          "Every attachment reaches VRAM peer-to-peer, so xe pins the buffer where it is instead of moving it to "
+          + "system memory (TT).",
+        note: "≈v6.19+ (UNCONFIRMED: pin body not read); through 6.18 xe pinned only in TT", attachment: index)
+      run.pinCount += 1
+      run.showPinCount(sinceStep: pinStep)
+      if pinOnMap { run.attachments[index].pinnedOnMap = true }
+      return true
+    }
     let mustMove = run.placement == .vram
     if mustMove {
       guard run.spec.migratable, run.pinCount == 0 else {
@@ -66,8 +86,9 @@ struct XeExporter: DMABufOps {
     run.record(
       .exporterDriver, "xe_dma_buf_pin", inputs: inputs, changes: changes,
       explanation:
-        "xe pins dma-bufs only in system memory: the buffer might be unreachable for some importers and VRAM pin "
-        + "accounting is not done yet.",
+        "Not every attachment can reach VRAM peer-to-peer, so xe pins the buffer in system memory (TT).",
+      note: "through 6.18 xe pinned only in TT (VRAM pin accounting not done); ≈v6.19+ pins in VRAM when every "
+        + "attachment can do P2P (UNCONFIRMED)",
       attachment: index)
     if mustMove { run.migrateToSystem(by: index, function: "xe_bo_migrate(XE_PL_TT)", reason: "xe pins only in TT") }
     run.pinCount += 1

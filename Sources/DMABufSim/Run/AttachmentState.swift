@@ -10,6 +10,10 @@ struct AttachmentState {
   var device: DMADevice
   var lane: Int
   var peer2peer = false
+  /// Attached with importer ops (`dma_buf_dynamic_attach`; from 5.7).
+  var isDynamic = false
+  /// `importer_ops->allow_peer2peer` as this release has it (the flag arrived in 5.8).
+  var allowPeer2peer = false
   var verdict: P2PVerdict?
   var error: String?
   var failedFunction: String?

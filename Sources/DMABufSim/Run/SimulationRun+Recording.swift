@@ -20,14 +20,14 @@ extension SimulationRun {
   mutating func record(
     _ actor: Actor, _ function: String, inputs: String, changes: [String] = [], outcome: String = "0",
     explanation: String, note: String? = nil, attachment: Int? = nil, verdict: P2PVerdict? = nil,
-    sgVisible: Int? = nil, dmesg: [String] = [], failed: Bool = false
+    sgVisible: Int? = nil, dmesg: [String] = [], failed: Bool = false, source: StepSource? = nil
   ) {
     steps.append(
       SimStep(
         index: steps.count, actor: actor, lane: lane(of: actor, attachment: attachment), function: function,
         inputs: inputs, stateChanges: changes, outcome: outcome, explanation: explanation, kernelNote: note,
         attachmentIndex: attachment, p2pVerdict: verdict, sgEntriesVisible: sgVisible, dmesg: dmesg, failed: failed,
-        snapshot: snapshot()))
+        snapshot: snapshot(), source: source ?? SourceCatalogue.source(for: function)))
   }
 
   /// The share as it stands now, for the step just recorded.

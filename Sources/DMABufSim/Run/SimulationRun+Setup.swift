@@ -20,12 +20,7 @@ extension SimulationRun {
         assumptions.append("importer \(importer): DMA mask \(maskBits) bits (\(profile.name) default)")
       }
       if request.configuration.iommu.translates, reservedSummary == nil {
-        reservedSummary = [
-          "IOMMU on: each importer has its own IOVA domain (48-bit aperture); IOVAs are allocated top-down below "
-            + "the DMA mask, trying below 4 GiB first for PCI devices (iommu_dma_alloc_iova); the MSI window "
-            + "0xfee00000-0xfeefffff and, standing in for the host-bridge windows, every sized BAR under the "
-            + "importer's root bus are reserved"
-        ]
+        reservedSummary = [iommuAssumption]
       }
       // One device has one IOMMU domain: an importer listed twice shares its IOVA space.
       let device =
@@ -33,10 +28,12 @@ extension SimulationRun {
         ?? DMADevice(
           bdf: importer, driverName: profile.driverName, dmaMaskBits: maskBits, maxSegmentSize: profile.maxSegmentSize,
           segmentBoundaryMask: profile.segmentBoundaryMask, iommu: request.configuration.iommu,
-          domain: newDomain(forImporterAt: functionIndex))
-      attachments.append(
-        AttachmentState(
-          importer: importer, importerIndex: functionIndex, profile: profile, device: device, lane: 4 + position))
+          domain: newDomain(forImporterAt: functionIndex), layer: DMALayer.of(topology))
+      var state = AttachmentState(
+        importer: importer, importerIndex: functionIndex, profile: profile, device: device, lane: 4 + position)
+      state.isDynamic = profile.isDynamicImporter && has(.dmabufDynamicAttach)
+      state.allowPeer2peer = state.isDynamic && profile.allowPeer2peer && has(.dmabufPeer2Peer)
+      attachments.append(state)
     }
     assumptions += reservedSummary ?? []
     switch request.configuration.iommu {
@@ -44,10 +41,30 @@ extension SimulationRun {
     case .passthrough: assumptions.append("iommu=pt: identity domain, dma-direct, DMA address = CPU physical address")
     case .on: break
     }
-    if placement == .system || ops.mayUseSystemPages {
+    if placement.isSystemMemory || ops.mayUseSystemPages {
       assumptions.append(
-        "system pages: \(request.systemPageLayout.rawValue) layout starting near PFN 0x100000; CPU entries coalesced "
-          + "as sg_alloc_table_from_pages_segment does (max segment 4 GiB - 4 KiB)")
+        "system pages: \(request.systemPageLayout.rawValue) layout starting near PFN 0x100000; "
+          + ops.cpuListAssumption)
+    }
+  }
+
+  /// What the IOVA model does on this machine's DMA layer.
+  var iommuAssumption: String {
+    let reserved =
+      DMALayer.reservesX86MSIWindow(topology)
+      ? "the x86 MSI window 0xfee00000-0xfeefffff and, standing in for the host-bridge windows, "
+      : "standing in for the host-bridge windows, "
+    switch DMALayer.of(topology) {
+    case .iommuDMA:
+      return "IOMMU on: each importer has its own IOVA domain (48-bit aperture); IOVAs are allocated top-down below "
+        + "the DMA mask, trying below 4 GiB first for PCI devices (iommu_dma_alloc_iova); "
+        + reserved + "every sized BAR under the importer's root bus are reserved"
+    case .powerpcIOMMU:
+      return "IOMMU on, POWER: mappings go through the powerpc IOMMU ops (arch/powerpc/kernel/dma-iommu.c, TCE "
+        + "tables), not dma-iommu, which is built only for ARM64, x86 and s390. The addresses shown come from the "
+        + "simulator's generic IOVA model (UNCONFIRMED for TCE tables; PowerNV may also use a 64-bit DMA bypass "
+        + "window); no x86 MSI window is reserved; "
+        + reserved + "every sized BAR under the importer's root bus is reserved"
     }
   }
 
@@ -58,8 +75,7 @@ extension SimulationRun {
     guard request.configuration.iommu.translates else { return domain }
     // The IOAPIC/MSI doorbell window is an x86 reserved region (intel/amd IOMMU drivers);
     // other architectures reserve their own MSI areas, which we do not model.
-    let x86: Set<CPUVendor> = [.amd, .intel, .hygon, .zhaoxin]
-    if topology.platform.cpuVendor.map({ x86.contains($0) }) ?? true {
+    if DMALayer.reservesX86MSIWindow(topology) {
       domain.reserve(start: 0xfee0_0000, end: 0xfeef_ffff, why: "x86 MSI/IOAPIC window")
     }
     // iova_reserve_pci_windows(): the importer's host-bridge windows. We do not know the

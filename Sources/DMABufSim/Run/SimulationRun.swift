@@ -69,7 +69,7 @@ struct SimulationRun {
     }
     self.exporterProfile = profile
     self.behaviour = behaviour
-    ops = profile.exporter == nil ? PageBackedExporter(kind: .drmPrime) : behaviour.ops
+    ops = behaviour.ops
 
     // The buffer.
     let listed = exporterFunction.extras.buffers
@@ -118,6 +118,18 @@ struct SimulationRun {
     placement = .system
     self.assumptions = assumptions
     ops.setUpMemory(&self)
+    if let required = ops.requiredChange, !request.configuration.kernel.release.has(required.change) {
+      let entry = required.change.entry
+      exportError = (
+        unavailable(required.change, what: required.what), DMABufSimulator.firstFunction(ops.exportFunction(self)),
+        "\(required.what) arrived in \(entry.landedIn.series) (\(entry.confirmationLabel)); kernel "
+          + "\(request.configuration.kernel.release.series) cannot export this buffer"
+      )
+    }
+    if !request.configuration.kernel.release.isMainline {
+      self.assumptions.append("kernel: " + request.configuration.kernel.headerLine)
+      self.assumptions += request.configuration.kernel.notes
+    }
     if let bar, bar.busOffset != 0 {
       self.assumptions.append("BAR\(bar.index) bus offset \(bar.busOffset): PCI bus address = CPU address + offset")
     }
@@ -132,8 +144,8 @@ extension SimulationRun {
   func result() -> ShareSimulation {
     let results = attachments.map { state -> AttachmentResult in
       AttachmentResult(
-        importer: state.importer, importerProfile: state.profile, isDynamic: state.profile.isDynamicImporter,
-        allowPeer2peer: state.profile.isDynamicImporter && state.profile.allowPeer2peer, peer2peer: state.peer2peer,
+        importer: state.importer, importerProfile: state.profile, isDynamic: state.isDynamic,
+        allowPeer2peer: state.allowPeer2peer, peer2peer: state.peer2peer,
         mapType: state.verdict?.mapType, distance: state.verdict?.distance,
         placement: state.tablePlacement ?? placement, error: state.error, failedFunction: state.failedFunction,
         sgTable: state.table, verdict: state.verdict, invalidations: state.invalidations,
@@ -155,7 +167,8 @@ extension SimulationRun {
       vramSize: vramSize, visibleVRAMSize: visibleVRAM, bar: bar, initialBlocks: initialBlocks, seed: seed)
     return ShareSimulation(
       exporter: request.exporter, buffer: buffer, exporterProfile: exporterProfile, steps: steps, attachments: results,
-      assumptions: assumptions, structPageTradeoff: tradeoff, kernelModel: DMABufSimulator.kernelModel,
+      assumptions: assumptions, structPageTradeoff: tradeoff,
+      kernelModel: kernel.release.isMainline ? DMABufSimulator.kernelModel : kernel.headerLine, kernel: kernel,
       iommu: request.configuration.iommu)
   }
 }

@@ -50,7 +50,7 @@ extension KernelBackend {
     func words(_ placement: Placement) -> String {
       switch placement {
       case .vram: return "VRAM"
-      case .system: return iommu.translates ? "system RAM (IOVA)" : "system RAM"
+      case .system, .gtt: return placement.displayName + (iommu.translates ? " (IOVA)" : "")
       }
     }
     let attachments = snapshot.attachments.enumerated().map { position, attachment in
@@ -61,7 +61,7 @@ extension KernelBackend {
         sgTable: attachment.sgTable.map(SimulatedSGRows.init), invalidated: attachment.invalidated,
         invalidations: attachment.invalidations, error: attachment.error)
     }
-    let buffer = snapshot.placement == .vram ? "VRAM" : "system RAM"
+    let buffer = snapshot.placement.displayName
     return ShareMoment(placement: buffer, pinCount: snapshot.pinCount, attachments: attachments)
   }
 
@@ -92,7 +92,7 @@ extension KernelBackend {
   static func placement(_ result: AttachmentResult) -> String {
     switch result.placement {
     case .vram: return "VRAM"
-    case .system: return result.iommu.translates ? "system RAM (IOVA)" : "system RAM"
+    case .system, .gtt: return result.placement.displayName + (result.iommu.translates ? " (IOVA)" : "")
     }
   }
 

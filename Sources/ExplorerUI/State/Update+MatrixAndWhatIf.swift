@@ -172,8 +172,19 @@ extension ExplorerState {
     let order: [IOMMUMode] = [.off, .on, .passthrough]
     let position = order.firstIndex(of: configuration.iommu) ?? 0
     let nextMode = order[(position + 1) % order.count]
-    let failure = reconfigure { $0.iommu = nextMode }
-    message = failure ?? "what-if: IOMMU \(nextMode.rawValue); everything recomputed"
+    // An active IOMMU driver makes the kernel enable ACS (pci_request_acs, then pci_enable_acs):
+    // on a machine that was not captured live the what-if does both, as `--iommu on` does in
+    // the CLI; a capture's ACS Control already shows what its kernel enabled.
+    let isCapture = topology.source.kind.isCapture
+    let enablesACS = nextMode == .on && !isCapture
+    let failure = reconfigure { configuration in
+      configuration.iommu = nextMode
+      if !isCapture { configuration.simulateKernelACSEnable = enablesACS }
+    }
+    message =
+      failure
+      ?? "what-if: IOMMU \(nextMode.rawValue)"
+      + (enablesACS ? " and the kernel's ACS enable (SV/RR/CR/UF where offered)" : "") + "; everything recomputed"
   }
 
   /// Every pane is recomputed for the next release of `KernelRelease.interfaceCycle`, as the
