@@ -16,7 +16,7 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
       """,
     subcommands: [
       TreeCommand.self, MatrixCommand.self, ExplainCommand.self, SimulateCommand.self,
-      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self, BuffersCommand.self,
+      ScenariosCommand.self, GenerateCommand.self, BenchCommand.self, BuffersCommand.self, CaptureCommand.self,
     ]
   )
 

@@ -93,6 +93,13 @@ public enum TopologyLoader {
       guard !result.functions.isEmpty else { throw TopologyError.empty(path: path) }
       // What the text implies about the machine (IOMMU groups → IOMMU on): DumpPlatformFacts.swift.
       let facts = DumpPlatformFacts.infer(from: result.functions, path: path)
+      // A `dmabuf-explorer capture` file replays the live run's source and platform (MachineCapture.swift).
+      if let capture = MachineCapture.parseHeader(bytes) {
+        return Topology(
+          functions: result.functions, source: capture.source, platform: capture.platform,
+          warnings: capped(result.warnings, path: path)
+            + [LoadWarning("replaying a dmabuf-explorer capture of \(capture.source.title)", file: path)])
+      }
       return Topology(
         functions: result.functions,
         source: TopologySource(kind: result.sawHex ? .hexDump : .lspciText, location: path, title: title),
