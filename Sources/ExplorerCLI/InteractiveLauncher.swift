@@ -22,6 +22,12 @@ enum InteractiveLauncher {
     // Load before touching the terminal, so load errors print as plain lines.
     let topology = try TopologyResolver.resolve(options.topology)
     let configuration = try options.p2pConfiguration(for: topology)
+    // What makes verdicts UNKNOWN or merged facts disputed is said before the screen takes over
+    // (it stays visible in the terminal after quitting); the matrix overlay shows each reason.
+    for warning in topology.warnings
+    where warning.message.hasPrefix("partial input: ") || warning.message.hasPrefix("conflict: ") {
+      CommandLineEntry.printError("warning: \(warning)")
+    }
     let utf8 = cn_setup_locale() != 0
     let environment = ProcessInfo.processInfo.environment
     let colorWanted = !noColor && (environment["NO_COLOR"] ?? "").isEmpty

@@ -605,7 +605,9 @@ enum LspciOutputLoader {
   /// Fills `name`/`vendorName` from pci.ids where the input had none.
   static func finishNames(_ function: PCIFunction, database: PCIIDDatabase?) -> PCIFunction {
     var function = function
-    function.name = NameWithIDs.keepingDeviceID(function.name, vendor: function.vendorID, device: function.deviceID)
+    function.name = NameWithIDs.keepingDeviceID(
+      function.name, vendor: function.vendorID, device: function.deviceID,
+      vendorName: database?.vendorName(function.vendorID))
     guard let database else { return function }
     if function.vendorName == nil, function.vendorID != 0, !function.isPoweredOff || function.vendorID != 0xffff {
       function.vendorName = database.vendorName(function.vendorID)
