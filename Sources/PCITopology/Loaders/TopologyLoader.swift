@@ -82,7 +82,11 @@ public enum TopologyLoader {
     let bytes = [UInt8](data)
     let format = try detectFormat(bytes, path: path)
     // A file with several lspci sections (nvidia-bug-report.log): TopologyMerger.swift.
-    if format != .scenario, let merged = TopologyMerger.loadSections(bytes: bytes, path: path) { return merged }
+    if format != .scenario, LspciSections.containsTreeLabel(bytes),
+      let merged = TopologyMerger.loadSections(bytes: bytes, path: path)
+    {
+      return merged
+    }
     let title = (path as NSString).lastPathComponent
     let database = PCIIDDatabase.system
     switch format {
@@ -91,6 +95,12 @@ public enum TopologyLoader {
     case .lspciBlocks:
       let result = LspciOutputLoader.load(bytes: bytes, path: path, database: database)
       guard !result.functions.isEmpty else { throw TopologyError.empty(path: path) }
+      // One function listed twice: several sections of one machine (`lspci -nn` and a dump).
+      if LspciSections.hasRepeatedAddress(result.functions),
+        let merged = TopologyMerger.loadSections(bytes: bytes, path: path)
+      {
+        return merged
+      }
       // What the text implies about the machine (IOMMU groups → IOMMU on): DumpPlatformFacts.swift.
       let facts = DumpPlatformFacts.infer(from: result.functions, path: path)
       // A `dmabuf-explorer capture` file replays the live run's source and platform (MachineCapture.swift).
