@@ -66,4 +66,17 @@ import Testing
     #expect(
       refused.stderr.contains("only lspci files of one machine can be merged, and 'sysfs' is a live or copied sysfs"))
   }
+
+  @Test(.enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"))
+  func simulateSaysWhenItPlaysAnUnknownVerdict() throws {
+    let result = try runCLI([
+      "simulate", "--topology", CLI.realCapture(Self.gpuSection), "--exporter", "04:00.0", "--exporter-profile",
+      "amdgpu", "--importer", "05:00.0", "--importer-profile", "05:00.0=amdgpu",
+    ])
+    #expect(result.status == 0, "\(result)")
+    #expect(
+      result.stderr.contains(
+        "warning: the P2P verdict for 0000:05:00.0 is UNKNOWN (the input lacks what it depends on); the share below "
+          + "plays it as a refusal (distance -1), which the real machine may not do"), "\(result.stderr)")
+  }
 }
