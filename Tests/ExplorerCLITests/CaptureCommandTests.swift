@@ -79,4 +79,22 @@ import Testing
     let devices = try FileManager.default.contentsOfDirectory(atPath: fake.devicesDirectory.path)
     #expect(lspci.stdout.split(separator: "\n").count == devices.count)
   }
+
+  static var liveSysfsAvailable: Bool {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/bus/pci/devices")) ?? []).isEmpty == false
+  }
+
+  /// On this machine's real sysfs (read-only): the replay equals the live run byte for byte.
+  @Test(.enabled(if: liveSysfsAvailable, "no /sys/bus/pci/devices here"))
+  func captureOfThisMachineReplays() throws {
+    let directory = try CLI.makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("this-machine.capture")
+    let capture = try runCLI(["capture", "--output", file.path])
+    #expect(capture.status == 0, "\(capture)")
+    let live = try runCLI(["matrix", "--topology", "sysfs", "--format", "json"])
+    let replay = try runCLI(["matrix", "--topology", file.path, "--format", "json"])
+    #expect(live.status == 0 && replay.status == 0, "\(live)\n\(replay)")
+    #expect(live.stdout == replay.stdout)
+  }
 }
