@@ -191,7 +191,7 @@ public enum MatrixRenderer {
     output.write(
       """
 
-      \(topology.partialInput.isEmpty ? "" : "UNK   UNKNOWN: depends on bridges that are not in the input (see the note above)\n")\
+      \(kernelRows.joined().contains("UNK") ? "UNK   UNKNOWN: depends on what the input lacks (see 'explain')\n" : "")\
       BUSn  BUS_ADDR at distance n: direct through a switch, PCI bus addresses
       HBn   THRU_HOST_BRIDGE at distance n: through the root complex, normal DMA addresses
       NO    NOT_SUPPORTED: pci_p2pdma_distance() is -1, mapping fails
@@ -302,7 +302,7 @@ public enum MatrixRenderer {
     }
     output.write(
       "  \"summary\": {\"endpoints\": \(summary.endpointCount), \"pairs\": \(summary.pairCount), \"BUS_ADDR\": \(summary.busAddress), \"THRU_HOST_BRIDGE\": \(summary.thruHostBridge), \"NOT_SUPPORTED\": \(summary.notSupported)"
-        + (partial.isEmpty ? "" : ", \"UNKNOWN\": \(summary.unknown)") + "}\n"
+        + (partial.isEmpty && summary.unknown == 0 ? "" : ", \"UNKNOWN\": \(summary.unknown)") + "}\n"
     )
     output.write("}\n")
   }

@@ -46,7 +46,7 @@ import Testing
     let summary = object["summary"] as? [String: Any]
     #expect(JSONShape.int(summary?["UNKNOWN"]) == 56)
     let grid = try runCLI(["matrix", "--topology", path])
-    #expect(grid.stdout.contains("UNK   UNKNOWN: depends on bridges that are not in the input"))
+    #expect(grid.stdout.contains("UNK   UNKNOWN: depends on what the input lacks (see 'explain')"))
     #expect(grid.stdout.contains("partial input: the bridges above 0000:04, 0000:05, 0000:08 and 0000:09"))
   }
 
@@ -78,5 +78,24 @@ import Testing
       result.stderr.contains(
         "warning: the P2P verdict for 0000:05:00.0 is UNKNOWN (the input lacks what it depends on); the share below "
           + "plays it as a refusal (distance -1), which the real machine may not do"), "\(result.stderr)")
+  }
+
+  /// A tree without `-nn` where no pci.ids names the host bridge: host-bridge pairs are UNKNOWN,
+  /// and the JSON summary counts them (the counts add up to the pairs).
+  @Test func treeWithoutHostBridgeIDsCountsUnknownPairs() throws {
+    let directory = try CLI.makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("tree.txt")
+    try Data("-[0000:00]-+-00.0\n           +-01.0-[01]----00.0\n           \\-02.0-[02]----00.0\n".utf8).write(
+      to: file)
+    let result = try runCLI(["matrix", "--topology", file.path, "--format", "json"])
+    #expect(result.status == 0, "\(result)")
+    let object = try JSONShape.object(result.stdout)
+    let summary = object["summary"] as? [String: Any] ?? [:]
+    let counted = ["BUS_ADDR", "THRU_HOST_BRIDGE", "NOT_SUPPORTED", "UNKNOWN"].compactMap { JSONShape.int(summary[$0]) }
+    #expect(counted.count == 4, "\(summary)")
+    #expect(counted.reduce(0, +) == JSONShape.int(summary["pairs"]))
+    // 00:00.0 (no class in a bare tree), 01:00.0 and 02:00.0 meet only at the unnamed host bridge.
+    #expect(JSONShape.int(summary["UNKNOWN"]) == 6)
   }
 }
