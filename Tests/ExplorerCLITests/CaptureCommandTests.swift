@@ -97,4 +97,26 @@ import Testing
     #expect(live.status == 0 && replay.status == 0, "\(live)\n\(replay)")
     #expect(live.stdout == replay.stdout)
   }
+
+  /// As a non-root user: 64 bytes of config per function, what could not be read is listed, and
+  /// the replay still equals that user's live run.
+  @Test(
+    .enabled(
+      if: liveSysfsAvailable && geteuid() == 0 && FileManager.default.isExecutableFile(atPath: CLI.setprivPath),
+      "needs /sys/bus/pci/devices, root and setpriv to run as nobody"))
+  func captureAsNonRootListsWhatItCouldNotRead() throws {
+    let capture = try runCLIAsNobody(["capture"])
+    try #require(!capture.stderr.contains("setpriv:"), "setpriv cannot drop privileges here")
+    #expect(capture.status == 0, "\(capture)")
+    #expect(capture.stderr.contains("only the first 64 bytes (non-root reader"), "\(capture.stderr)")
+    #expect(capture.stdout.contains("# unreadable: config space of "))
+    let directory = try CLI.makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("nobody.capture")
+    try Data(capture.stdout.utf8).write(to: file)
+    let live = try runCLIAsNobody(["matrix", "--topology", "sysfs", "--format", "json"])
+    let replay = try runCLI(["matrix", "--topology", file.path, "--format", "json"])
+    #expect(live.status == 0 && replay.status == 0, "\(live)\n\(replay)")
+    #expect(live.stdout == replay.stdout)
+  }
 }

@@ -37,8 +37,9 @@ public enum MachineCapture {
     func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
     func read(_ relative: String) -> String? {
       let file = path(relative)
-      guard FileManager.default.fileExists(atPath: file) else {
-        unreadable.append("\(file): not present")
+      guard access(file, F_OK) == 0 else {
+        // debugfs is mode 0700: to a non-root reader its files look absent (EACCES, not ENOENT).
+        unreadable.append(errno == EACCES ? "\(file): permission denied (run as root)" : "\(file): not present")
         return nil
       }
       guard let data = FileManager.default.contents(atPath: file) else {
