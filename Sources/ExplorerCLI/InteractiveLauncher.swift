@@ -32,6 +32,12 @@ enum InteractiveLauncher {
     // Load before touching the terminal, so load errors print as plain lines.
     let topology = try TopologyResolver.resolve(options.topology)
     let configuration = try options.p2pConfiguration(for: topology)
+    // What makes verdicts UNKNOWN or merged facts disputed is said before the screen takes over
+    // (it stays visible in the terminal after quitting); the matrix overlay shows each reason.
+    for warning in topology.warnings
+    where warning.message.hasPrefix("partial input: ") || warning.message.hasPrefix("conflict: ") {
+      CommandLineEntry.printError("warning: \(warning)")
+    }
     // Lessons load before the terminal too: a malformed script prints its file and line.
     var lessons = try LessonLibrary.builtin()
     if let lessonFile { lessons.insert(try LessonLibrary.load(file: lessonFile), at: 0) }

@@ -323,7 +323,7 @@ public enum MatrixRenderer {
     }
     output.write(
       "  \"summary\": {\"endpoints\": \(summary.endpointCount), \"pairs\": \(summary.pairCount), \"BUS_ADDR\": \(summary.busAddress), \"THRU_HOST_BRIDGE\": \(summary.thruHostBridge), \"NOT_SUPPORTED\": \(summary.notSupported)"
-        + (partial.isEmpty ? "" : ", \"UNKNOWN\": \(summary.unknown)") + "}\n"
+        + (partial.isEmpty && summary.unknown == 0 ? "" : ", \"UNKNOWN\": \(summary.unknown)") + "}\n"
     )
     output.write("}\n")
   }

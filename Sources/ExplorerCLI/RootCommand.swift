@@ -18,7 +18,7 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
     subcommands: [
       TreeCommand.self, MatrixCommand.self, ExplainCommand.self, SimulateCommand.self,
       ScenariosCommand.self, KernelsCommand.self, GenerateCommand.self, BenchCommand.self, LessonsCommand.self,
-      BuffersCommand.self,
+      BuffersCommand.self, CaptureCommand.self,
     ]
   )
 

@@ -81,6 +81,14 @@ public struct SimulateCommand: AsyncParsableCommand {
     if let note = MatrixRenderer.unmatchedWhatIfNote(unmatched) { CommandLineEntry.printError(note) }
     if let note = whatIf.impliedNote(options, for: topology) { CommandLineEntry.printError(note) }
     let simulation = try DMABufSimulator.simulate(topology: topology, request: request)
+    // The simulation plays an UNKNOWN verdict as the distance -1 it carries; say that this part
+    // of the share is not the machine's answer.
+    let unknown = simulation.attachments.filter { $0.mapType == .unknown }.map(\.importer.description)
+    if !unknown.isEmpty {
+      CommandLineEntry.printError(
+        "warning: the P2P verdict for \(unknown.joined(separator: ", ")) is UNKNOWN (the input lacks what it depends "
+          + "on); the share below plays it as a refusal (distance -1), which the real machine may not do")
+    }
     var output = DescriptorWriter.standardOutput(mode: format == .json ? .json : .text)
     let kernel = request.configuration.kernel
     switch format {

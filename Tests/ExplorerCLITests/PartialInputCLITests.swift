@@ -66,4 +66,36 @@ import Testing
     #expect(
       refused.stderr.contains("only lspci files of one machine can be merged, and 'sysfs' is a live or copied sysfs"))
   }
+
+  @Test(.enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"))
+  func simulateSaysWhenItPlaysAnUnknownVerdict() throws {
+    let result = try runCLI([
+      "simulate", "--topology", CLI.realCapture(Self.gpuSection), "--exporter", "04:00.0", "--exporter-profile",
+      "amdgpu", "--importer", "05:00.0", "--importer-profile", "05:00.0=amdgpu",
+    ])
+    #expect(result.status == 0, "\(result)")
+    #expect(
+      result.stderr.contains(
+        "warning: the P2P verdict for 0000:05:00.0 is UNKNOWN (the input lacks what it depends on); the share below "
+          + "plays it as a refusal (distance -1), which the real machine may not do"), "\(result.stderr)")
+  }
+
+  /// A tree without `-nn` where no pci.ids names the host bridge: host-bridge pairs are UNKNOWN,
+  /// and the JSON summary counts them (the counts add up to the pairs).
+  @Test func treeWithoutHostBridgeIDsCountsUnknownPairs() throws {
+    let directory = try CLI.makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("tree.txt")
+    try Data("-[0000:00]-+-00.0\n           +-01.0-[01]----00.0\n           \\-02.0-[02]----00.0\n".utf8).write(
+      to: file)
+    let result = try runCLI(["matrix", "--topology", file.path, "--format", "json"])
+    #expect(result.status == 0, "\(result)")
+    let object = try JSONShape.object(result.stdout)
+    let summary = object["summary"] as? [String: Any] ?? [:]
+    let counted = ["BUS_ADDR", "THRU_HOST_BRIDGE", "NOT_SUPPORTED", "UNKNOWN"].compactMap { JSONShape.int(summary[$0]) }
+    #expect(counted.count == 4, "\(summary)")
+    #expect(counted.reduce(0, +) == JSONShape.int(summary["pairs"]))
+    // 00:00.0 (no class in a bare tree), 01:00.0 and 02:00.0 meet only at the unnamed host bridge.
+    #expect(JSONShape.int(summary["UNKNOWN"]) == 6)
+  }
 }

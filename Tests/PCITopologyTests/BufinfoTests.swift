@@ -124,3 +124,25 @@ import Testing
     #expect(throws: TopologyError.self) { try BufinfoParser.parse("00:00.0 Host bridge: Intel\n", path: "x.txt") }
   }
 }
+
+/// The Device Serial Number capability is zeroed in captures unless asked for.
+@Suite struct CaptureSerialTests {
+  @Test func serialNumberIsMaskedWhereverTheCapabilitySits() {
+    var bytes = [UInt8](repeating: 0, count: 4096)
+    // 0x100: AER (ID 0x0001, version 1, next 0x140); 0x140: DSN (ID 0x0003, next 0).
+    bytes[0x100] = 0x01
+    bytes[0x102] = 0x01
+    bytes[0x103] = 0x14
+    bytes[0x140] = 0x03
+    bytes[0x142] = 0x01
+    for index in 0x144..<0x14c { bytes[index] = 0xab }
+    bytes[0x14c] = 0x77  // the next capability's first byte stays
+    MachineCapture.maskSerialNumber(&bytes)
+    #expect(bytes[0x144..<0x14c].allSatisfy { $0 == 0 })
+    #expect(bytes[0x14c] == 0x77)
+    #expect(bytes[0x100] == 0x01 && bytes[0x140] == 0x03)
+    var short = [UInt8](repeating: 0xab, count: 64)
+    MachineCapture.maskSerialNumber(&short)
+    #expect(short.allSatisfy { $0 == 0xab })
+  }
+}

@@ -41,5 +41,15 @@ import Testing
     #expect(
       NameWithIDs.keepingDeviceID("GA104 [GeForce RTX 3070 Ti]", vendor: 0x10de, device: 0x2482)
         == "GA104 [GeForce RTX 3070 Ti]")
+    // A real device name that ends in "Device" stays as it is.
+    let genoa = "Advanced Micro Devices, Inc. [AMD] Genoa CCP/PSP 4.0 Device"
+    #expect(NameWithIDs.keepingDeviceID(genoa, vendor: 0x1022, device: 0x14ca) == genoa)
+    #expect(
+      NameWithIDs.keepingDeviceID(
+        genoa, vendor: 0x1022, device: 0x14ca, vendorName: "Advanced Micro Devices, Inc. [AMD]") == genoa)
+    #expect(
+      NameWithIDs.keepingDeviceID(
+        "Intel Corporation Device", vendor: 0x8086, device: 0x4641, vendorName: "Intel Corporation")
+        == "Intel Corporation Device 4641")
   }
 }

@@ -25,20 +25,27 @@ enum DumpPlatformFacts {
 
 /// Names as `lspci` prints them without `-nn`: `Vendor Device 1b06`, `Device 1234:5678`.
 enum NameWithIDs {
+  /// Last words of vendor names in pci.ids, for telling `NVIDIA Corporation Device` (a device
+  /// pci.ids lacked) from a real device name that ends in "Device" (`Genoa CCP/PSP 4.0 Device`)
+  /// when there is no local pci.ids to compare with.
+  static let vendorNameEndings: Set<String> = [
+    "Corporation", "Corp.", "Inc.", "Inc", "Ltd.", "Ltd", "Limited", "Co.", "LLC", "GmbH", "AG", "[AMD]",
+    "[AMD/ATI]", "Technology", "Technologies", "Semiconductor", "Semiconductors", "Electronics", "S.A.", "B.V.",
+    "Systems", "[Intel]", "[Mellanox]",
+  ]
+
   /// With `-nn` lspci prints `NVIDIA Corporation Device [10de:1b06]` for a device its pci.ids did
   /// not know; once the `[vvvv:dddd]` is split off, the name must keep the device ID as plain
-  /// `lspci` would print it, or every such device reads "NVIDIA Corporation Device".
-  ///
-  /// Some real device names end in "Device" ("Genoa CCP/PSP 4.0 Device"), so the ID is added only
-  /// when the name is exactly the vendor's name (as our pci.ids spells it, when it knows the
-  /// vendor) plus "Device"; a tree without IDs has device 0 and is left alone.
-  static func keepingDeviceID(
-    _ name: String?, vendor: UInt16, device: UInt16, database: PCIIDDatabase? = nil
-  ) -> String? {
-    guard let name, vendor != 0, device != 0 else { return name }
+  /// `lspci` would print it, or every such device reads "NVIDIA Corporation Device". `vendorName`
+  /// is the local pci.ids' name for the vendor, when known.
+  static func keepingDeviceID(_ name: String?, vendor: UInt16, device: UInt16, vendorName: String? = nil) -> String? {
+    guard let name, vendor != 0 || device != 0 else { return name }
     if name == "Device" { return "Device \(hex(vendor, width: 4)):\(hex(device, width: 4))" }
-    guard name.hasSuffix(" Device") else { return name }
-    if let vendorName = database?.vendorName(vendor), name != vendorName + " Device" { return name }
-    return name + " " + hex(device, width: 4)
+    guard device != 0, name.hasSuffix(" Device") else { return name }
+    let prefix = String(name.dropLast(7))
+    let isVendorOnly =
+      vendorName.map { $0 == prefix }
+      ?? prefix.split(separator: " ").last.map { vendorNameEndings.contains(String($0)) } ?? false
+    return isVendorOnly ? name + " " + hex(device, width: 4) : name
   }
 }

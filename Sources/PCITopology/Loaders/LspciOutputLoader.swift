@@ -723,7 +723,8 @@ enum LspciOutputLoader {
   static func finishNames(_ function: PCIFunction, database: PCIIDDatabase?) -> PCIFunction {
     var function = function
     function.name = NameWithIDs.keepingDeviceID(
-      function.name, vendor: function.vendorID, device: function.deviceID, database: database)
+      function.name, vendor: function.vendorID, device: function.deviceID,
+      vendorName: database?.vendorName(function.vendorID))
     guard let database else { return function }
     if function.vendorName == nil, function.vendorID != 0, !function.isPoweredOff || function.vendorID != 0xffff {
       function.vendorName = database.vendorName(function.vendorID)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Finds the `lspci` sections in a file that holds several (an `nvidia-bug-report.log` carries
 /// `lspci -nn`, `lspci -d VENDOR -v -xxx` and `lspci -t` one after the other, between other
 /// text; a report pastes `lspci -tv` and `lspci -vvv -s ...` into markdown).
@@ -86,6 +88,42 @@ enum LspciSections {
     }
     close(at: bytes.count)
     return sections
+  }
+
+  /// Cheap gate before `split`: a tree's bus label `-[DDDD:BB]` somewhere in the file. Hex dumps
+  /// and `-v` text almost never hold `[`, so this costs a `memchr` pass on them.
+  static func containsTreeLabel(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return false }
+      var position = 0
+      while position < buffer.count {
+        guard let found = memchr(base + position, Int32(ASCII.openBracket), buffer.count - position) else {
+          return false
+        }
+        let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        position = index + 1
+        guard index > 0, buffer[index - 1] == ASCII.dash else { continue }
+        var digits = 0
+        var cursor = index + 1
+        while cursor < buffer.count, ASCII.isHex(buffer[cursor]) {
+          digits += 1
+          cursor += 1
+        }
+        if digits >= 4, cursor + 3 < buffer.count, buffer[cursor] == ASCII.colon, ASCII.isHex(buffer[cursor + 1]),
+          ASCII.isHex(buffer[cursor + 2]), buffer[cursor + 3] == ASCII.closeBracket
+        {
+          return true
+        }
+      }
+      return false
+    }
+  }
+
+  /// True when a loader read the same address twice (sections of one machine in one file).
+  static func hasRepeatedAddress(_ functions: [PCIFunction]) -> Bool {
+    var seen = Set<BDF>()
+    seen.reserveCapacity(functions.count)
+    return functions.contains { !seen.insert($0.bdf).inserted }
   }
 
   /// `OFF: xx ...`: 2 to 8 hex digits, a colon and a space.

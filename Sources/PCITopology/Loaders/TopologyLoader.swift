@@ -76,7 +76,11 @@ public enum TopologyLoader {
   public static func load(bytes: [UInt8], path: String) throws -> Topology {
     let format = try detectFormat(bytes, path: path)
     // A file with several lspci sections (nvidia-bug-report.log): TopologyMerger.swift.
-    if format != .scenario, let merged = TopologyMerger.loadSections(bytes: bytes, path: path) { return merged }
+    if format != .scenario, LspciSections.containsTreeLabel(bytes),
+      let merged = TopologyMerger.loadSections(bytes: bytes, path: path)
+    {
+      return merged
+    }
     let title = (path as NSString).lastPathComponent
     let database = PCIIDDatabase.system
     switch format {
@@ -85,8 +89,21 @@ public enum TopologyLoader {
     case .lspciBlocks:
       let result = LspciOutputLoader.load(bytes: bytes, path: path, database: database)
       guard !result.functions.isEmpty else { throw TopologyError.empty(path: path) }
+      // One function listed twice: several sections of one machine (`lspci -nn` and a dump).
+      if LspciSections.hasRepeatedAddress(result.functions),
+        let merged = TopologyMerger.loadSections(bytes: bytes, path: path)
+      {
+        return merged
+      }
       // What the text implies about the machine (IOMMU groups → IOMMU on): DumpPlatformFacts.swift.
       let facts = DumpPlatformFacts.infer(from: result.functions, path: path)
+      // A `dmabuf-explorer capture` file replays the live run's source and platform (MachineCapture.swift).
+      if let capture = MachineCapture.parseHeader(bytes) {
+        return Topology(
+          functions: result.functions, source: capture.source, platform: capture.platform,
+          warnings: capped(result.warnings, path: path)
+            + [LoadWarning("replaying a dmabuf-explorer capture of \(capture.source.title)", file: path)])
+      }
       return Topology(
         functions: result.functions,
         source: TopologySource(kind: result.sawHex ? .hexDump : .lspciText, location: path, title: title),

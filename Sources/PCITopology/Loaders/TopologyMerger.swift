@@ -14,7 +14,10 @@ public enum TopologyMerger {
   /// each kind of fact.
   struct View {
     enum Kind: Int, Comparable {
-      case tree = 0, listing = 1, text = 2, hexDump = 3
+      case tree = 0
+      case listing = 1
+      case text = 2
+      case hexDump = 3
       static func < (lhs: Kind, rhs: Kind) -> Bool { lhs.rawValue < rhs.rawValue }
       var words: String {
         switch self {
