@@ -188,6 +188,24 @@ struct EndToEndTests {
     try await session.waitFor("rc=0")
   }
 
+  /// Issue 13 item 9: `--topology -` on a terminal says it waits for input instead of sitting
+  /// silent, then reads what is typed up to Ctrl-D.
+  @Test(
+    .enabled(if: tmuxPath != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs tmux and bash"))
+  func standardInputOnATerminalSaysItWaits() async throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.startRaw(
+      "env -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 PS1='$ ' /bin/bash --norc --noprofile -i", width: 120, height: 30
+    )
+    try await session.waitFor("$")
+    session.keys("'\(session.binary)' tree --topology - --format summary 2>&1", "Enter")
+    try await session.waitFor("reading lspci output from standard input (Ctrl-D to end)")
+    session.keys("00:00.0 Host bridge: Intel Corporation Device 09a2", "Enter")
+    _ = try session.run(["send-keys", "C-d"])
+    try await session.waitFor("<stdin>: 1 functions")
+  }
+
   @Test func refusesToRunWithoutATerminal() throws {
     let binary = try Self.explorerBinary()
     let result = try Spawn.run([binary], stdinPath: "/dev/null")
