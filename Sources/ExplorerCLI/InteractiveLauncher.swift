@@ -56,22 +56,25 @@ enum InteractiveLauncher {
     app.run(on: terminal)
     terminal.stop()
     if let target = environment[statsVariable], !target.isEmpty {
-      report(app.statsReport, to: target)
+      try report(app.statsReport, to: target)
     }
   }
 
-  private static func report(_ text: String, to target: String) {
+  /// Frame statistics to stderr or appended to a file, with checked writes: a failure is one
+  /// line and exit status 1, not a trap and not a silent exit 0.
+  private static func report(_ text: String, to target: String) throws {
     if target == "1" || target == "stderr" {
-      FileHandle.standardError.write(Data("dmabuf-explorer: \(text)\n".utf8))
+      StandardError.writeLine("dmabuf-explorer: \(text)")
       return
     }
-    guard let data = "\(text)\n".data(using: .utf8) else { return }
-    if let handle = FileHandle(forWritingAtPath: target) {
-      handle.seekToEndOfFile()
-      handle.write(data)
-      try? handle.close()
-    } else {
-      _ = FileManager.default.createFile(atPath: target, contents: data)
+    let descriptor = open(target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else {
+      throw OutputWriteFailure(
+        message: "\(target): cannot write the statistics: \(DescriptorWriter.describe(errno: errno))")
     }
+    defer { close(descriptor) }
+    var writer = DescriptorWriter(descriptor: descriptor, name: target, mode: .text)
+    writer.write(text + "\n")
+    try writer.finish()
   }
 }

@@ -112,11 +112,16 @@ final class TerminalBackend {
     // a resize wakes us whichever thread the signal went to. Returns nil on timeout or wake-ups
     // that carried no event.
     if timeoutMilliseconds != 0, cn_wait_for_input(Int32(clamping: timeoutMilliseconds ?? -1)) == 0 { return nil }
-    var key: UInt32 = 0
-    let status = cn_read_key(0, &key)
-    if status == ERR { return nil }
-    if status == KEY_CODE_YES { return functionKeyEvent(Int32(bitPattern: key)) }
-    return characterEvent(key)
+    // A key we ignore (an unknown function key, a control character) must not end the read:
+    // ncurses may hold more input in its own buffer, which the next poll() on the terminal
+    // would not see, so the key after it would wait for yet another key to arrive.
+    while true {
+      var key: UInt32 = 0
+      let status = cn_read_key(0, &key)
+      if status == ERR { return nil }
+      let event = status == KEY_CODE_YES ? functionKeyEvent(Int32(bitPattern: key)) : characterEvent(key)
+      if let event { return event }
+    }
   }
 
   private func functionKeyEvent(_ code: Int32) -> ExplorerEvent? {

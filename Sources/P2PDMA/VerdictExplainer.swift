@@ -113,7 +113,7 @@ struct VerdictExplainer {
       let names = unknownACS.map { topology[$0].bdf.description }.joined(separator: ", ")
       if let alternative {
         sentences.append(
-          "Caution: the ACS state of \(names) is unknown (the input lacks extended config space). It was treated as "
+          "Caution: the ACS state of \(names) is unknown (the input lacks the config bytes that hold it). It was treated as "
             + "no redirect; if it does redirect, the verdict is \(alternative.shortName) instead.")
       } else {
         sentences.append(

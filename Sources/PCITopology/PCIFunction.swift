@@ -77,7 +77,8 @@ public enum ACSState: Sendable, Equatable {
   case absent
   /// ACS capability present with its Capability and Control registers.
   case present(capability: ACSBits, control: ACSBits)
-  /// We cannot tell: the input lacks extended config space. `reason` says why, for the user.
+  /// We cannot tell: the input lacks the config bytes that would say (no extended space, a cut
+  /// dump, a short sysfs `config`). `reason` says why, for the user.
   case unknown(reason: String)
 
   public var control: ACSBits? {

@@ -294,8 +294,11 @@ struct CLIErrorTests {
     let result = try runCLI(["tree", "--topology", file.path])
     expectNoCrashText(result)
     #expect(result.status == 0, "\(result)")
+    // The loader drops the repeated block as it reads it (issue 13: memory follows the distinct
+    // functions), naming the line where the repeat starts.
     #expect(result.stderrLines.count == 1 && result.stderr.contains("0000:04:00.0 appears again"), "\(result)")
-    #expect(result.stderr.contains(file.path), "\(result)")
+    let repeatLine = Self.smallDump.split(separator: "\n", omittingEmptySubsequences: false).count + 1
+    #expect(result.stderr.contains("\(file.path):\(repeatLine):"), "\(result)")
   }
 
   // MARK: - Built-in names and option values

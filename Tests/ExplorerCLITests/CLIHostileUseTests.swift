@@ -239,6 +239,22 @@ import Testing
     #expect(!result.stderr.contains("NSCocoaErrorDomain"), "\(result)")
   }
 
+  @Test(
+    .enabled(
+      if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: CLI.setprivPath),
+      "needs root (to run as nobody) and setpriv"))
+  func unreadableFileInWords() throws {
+    let directory = try CLI.makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    #expect(chmod(directory.path, 0o755) == 0)
+    let file = directory.appendingPathComponent("secret.txt")
+    try Data("00:00.0 Host bridge: x\n".utf8).write(to: file)
+    #expect(chmod(file.path, 0) == 0)
+    let result = try runCLIAsNobody(["tree", "--topology", file.path])
+    expectInputError(result, mentions: [file.path, "permission denied"])
+    #expect(!result.stderr.contains("NSCocoaErrorDomain"), "\(result)")
+  }
+
   @Test func unreadableSpecialFileInWords() throws {
     let result = try runCLI(["tree", "--topology", "/dev/null"])
     #expect(result.status == 2, "\(result)")

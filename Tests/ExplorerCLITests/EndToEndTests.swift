@@ -45,7 +45,11 @@ struct EndToEndTests {
     // Start the share at the fastest speed and let it play to the end.
     session.keys("+", "+", "+", "+", "+", "+", "Enter")
     try await session.waitFor("share started")
-    let final = try await session.waitFor(", done,", timeout: 30)
+    // The final frame, fully drawn (a capture can land between the first and the last line of
+    // a refresh on a loaded machine): done, and the sg table's first entry on screen.
+    let final = try await session.waitUntil("the finished share with its sg table", timeout: 30) { capture in
+      capture.contains(", done,") && capture.split(separator: "\n").contains { $0.contains("  0  0x") }
+    }
     #expect(final.contains("peer2peer"), "decision header missing:\(final)")
     #expect(final.contains("1 04:00.0"), "first importer's decision missing:\(final)")
     #expect(final.contains("2 05:00.0"), "second importer's decision missing:\(final)")
@@ -59,7 +63,8 @@ struct EndToEndTests {
     session.resize(width: 80, height: 24)
     // Wait for the redrawn frame: its top-right corner sits in column 80.
     let compact = try await session.waitUntil("the 80x24 layout") { capture in
-      capture.split(separator: "\n").first.map { $0.unicodeScalars.count == 80 && $0.hasSuffix("┐") } ?? false
+      (capture.split(separator: "\n").first.map { $0.unicodeScalars.count == 80 && $0.hasSuffix("┐") } ?? false)
+        && capture.contains("Decision")
     }
     #expect(compact.contains("PCI tree") && compact.contains("Decision"), "compact layout:\(compact)")
     #expect(compact.split(separator: "\n").count <= 24)
@@ -289,6 +294,24 @@ struct EndToEndTests {
     try await session.waitUntil("the shell prompt after quitting") { !$0.contains("PCI tree") }
     session.keys("echo rc=$?", "Enter")
     try await session.waitFor("rc=0")
+  }
+
+  /// Issue 13 item 9: `--topology -` on a terminal says it waits for input instead of sitting
+  /// silent, then reads what is typed up to Ctrl-D.
+  @Test(
+    .enabled(if: tmuxPath != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs tmux and bash"))
+  func standardInputOnATerminalSaysItWaits() async throws {
+    let session = try TmuxSession(tmux: try #require(Self.tmuxPath), binary: try Self.explorerBinary())
+    defer { session.tearDown() }
+    try session.startRaw(
+      "env -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 PS1='$ ' /bin/bash --norc --noprofile -i", width: 120, height: 30
+    )
+    try await session.waitFor("$")
+    session.keys("'\(session.binary)' tree --topology - --format summary 2>&1", "Enter")
+    try await session.waitFor("reading lspci output from standard input (Ctrl-D to end)")
+    session.keys("00:00.0 Host bridge: Intel Corporation Device 09a2", "Enter")
+    _ = try session.run(["send-keys", "C-d"])
+    try await session.waitFor("<stdin>: 1 functions")
   }
 
   @Test func refusesToRunWithoutATerminal() throws {

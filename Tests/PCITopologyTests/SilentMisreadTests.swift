@@ -140,3 +140,25 @@ import Testing
     #expect(unlinked.warnings.contains { $0.message.contains("separate root bus") }, "\(unlinked.warnings)")
   }
 }
+
+/// Sysfs copies with impossible values: no trap, no wrapped number.
+@Suite struct SysfsMisreadTests {
+  @Test func wholeAddressSpaceResourceAndHugeGroup() throws {
+    let gpu = PCIFunction(
+      bdf: BDF(bus: 1, device: 0, function: 0), vendorID: 0x1002, deviceID: 0x744c, classCode: 0x030000)
+    let sysfs = try FakeSysfs(functions: [gpu])
+    defer { sysfs.remove() }
+    let directory = sysfs.devicesDirectory.appendingPathComponent(gpu.bdf.description)
+    try Data("0x0000000000000000 0xffffffffffffffff 0x0000000000140204\n".utf8)
+      .write(to: directory.appendingPathComponent("resource"))
+    let group = sysfs.root.appendingPathComponent("sys/kernel/iommu_groups/99999999999999999999")
+    try FileManager.default.createDirectory(at: group, withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(
+      atPath: directory.appendingPathComponent("iommu_group").path, withDestinationPath: group.path)
+    let topology = try TopologyLoader.load(spec: "sysfs:\(sysfs.root.path)")
+    let loaded = try #require(topology.function(gpu.bdf))
+    #expect(loaded.bars.first?.size == nil)
+    #expect(loaded.iommuGroup == nil)
+    #expect(topology.warnings.contains { $0.message.contains("99999999999999999999") })
+  }
+}

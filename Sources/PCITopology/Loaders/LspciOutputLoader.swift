@@ -13,6 +13,10 @@ import Foundation
 /// malformed hex row ("dump: Malformed line"), this loader keeps the bytes before the junk and
 /// records a one-line `LoadWarning` naming the line: users paste such files (stderr mixed into
 /// stdout), and the rest of the dump is still good.
+///
+/// Over 500 lines: the one-pass reader, the per-block record and the builder that turns a record
+/// into a function share private types and must change together; split they would be three
+/// files that cannot be read alone.
 enum LspciOutputLoader {
   struct Result {
     var functions: [PCIFunction]

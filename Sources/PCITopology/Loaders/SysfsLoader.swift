@@ -159,7 +159,15 @@ public enum SysfsLoader {
       function.primaryBus = bdf.bus
     }
     function.bars = readResources(directory + "/resource", headerType: function.headerType, config: config)
-    function.iommuGroup = symlinkBasename(directory + "/iommu_group").flatMap { Int($0) }
+    if let group = symlinkBasename(directory + "/iommu_group") {
+      if let number = Int32(group), number >= 0 {
+        function.iommuGroup = Int(number)
+      } else {
+        warnings.append(
+          LoadWarning(
+            "\(bdf): IOMMU group \"\(group)\" is not a group number; ignored", file: directory + "/iommu_group"))
+      }
+    }
     function.driver = symlinkBasename(directory + "/driver")
     return LspciOutputLoader.finishNames(function, database: database)
   }
@@ -178,8 +186,14 @@ public enum SysfsLoader {
       else { continue }
       guard flags & (ResourceFlag.io | ResourceFlag.memory) != 0, end > start || start != 0 else { continue }
       let index = line.number - 1
+      // `end - start + 1` would overflow for a 0...2^64-1 range (a crafted copy): size unknown.
+      var size: UInt64?
+      if end >= start, end != 0 {
+        let (span, overflow) = (end - start).addingReportingOverflow(1)
+        size = overflow ? nil : span
+      }
       var bar = BAR(
-        index: index, address: start, size: end >= start && end != 0 ? end - start + 1 : nil,
+        index: index, address: start, size: size,
         is64Bit: flags & ResourceFlag.memory64 != 0, isPrefetchable: flags & ResourceFlag.prefetch != 0,
         isIO: flags & ResourceFlag.io != 0)
       if let register = registerBARs.first(where: { $0.index == index }), register.address != 0, start != 0 {
