@@ -61,11 +61,11 @@ struct StepTruePlaybackTests {
     screen = state.screen
     let invalidatedRow = screen.lines.first { $0.contains("1 05:00.0") } ?? ""
     #expect(invalidatedRow.contains("invalidated"), "NIC row after invalidation: \(invalidatedRow)")
-    expectOnScreen(screen, "buffer in system RAM  pin_count 1")
+    expectOnScreen(screen, "buffer in GTT (system RAM)  pin_count 1")
     // The NIC re-maps: its new table points at system RAM.
     try Self.step(&state, to: "for_each_sgtable_dma_sg", importer: "0000:05:00.0")
     screen = state.screen
-    expectOnScreen(screen, "sg table — importer 05:00.0", "nents 10507  orig_nents 10507  system RAM")
+    expectOnScreen(screen, "sg table — importer 05:00.0", "nents 10507  orig_nents 10507  GTT (system RAM)")
     expectOnScreen(screen, "importer 1: buffer moved to system memory by importer 2 (static)")
     #expect(!screen.contains("INVALIDATED"))
     // Scrubbing back shows the VRAM table again, exactly.

@@ -220,8 +220,10 @@ public enum LessonScript {
     }
     if let placement = field("placement") {
       let text = try string(placement, file: file, what: "placement")
-      guard text == "VRAM" || text == "SYSTEM" else {
-        throw LessonError(file: file, line: placement.line, "placement '\(text)': use VRAM or SYSTEM")
+      // The simulator's placements (DMABufSim.Placement): GTT is a GPU driver's system-memory
+      // placement (amdgpu GTT, xe TT), SYSTEM the pages of a page-backed exporter.
+      guard ["VRAM", "GTT", "SYSTEM"].contains(text) else {
+        throw LessonError(file: file, line: placement.line, "placement '\(text)': use VRAM, GTT or SYSTEM")
       }
       result.placement = text
     }
