@@ -27,14 +27,21 @@ let package = Package(
       name: "CNcurses",
       cSettings: [.define("NCURSES_WIDECHAR", to: "1"), .define("_XOPEN_SOURCE", to: "600")],
       linkerSettings: [.linkedLibrary("ncursesw")]),
-    // Subcommands and their text/JSON output; testable without a process.
+    // Subcommands and their text/JSON output; testable without a process. No ncurses: the
+    // interactive explorer is reached through `InteractiveFrontEnd`, which the executable passes in.
     .target(
       name: "ExplorerCLI",
       dependencies: [
-        "PCITopology", "P2PDMA", "DMABufSim", "Assets", "ExplorerUI", "CNcurses",
+        "PCITopology", "P2PDMA", "DMABufSim", "Assets", "ExplorerUI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .executableTarget(name: "dmabuf-explorer", dependencies: ["ExplorerCLI"]),
+    // The terminal app: ncurses backend, event loop, launcher and the UI benchmark. The only
+    // target that links ncurses; it implements the command line's `InteractiveFrontEnd`.
+    .target(
+      name: "ExplorerTerminal",
+      dependencies: ["PCITopology", "P2PDMA", "DMABufSim", "ExplorerUI", "ExplorerCLI", "CNcurses"]),
+    // Wires the command line to the terminal app.
+    .executableTarget(name: "dmabuf-explorer", dependencies: ["ExplorerCLI", "ExplorerTerminal"]),
 
     .target(name: "TestSupport", dependencies: ["PCITopology"], path: "Tests/TestSupport"),
     .testTarget(name: "PCITopologyTests", dependencies: ["PCITopology", "Assets", "TestSupport"]),

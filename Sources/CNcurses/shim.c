@@ -48,11 +48,6 @@ __attribute__((constructor)) static void cn_guard_standard_descriptors(void) {
   }
 }
 
-int cn_flush_stdout(void) {
-  int failed = fflush(stdout) != 0 || ferror(stdout);
-  return failed ? (errno ? errno : -1) : 0;
-}
-
 int cn_locale_is_utf8(void) {
   const char *codeset = nl_langinfo(CODESET);
   if (codeset == NULL) return 0;

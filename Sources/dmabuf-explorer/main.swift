@@ -1,4 +1,5 @@
 import ExplorerCLI
+import ExplorerTerminal
 import Foundation
 
-exit(await CommandLineEntry.main())
+exit(await CommandLineEntry.main(frontEnd: TerminalFrontEnd()))

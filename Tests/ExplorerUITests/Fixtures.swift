@@ -1,7 +1,8 @@
-import ExplorerUI
 import P2PDMA
 import PCITopology
 import Testing
+
+@testable import ExplorerUI
 
 /// A small machine built in code:
 ///

@@ -1,9 +1,10 @@
 import Assets
-import ExplorerUI
 import Foundation
 import P2PDMA
 import PCITopology
 import Testing
+
+@testable import ExplorerUI
 
 /// The real kernel model (P2P engine + dma-buf simulator) behind the UI, on built-in scenarios:
 /// what a user reads after playing a share to the end.

@@ -1,9 +1,10 @@
-import ExplorerUI
 import P2PDMA
 import PCITopology
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import ExplorerUI
 
 @Suite("Tiny terminals, rapid resizes, huge tables")
 struct RobustnessTests {

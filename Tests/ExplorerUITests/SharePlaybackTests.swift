@@ -1,7 +1,8 @@
-import ExplorerUI
 import P2PDMA
 import PCITopology
 import Testing
+
+@testable import ExplorerUI
 
 @Suite("Share playback with a scripted backend")
 struct SharePlaybackTests {

@@ -1,7 +1,8 @@
-import ExplorerUI
 import P2PDMA
 import PCITopology
 import Testing
+
+@testable import ExplorerUI
 
 /// The default machine's story, step by step through the real simulator: the GPU's buffer is
 /// mapped in VRAM for the NIC, moved to system memory for the static capture card, the NIC's

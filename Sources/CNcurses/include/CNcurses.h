@@ -26,8 +26,6 @@ extern const unsigned long CN_BUTTON5_PRESSED;
 
 /// True when both stdin and stdout are terminals (`newterm` would otherwise "succeed" and spin).
 int cn_stdio_are_terminals(void);
-/// Flushes C stdio's stdout (what Swift's print wrote); 0, or errno (or -1) when a write failed.
-int cn_flush_stdout(void);
 
 /// True when the current `LC_CTYPE` codeset is UTF-8 (`nl_langinfo(CODESET)`).
 int cn_locale_is_utf8(void);

@@ -50,11 +50,18 @@ public struct BenchCommand: AsyncParsableCommand {
 
   // MARK: - Parent
 
-  struct Row {
-    var name: String
-    var value: String
-    var target: String
-    var met: Bool?
+  package struct Row {
+    package var name: String
+    package var value: String
+    package var target: String
+    package var met: Bool?
+
+    package init(name: String, value: String, target: String, met: Bool?) {
+      self.name = name
+      self.value = value
+      self.target = target
+      self.met = met
+    }
   }
 
   func runAll() throws {
@@ -221,7 +228,7 @@ public struct BenchCommand: AsyncParsableCommand {
   /// The teaching workstation with its GPU (03:00.0) set to export one system-memory buffer of
   /// `size` bytes, and its NIC (05:00.0) as the importer: the share the simulate and sg-scroll
   /// figures time.
-  static func systemMemoryShareMachine(
+  package static func systemMemoryShareMachine(
     bufferName: String, size: UInt64
   ) throws -> (topology: Topology, exporter: Int, importer: Int) {
     var topology = try TopologyResolver.resolve("teaching-workstation")
@@ -239,7 +246,7 @@ public struct BenchCommand: AsyncParsableCommand {
   @MainActor
   static func runUIChild(dump: String?) async throws {
     guard let dump else { throw CLIFailure("bench: --dump is required for the ui case") }
-    for row in try UIBenchmark.run(dumpPath: dump) {
+    for row in try InteractiveFrontEnds.required(for: "bench --case ui").uiBenchmark(dumpPath: dump) {
       print([row.name, row.value, row.target, row.met.map { $0 ? "yes" : "no" } ?? "-"].joined(separator: "\t"))
     }
   }
@@ -332,9 +339,9 @@ public struct BenchCommand: AsyncParsableCommand {
     }
   }
 
-  static func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
+  package static func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
   static func seconds(_ seconds: Double) -> String { String(format: "%.3f s", seconds) }
-  static func grouped(_ value: Int) -> String {
+  package static func grouped(_ value: Int) -> String {
     let digits = String(value)
     var out = ""
     for (offset, character) in digits.enumerated() {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CNcurses
 import Foundation
 import P2PDMA
 import PCITopology
@@ -35,7 +34,8 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
   public init() {}
 
   public mutating func run() async throws {
-    try await InteractiveLauncher.launch(topology: topology, noColor: noColor, ascii: ascii, lessonFile: lesson)
+    let frontEnd = try InteractiveFrontEnds.required(for: "the interactive explorer")
+    try await frontEnd.launchExplorer(topology: topology, noColor: noColor, ascii: ascii, lessonFile: lesson)
   }
 }
 
@@ -48,7 +48,15 @@ public struct CLIFailure: Error, CustomStringConvertible {
 
 /// Entry point used by `main.swift`: parses, runs, and turns input errors into one line + exit 2.
 public enum CommandLineEntry {
-  public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Int32 {
+  /// `frontEnd` is the interactive explorer (the terminal app); without one, the root command and
+  /// `bench --case ui` fail with one line.
+  package static func main(
+    _ arguments: [String] = Array(CommandLine.arguments.dropFirst()), frontEnd: (any InteractiveFrontEnd)?
+  ) async -> Int32 {
+    await InteractiveFrontEnds.$current.withValue(frontEnd) { await run(arguments) }
+  }
+
+  private static func run(_ arguments: [String]) async -> Int32 {
     do {
       var command = try DMABufExplorerCommand.parseAsRoot(arguments)
       if var asyncCommand = command as? AsyncParsableCommand {
@@ -101,7 +109,7 @@ public enum CommandLineEntry {
   /// What `print` (bench) left in the C library's buffer: flushed, and a failure reported
   /// instead of being dropped at exit.
   static func finishStandardOutput() throws -> Int32 {
-    let code = cn_flush_stdout()
+    let code = flushCStandardOutput()
     if code != 0 {
       throw OutputWriteFailure(message: "cannot write to standard output: \(DescriptorWriter.describe(errno: code))")
     }

@@ -70,7 +70,7 @@ enum Subprocess {
 }
 
 /// Seconds on the monotonic clock.
-func monotonicSeconds() -> Double {
+package func monotonicSeconds() -> Double {
   var spec = timespec()
   clock_gettime(CLOCK_MONOTONIC, &spec)
   return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9

@@ -79,10 +79,10 @@ public struct DisplayOptions: Equatable, Sendable {
 public struct ExplorerState: Sendable {
   public internal(set) var topology: Topology
   public private(set) var configuration: P2PConfiguration
-  public var display: DisplayOptions
+  public internal(set) var display: DisplayOptions
   public private(set) var layout: Layout
-  public var focus: Pane = .tree
-  public var tree: TreeModel
+  public internal(set) var focus: Pane = .tree
+  public internal(set) var tree: TreeModel
   public internal(set) var detailsScroll = 0
   public internal(set) var decisionCursor = 0
   public internal(set) var sgScroll = 0

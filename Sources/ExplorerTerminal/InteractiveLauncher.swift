@@ -1,8 +1,23 @@
 import CNcurses
+import ExplorerCLI
 import ExplorerUI
 import Foundation
 import P2PDMA
 import PCITopology
+
+/// The terminal app as the command line's front end: what `main.swift` passes to
+/// `CommandLineEntry.main`.
+public struct TerminalFrontEnd: InteractiveFrontEnd {
+  public init() {}
+
+  package func launchExplorer(topology: TopologyOptions, noColor: Bool, ascii: Bool, lessonFile: String?) async throws {
+    try await InteractiveLauncher.launch(topology: topology, noColor: noColor, ascii: ascii, lessonFile: lessonFile)
+  }
+
+  package func uiBenchmark(dumpPath: String) throws -> [BenchCommand.Row] {
+    try UIBenchmark.run(dumpPath: dumpPath)
+  }
+}
 
 /// Starts the ncurses explorer: checks for a terminal, loads the topology, runs the event loop,
 /// and always restores the terminal.
@@ -56,25 +71,7 @@ enum InteractiveLauncher {
     app.run(on: terminal)
     terminal.stop()
     if let target = environment[statsVariable], !target.isEmpty {
-      try report(app.statsReport, to: target)
+      try CommandLineEntry.writeStatistics(app.statsReport, to: target)
     }
-  }
-
-  /// Frame statistics to stderr or appended to a file, with checked writes: a failure is one
-  /// line and exit status 1, not a trap and not a silent exit 0.
-  private static func report(_ text: String, to target: String) throws {
-    if target == "1" || target == "stderr" {
-      StandardError.writeLine("dmabuf-explorer: \(text)")
-      return
-    }
-    let descriptor = open(target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-    guard descriptor >= 0 else {
-      throw OutputWriteFailure(
-        message: "\(target): cannot write the statistics: \(DescriptorWriter.describe(errno: errno))")
-    }
-    defer { close(descriptor) }
-    var writer = DescriptorWriter(descriptor: descriptor, name: target, mode: .text)
-    writer.write(text + "\n")
-    try writer.finish()
   }
 }

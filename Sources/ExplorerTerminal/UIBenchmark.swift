@@ -1,4 +1,5 @@
 import DMABufSim
+import ExplorerCLI
 import ExplorerUI
 import Foundation
 import P2PDMA
@@ -8,12 +9,7 @@ import PCITopology
 /// whether scrolling a multi-million-entry sg table costs the same per frame as a tiny one.
 /// Frames are rendered into the in-memory screen, i.e. everything but the ncurses flush.
 enum UIBenchmark {
-  struct Row {
-    var name: String
-    var value: String
-    var target: String
-    var met: Bool?
-  }
+  typealias Row = BenchCommand.Row
 
   @MainActor
   static func run(dumpPath: String) throws -> [Row] {
@@ -88,14 +84,17 @@ enum UIBenchmark {
     var state = ExplorerState(
       topology: topology, configuration: P2PConfiguration(inferringFrom: topology, iommu: .off), width: 120,
       height: 40, backendFactory: KernelBackend.factory(pageLayout: .scattered))
-    state.tree.cursor = state.tree.rowOfFunction[exporter]
+    // Everything through keys, as a user would: search for each device, mark it, share, play,
+    // then Tab to the sg table.
+    try select(exporter, in: &state)
     state.handle(.key(.character("e")))
     state.handle(.key(.enter))
-    state.tree.cursor = state.tree.rowOfFunction[importer]
+    try select(importer, in: &state)
     state.handle(.key(.character("i")))
     state.handle(.key(.enter))
     for _ in 0..<200 where !state.isAtEnd { state.handle(.key(.character("n"))) }
-    state.focus = .sgTable
+    for _ in Pane.allCases where state.focus != .sgTable { state.handle(.key(.tab)) }
+    guard state.focus == .sgTable else { throw CLIFailure("bench: Tab never reached the sg table pane") }
     let entries = state.run?.attachments.first?.sgTable?.count ?? 0
     var total = 0.0
     let frames = 200
@@ -103,6 +102,18 @@ enum UIBenchmark {
       total += timeFrame(&state, .key(frame % 50 == 49 ? .home : .pageDown))
     }
     return (entries, total / Double(frames))
+  }
+
+  /// Moves the tree cursor to `function` with the `/` search, by its full BDF.
+  @MainActor
+  static func select(_ function: Int, in state: inout ExplorerState) throws {
+    let bdf = state.topology[function].bdf.description
+    state.handle(.key(.character("/")))
+    for character in bdf { state.handle(.key(.character(character))) }
+    state.handle(.key(.enter))
+    guard state.selectedFunction == function else {
+      throw CLIFailure("bench: searching for \(bdf) did not select it")
+    }
   }
 
   static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {

@@ -1,4 +1,5 @@
 import CNcurses
+import ExplorerCLI
 import ExplorerUI
 
 /// The only code that talks to ncurses: starts and restores the terminal, flushes an in-memory
