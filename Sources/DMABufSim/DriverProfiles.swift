@@ -1,8 +1,9 @@
 import P2PDMA
 import PCITopology
 
-/// How a driver behaves when it exports a dma-buf (kernel-model §3).
-public enum ExporterBehaviour: String, Sendable, Codable, CaseIterable {
+/// Which `struct dma_buf_ops` a driver exports with (kernel-model §3); `ops` gives its
+/// callbacks (one `DMABufOps` type per driver, Exporters/).
+public enum DMABufOpsTable: String, Sendable, Codable, CaseIterable {
   /// `amdgpu_dma_buf.c`: attach clears peer2peer on distance < 0 and never refuses; map keeps VRAM
   /// only when preferred and peer2peer, else migrates to GTT.
   case amdgpu
@@ -30,7 +31,7 @@ public struct DriverProfile: Sendable, Equatable {
   public var summary: String
   /// nil when the driver does not export dma-bufs (the simulator then assumes a system-memory
   /// buffer and says so).
-  public var exporter: ExporterBehaviour?
+  public var exporter: DMABufOpsTable?
   /// `importer_ops` name when the driver attaches dynamically (`dma_buf_dynamic_attach`); nil
   /// for static importers (`dma_buf_attach`, NULL ops).
   public var importerOps: String?
@@ -66,7 +67,7 @@ public struct DriverProfile: Sendable, Equatable {
   public var isDynamicImporter: Bool { importerOps != nil }
 
   public init(
-    name: String, driverName: String, summary: String, exporter: ExporterBehaviour?, importerOps: String?,
+    name: String, driverName: String, summary: String, exporter: DMABufOpsTable?, importerOps: String?,
     allowPeer2peer: Bool, invalidateCallback: String? = nil, pinsAfterAttach: Bool = false, dmaMaskBits: Int,
     maxSegmentSize: UInt64 = 0x10000,
     segmentBoundaryMask: UInt64 = 0xffff_ffff, defaultVRAMSize: UInt64? = nil, vramBAR: Int? = nil,

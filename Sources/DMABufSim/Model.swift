@@ -96,8 +96,11 @@ public struct SimBuffer: Sendable {
   public var seed: UInt64
 }
 
-/// Who performs a step: the lanes of the sequence diagram.
-public enum Actor: Sendable, Hashable, CustomStringConvertible {
+/// Who performs a step. Named `StepActor`, not `Actor`, so that it does not shadow Swift's
+/// `Actor` protocol. `SimStep.lane` numbers it for the JSON output (0 exporter, 1 dma-buf core,
+/// 2 PCI P2PDMA, 3 DMA API, 4 + n importer n); the explorer draws it in the column of its
+/// `ExplorerUI.Lane` (importer first, as the data flows).
+public enum StepActor: Sendable, Hashable, CustomStringConvertible {
   case importerDriver(BDF)
   case dmaBufCore
   case exporterDriver
@@ -130,7 +133,7 @@ public enum Actor: Sendable, Hashable, CustomStringConvertible {
 public struct SimStep: Sendable {
   /// 0-based position in `ShareSimulation.steps`.
   public var index: Int
-  public var actor: Actor
+  public var actor: StepActor
   /// Lane for drawing: 0 exporter, 1 dma-buf core, 2 PCI P2PDMA, 3 DMA API, 4 + n importer n.
   public var lane: Int
   /// Kernel function (or short call chain) this step mirrors.

@@ -80,7 +80,7 @@ public enum DMABufSimulator {
     guard let function = topology.function(bdf) else { return [] }
     if !function.extras.buffers.isEmpty { return function.extras.buffers }
     let profile = profile ?? DriverProfile.select(for: function, in: topology)
-    return defaultBuffers(for: function, behaviour: profile.exporter ?? .systemMemory)
+    return defaultBuffers(for: function, opsTable: profile.exporter ?? .systemMemory)
   }
 
   /// `amdgpu_gem_prime_export` of `amdgpu_gem_prime_export -> drm_gem_prime_export -> ...`.
@@ -88,7 +88,7 @@ public enum DMABufSimulator {
     String(chain.prefix { $0 != " " && $0 != "(" })
   }
 
-  static func defaultBuffers(for function: PCIFunction, behaviour: ExporterBehaviour) -> [BufferSpec] {
-    behaviour.ops.defaultBuffers(for: function)
+  static func defaultBuffers(for function: PCIFunction, opsTable: DMABufOpsTable) -> [BufferSpec] {
+    opsTable.ops.defaultBuffers(for: function)
   }
 }

@@ -9,7 +9,7 @@ public enum MatrixLegend {
     case .busAddress: return "BUS\(distance)"
     case .thruHostBridge: return "HB\(distance)"
     case .unknown: return "UNK"
-    case .notSupported, .none: return "NO"
+    case .notSupported, .notP2PMemory: return "NO"
     }
   }
 

@@ -3,7 +3,9 @@ import PCITopology
 /// `enum pci_p2pdma_map_type` (include/linux/pci-p2pdma.h), mainline values.
 public enum MapType: Int, Sendable, Codable, CaseIterable {
   case unknown = 0
-  case none = 1
+  /// `PCI_P2PDMA_MAP_NONE` (PENDING TLP-routing branch only, kernel-history.md): the memory is not
+  /// P2PDMA memory at all. Named so that it cannot be read as `Optional.none`.
+  case notP2PMemory = 1
   case notSupported = 2
   case busAddress = 3
   case thruHostBridge = 4
@@ -12,7 +14,7 @@ public enum MapType: Int, Sendable, Codable, CaseIterable {
   public var shortName: String {
     switch self {
     case .unknown: return "UNKNOWN"
-    case .none: return "NONE"
+    case .notP2PMemory: return "NONE"
     case .notSupported: return "NOT_SUPPORTED"
     case .busAddress: return "BUS_ADDR"
     case .thruHostBridge: return "THRU_HOST_BRIDGE"

@@ -210,7 +210,7 @@ private typealias F = SimFixtures
       #expect(direct.table.nents == 1 && direct.table[0].dmaAddress == 0x200_0010_0000)
       #expect(direct.table[0].addressKind == .cpuPhysical && !direct.table[0].isBusAddress)
     }
-    for type in [MapType.notSupported, .none, .unknown] {
+    for type in [MapType.notSupported, .notP2PMemory, .unknown] {
       let result = DMAMapper.physVecToSGT(
         provider: provider, bar: bar, rangeOffset: 0, size: 4 << 20, mapType: type, device: Self.importerDevice(.on))
       guard case .failure(let failure) = result else {

@@ -284,7 +284,7 @@ struct MouseGeometryTests {
     }
     state.handle(.mouse(MouseEvent(x: row.x + 2, y: row.y, action: .press)))
     #expect(state.focus == .decision)
-    #expect(state.decisionCursor == 1)
+    #expect(state.shownAttachmentIndex == 1)
     #expect(state.needsFullRedraw)
     expectOnScreen(state.screen, "sg table — importer 05:00.0")
   }

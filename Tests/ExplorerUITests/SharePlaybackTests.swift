@@ -161,7 +161,7 @@ struct SharePlaybackTests {
     state.press(.end)
     state.focus = .decision
     state.press(.down)
-    #expect(state.decisionCursor == 1)
+    #expect(state.shownAttachmentIndex == 1)
     let screen = state.screen
     expectOnScreen(screen, "sg table — importer 05:00.0")
     expectOnScreen(screen, "0x0000007010000000")

@@ -78,8 +78,8 @@ extension DMABufOps {
   func deviceMemory(_ run: SimulationRun) -> UInt64? { run.vramSize }
 }
 
-extension ExporterBehaviour {
-  /// The ops of the driver this behaviour stands for.
+extension DMABufOpsTable {
+  /// The ops of the driver this table belongs to.
   var ops: any DMABufOps {
     switch self {
     case .amdgpu: return AMDGPUExporter()

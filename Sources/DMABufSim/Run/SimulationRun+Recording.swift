@@ -5,7 +5,7 @@ import PCITopology
 extension SimulationRun {
   // MARK: - Step recording
 
-  func lane(of actor: Actor, attachment: Int?) -> Int {
+  func lane(of actor: StepActor, attachment: Int?) -> Int {
     switch actor {
     case .exporterDriver: return 0
     case .dmaBufCore: return 1
@@ -18,7 +18,7 @@ extension SimulationRun {
   }
 
   mutating func record(
-    _ actor: Actor, _ function: String, inputs: String, changes: [String] = [], outcome: String = "0",
+    _ actor: StepActor, _ function: String, inputs: String, changes: [String] = [], outcome: String = "0",
     explanation: String, note: String? = nil, attachment: Int? = nil, verdict: P2PVerdict? = nil,
     sgVisible: Int? = nil, dmesg: [String] = [], failed: Bool = false, source: StepSource? = nil
   ) {

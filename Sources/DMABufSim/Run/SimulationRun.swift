@@ -12,7 +12,7 @@ struct SimulationRun {
   let exporterFunction: PCIFunction
   let exporterIndex: Int
   let exporterProfile: DriverProfile
-  let behaviour: ExporterBehaviour
+  let opsTable: DMABufOpsTable
   /// The exporter's callbacks (`dma_buf_ops`).
   let ops: any DMABufOps
   let spec: BufferSpec
@@ -58,18 +58,18 @@ struct SimulationRun {
     let profile = try DriverProfile.resolve(
       userChoice: request.exporterProfile, for: exporterFunction, in: topology)
     assumptions.append("exporter \(request.exporter) uses profile \(profile.name): \(profile.chosenBecause)")
-    let behaviour: ExporterBehaviour
+    let opsTable: DMABufOpsTable
     if let exporter = profile.exporter {
-      behaviour = exporter
+      opsTable = exporter
     } else {
-      behaviour = .systemMemory
+      opsTable = .systemMemory
       assumptions.append(
         "\(profile.name) does not export dma-bufs in this model; the buffer is treated as a udmabuf/system-heap buffer "
           + "in system RAM")
     }
     self.exporterProfile = profile
-    self.behaviour = behaviour
-    ops = behaviour.ops
+    self.opsTable = opsTable
+    ops = opsTable.ops
 
     // The buffer.
     let listed = exporterFunction.extras.buffers

@@ -84,7 +84,7 @@ public struct ExplorerState: Sendable {
   public internal(set) var focus: Pane = .tree
   public internal(set) var tree: TreeModel
   public internal(set) var detailsScroll = 0
-  public internal(set) var decisionCursor = 0
+  public internal(set) var shownAttachmentIndex = 0
   public internal(set) var sgScroll = 0
   public internal(set) var overlay: Overlay?
   public internal(set) var searchQuery = ""
@@ -306,13 +306,13 @@ public struct ExplorerState: Sendable {
   /// The attachment whose sg table the sg pane shows.
   public var shownAttachment: AttachmentSummary? {
     guard let run, !run.attachments.isEmpty else { return nil }
-    return run.attachments[min(max(0, decisionCursor), run.attachments.count - 1)]
+    return run.attachments[min(max(0, shownAttachmentIndex), run.attachments.count - 1)]
   }
 
   /// The shown attachment as it stands now.
   public var shownAttachmentNow: AttachmentMoment? {
     guard let moment = shareNow, !moment.attachments.isEmpty else { return nil }
-    return moment.attachments[min(max(0, decisionCursor), moment.attachments.count - 1)]
+    return moment.attachments[min(max(0, shownAttachmentIndex), moment.attachments.count - 1)]
   }
 
   /// The buffers of the exporter (name, size, placement) for the buffer list.
@@ -356,7 +356,7 @@ public struct ExplorerState: Sendable {
   private mutating func discardRun() {
     run = nil
     playback = Playback(speedIndex: playback.speedIndex)
-    decisionCursor = 0
+    shownAttachmentIndex = 0
     decisionScroll = 0
     sgScroll = 0
   }
@@ -391,7 +391,7 @@ public struct ExplorerState: Sendable {
     playback.step = 0
     playback.walkProgress = currentStep?.walk == nil ? 0 : 1
     playback.isPlaying = true
-    decisionCursor = 0
+    shownAttachmentIndex = 0
     sgScroll = 0
     return nil
   }

@@ -65,7 +65,7 @@ extension KernelBackend {
     return ShareMoment(placement: buffer, pinCount: snapshot.pinCount, attachments: attachments)
   }
 
-  static func lane(of actor: Actor) -> Lane {
+  static func lane(of actor: StepActor) -> Lane {
     switch actor {
     case .importerDriver: return .importerDriver
     case .dmaBufCore: return .dmaBufCore

@@ -326,8 +326,8 @@ extension ExplorerState {
     guard let importer = currentStep?.importer, let run,
       let position = run.attachments.firstIndex(where: { $0.importer == importer })
     else { return }
-    if position != decisionCursor {
-      decisionCursor = position
+    if position != shownAttachmentIndex {
+      shownAttachmentIndex = position
       sgScroll = 0
       decisionScroll = 0
     }
@@ -350,9 +350,9 @@ extension ExplorerState {
       }
     case .decision:
       let count = run?.attachments.count ?? 0
-      let before = decisionCursor
-      decisionCursor = moved(decisionCursor, movement, count: count)
-      if before != decisionCursor {
+      let before = shownAttachmentIndex
+      shownAttachmentIndex = moved(shownAttachmentIndex, movement, count: count)
+      if before != shownAttachmentIndex {
         sgScroll = 0
         decisionScroll = 0
       }
@@ -401,7 +401,7 @@ extension ExplorerState {
         if let run,
           let target = ViewGeometry.decisionAttachment(atY: mouse.y, in: rect, count: run.attachments.count)
         {
-          decisionCursor = target
+          shownAttachmentIndex = target
           sgScroll = 0
           decisionScroll = 0
         }

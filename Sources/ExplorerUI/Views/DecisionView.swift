@@ -71,7 +71,7 @@ enum DecisionView {
         (0..<state.topology.count).contains(summary.importer)
         ? state.topology[summary.importer].bdf.shortDescription : "?"
       line.append(cell("\(position + 1) \(bdf)", columns[0]), .role(.importer, bold: true))
-      let isCursor = position == state.decisionCursor
+      let isCursor = position == state.shownAttachmentIndex
       guard now.attachments.indices.contains(position), now.attachments[position].hasStarted else {
         line.append("(not attached yet)", .role(.dim))
         table.append((line, isCursor))
@@ -91,7 +91,7 @@ enum DecisionView {
     }
     // The highlighted importer: why, deciding reason first.
     var details: [StyledLine] = []
-    let position = min(max(0, state.decisionCursor), run.attachments.count - 1)
+    let position = min(max(0, state.shownAttachmentIndex), run.attachments.count - 1)
     guard position >= 0, now.attachments.indices.contains(position), now.attachments[position].hasStarted else {
       return (table, details)
     }
