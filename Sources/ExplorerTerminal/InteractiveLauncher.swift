@@ -60,7 +60,7 @@ enum InteractiveLauncher {
     let environment = ProcessInfo.processInfo.environment
     let colorWanted = !noColor && (environment["NO_COLOR"] ?? "").isEmpty
     let glyphs: Glyphs = ascii || !utf8 ? .ascii : .unicode
-    let terminal = try TerminalBackend(useColor: colorWanted)
+    let terminal = try NcursesTerminal(useColor: colorWanted)
     let (width, height) = terminal.size
     var state = ExplorerState(
       topology: topology, configuration: configuration, width: width, height: height,

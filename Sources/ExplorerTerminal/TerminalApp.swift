@@ -18,7 +18,7 @@ struct TerminalApp {
   }
 
   /// Runs until the user quits.
-  mutating func run(on terminal: TerminalBackend) {
+  mutating func run(on terminal: NcursesTerminal) {
     let clock = ContinuousClock()
     var nextTick: ContinuousClock.Instant?
     // The terminal may not have the size the state was created with.

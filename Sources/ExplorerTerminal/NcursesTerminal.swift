@@ -6,7 +6,7 @@ import ExplorerUI
 /// screen (writing only the cells that changed since the last frame), and turns keys, mouse and
 /// resizes into events.
 @MainActor
-final class TerminalBackend {
+final class NcursesTerminal {
   /// Number of colours, 0 for the monochrome scheme.
   private(set) var colorCount = 0
   private var previous: CellScreen?
