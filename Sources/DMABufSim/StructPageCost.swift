@@ -38,21 +38,3 @@ public enum StructPageCost {
   /// The corrected table of the 2018 mail: 4, 8, 16 and 32 GiB.
   public static let referenceRows: [Row] = [4, 8, 16, 32].map { row(forDeviceMemory: UInt64($0) << 30) }
 }
-
-/// `8 MiB`, `1.25 GiB`, `512 bytes`: binary units, up to two decimals, no trailing zeros.
-public func formatBytes(_ bytes: UInt64) -> String {
-  let units: [(UInt64, String)] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
-  for (size, name) in units where bytes >= size {
-    // Split before scaling so that sizes near 2^64 cannot overflow.
-    var whole = bytes / size
-    var fraction = ((bytes % size) * 100 + size / 2) / size
-    if fraction == 100 {
-      whole += 1
-      fraction = 0
-    }
-    if fraction == 0 { return "\(whole) \(name)" }
-    if fraction % 10 == 0 { return "\(whole).\(fraction / 10) \(name)" }
-    return "\(whole).\(fraction < 10 ? "0" : "")\(fraction) \(name)"
-  }
-  return "\(bytes) bytes"
-}

@@ -52,7 +52,7 @@ import Testing
           "=== \(exporter) -> \(simulation.attachments.map(\.importer.description).joined(separator: ", ")) "
           + "iommu \(simulation.iommu.rawValue)" + (profile.map { " as \($0)" } ?? "") + "\n"
         text += header + SimulationReport.text(simulation, maxEntries: 8)
-        json += header + SimulationReport.json(simulation, maxEntries: 8)
+        json += try header + SimulationReport.json(simulation, maxEntries: 8)
       }
     }
     return (text, json)
@@ -102,7 +102,7 @@ import Testing
   @Test func defaultShareFullText() throws {
     let simulation = try ShareSnapshotTests.defaultShare()
     try Self.compare(SimulationReport.text(simulation), golden: "default-share.txt")
-    try Self.compare(SimulationReport.json(simulation, maxEntries: 64), golden: "default-share.json.txt")
+    try Self.compare(try SimulationReport.json(simulation, maxEntries: 64), golden: "default-share.json.txt")
   }
 
   @Test(
@@ -149,7 +149,7 @@ extension GoldenOutputTests {
               "=== \(profile) \(buffer) -> \(importers.map { "\($0.0) \($0.1)" }.joined(separator: ", ")) "
               + "iommu \(iommu.rawValue)\n"
             text += header + SimulationReport.text(simulation, maxEntries: 8)
-            json += header + SimulationReport.json(simulation, maxEntries: 8)
+            json += try header + SimulationReport.json(simulation, maxEntries: 8)
           }
         }
       }

@@ -154,7 +154,7 @@ private typealias F = SimFixtures
     let missing = functions.filter { !SourceCatalogue.knows($0) }.sorted()
     #expect(missing.isEmpty, "steps without a catalogued source: \(missing)")
     let simulation = try Self.share(exporterProfile: "amdgpu", importers: [(F.switchImporter, "mlx5")])
-    let json = SimulationReport.json(simulation, maxEntries: 2)
+    let json = try SimulationReport.json(simulation, maxEntries: 2)
     let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
     let steps = try #require(object["steps"] as? [[String: Any]])
     let source = try #require(steps[0]["source"] as? [String: Any])

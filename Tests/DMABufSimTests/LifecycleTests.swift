@@ -410,7 +410,7 @@ private typealias F = SimFixtures
       let simulation = try F.simulate(topology, importers: [F.switchImporter, F.rootPortImporter], iommu: iommu)
       #expect(simulation.attachments.count == 2)
       _ = SimulationReport.text(simulation)
-      _ = SimulationReport.json(simulation)
+      _ = try SimulationReport.json(simulation)
     }
     var vfio = exporter
     vfio.extras.driverProfile = "vfio-pci"

@@ -16,7 +16,7 @@ import Testing
     let simulation = try SimFixtures.simulate(
       SimFixtures.topology(exporter: SimFixtures.gpu(buffers: [SimFixtures.framebuffer])),
       importers: [SimFixtures.switchImporter])
-    let text = SimulationReport.json(simulation)
+    let text = try SimulationReport.json(simulation)
     let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     let buffer = try #require(object["buffer"] as? [String: Any])
     #expect(buffer["name"] as? String == "fb")
@@ -45,7 +45,7 @@ import Testing
   @Test func jsonPagesAndLimitsAndErrors() throws {
     let simulation = try Self.multiImporter()
     let object = try #require(
-      try JSONSerialization.jsonObject(with: Data(SimulationReport.json(simulation, maxEntries: 2).utf8))
+      try JSONSerialization.jsonObject(with: Data(try SimulationReport.json(simulation, maxEntries: 2).utf8))
         as? [String: Any])
     let attachments = try #require(object["attachments"] as? [[String: Any]])
     let table = try #require(attachments[1]["sg_table"] as? [String: Any])
@@ -60,8 +60,8 @@ import Testing
   @Test func jsonStreamsInChunks() throws {
     let simulation = try Self.multiImporter()
     var chunks: [String] = []
-    SimulationReport.writeJSON(simulation, maxEntries: nil) { chunks.append($0) }
-    #expect(chunks.joined() == SimulationReport.json(simulation))
+    try SimulationReport.writeJSON(simulation, maxEntries: nil) { chunks.append($0) }
+    #expect(try chunks.joined() == SimulationReport.json(simulation))
     #expect(chunks.allSatisfy { $0.utf8.count < 128 * 1024 })
   }
 
@@ -73,6 +73,6 @@ import Testing
     #expect(text.contains("more entries (--max-entries)"))
     #expect(text.contains("Struct pages (the 2018 trade-off)"))
     #expect(text.contains("32 GiB -> 512 MiB"))
-    #expect(SimulationReport.quote("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
+    #expect(jsonStringLiteral("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
   }
 }

@@ -47,7 +47,7 @@ import Testing
       if !attachment.isDynamic { #expect(!attachment.peer2peer) }
     }
     // JSON renders and is framed.
-    let json = SimulationReport.json(simulation, maxEntries: 8)
+    let json = try SimulationReport.json(simulation, maxEntries: 8)
     #expect(json.hasPrefix("{\"kernel_model\"") && json.hasSuffix("}\n"))
   }
 

@@ -82,33 +82,44 @@ public enum BuffersRenderer {
   }
 
   static func json(_ bufinfo: Bufinfo, topology: Topology?, source: String) -> String {
-    let null = NSNull()
-    let buffers: [[String: Any]] = bufinfo.buffers.map { buffer in
-      [
-        "exporter": buffer.exporter,
-        "exporter_function": BufinfoParser.exporterFunction(buffer.exporter, in: topology)?.description ?? null,
-        "size": buffer.size,
-        "name": buffer.name ?? null,
-        "inode": buffer.inode.map { $0 as Any } ?? null,
-        "count": buffer.count,
-        "flags": "0x" + hex(buffer.flags, width: 8),
-        "mode": "0x" + hex(buffer.mode, width: 8),
-        "fences": buffer.fences,
-        "attachments": buffer.attachedDevices.map { device -> [String: Any] in
-          ["device": device, "function": BufinfoParser.function(forDevice: device, in: topology)?.description ?? null]
-        },
-      ]
-    }
-    let object: [String: Any] = [
-      "source": source,
-      "layout": bufinfo.layout,
-      "topology": topology?.source.title ?? null,
-      "buffers": buffers,
-    ]
-    guard
-      let data = try? JSONSerialization.data(
-        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    else { return "{}\n" }
-    return String(decoding: data, as: UTF8.self) + "\n"
+    let document = BuffersJSON(
+      buffers: bufinfo.buffers.map { buffer in
+        BuffersJSON.Buffer(
+          attachments: buffer.attachedDevices.map {
+            .init(device: $0, function: BufinfoParser.function(forDevice: $0, in: topology)?.description)
+          },
+          count: buffer.count, exporter: buffer.exporter,
+          exporter_function: BufinfoParser.exporterFunction(buffer.exporter, in: topology)?.description,
+          fences: buffer.fences, flags: "0x" + hex(buffer.flags, width: 8), inode: buffer.inode,
+          mode: "0x" + hex(buffer.mode, width: 8), name: buffer.name, size: buffer.size)
+      },
+      layout: bufinfo.layout, source: source, topology: topology?.source.title)
+    return (try? JSONOutputEncoder(layout: .pretty).encode(document)).map { $0 + "\n" } ?? "{}\n"
   }
+}
+
+/// The `buffers --format json` document (README: Buffers), keys alphabetical as they always were.
+struct BuffersJSON: Encodable {
+  struct Attachment: Encodable {
+    var device: String
+    var function: String?
+  }
+
+  struct Buffer: Encodable {
+    var attachments: [Attachment]
+    var count: Int
+    var exporter: String
+    var exporter_function: String?
+    var fences: [String]
+    var flags: String
+    var inode: UInt64?
+    var mode: String
+    var name: String?
+    var size: UInt64
+  }
+
+  var buffers: [Buffer]
+  var layout: String
+  var source: String
+  var topology: String?
 }

@@ -74,7 +74,7 @@ public enum ExplainRenderer {
           ? "pci_p2pdma_distance_many: \(manyLoud.isUnknown ? "UNKNOWN" : String(manyLoud.distance))\n" : "")
     case .json:
       let timelines = releaseTimelines(engine, loud)
-      return json(
+      return try json(
         engine, loud: loud, quiet: quiet, manyLoud: manyLoud, manyQuiet: manyQuiet, timelines: timelines)
     case .text:
       var text = header(engine)
@@ -353,118 +353,20 @@ public enum ExplainRenderer {
   static func json(
     _ engine: P2PEngine, loud: [P2PVerdict], quiet: [P2PVerdict], manyLoud: DistanceManyResult,
     manyQuiet: DistanceManyResult, timelines: [[ReleaseVerdict]]
-  ) -> String {
-    let null = NSNull()
+  ) throws -> String {
     let configuration = engine.configuration
-    let verdicts: [[String: Any]] = zip(zip(loud, quiet), timelines).map { pair, timeline in
-      let (verdict, quietVerdict) = pair
-      return
-        [
-          "provider": verdict.provider.description,
-          "client": verdict.client.description,
-          "map_type": verdict.mapType.shortName,
-          "distance": verdict.mapType == .unknown ? null : verdict.distance as Any,
-          "path_distance": verdict.pathDistance,
-          "common_upstream": verdict.commonUpstream?.description ?? null,
-          "acs_redirect": verdict.acsRedirect.map(\.description),
-          "walk": verdict.walk.map(stepObject),
-          "host_bridge": verdict.hostBridge.map(gateObject) ?? null,
-          "dmesg_verbose": verdict.dmesg,
-          "dmesg_quiet": quietVerdict.dmesg,
-          "reason": verdict.reason,
-          "fix": verdict.fix ?? null,
-          "kernel_parameter": verdict.kernelParameter ?? null,
-          "acs_list_truncated_in_dmesg": verdict.acsListTruncatedInDmesg,
-          "unknown_acs": verdict.unknownACS.map(\.description),
-          "alternative_if_unknown_acs_redirects": verdict.alternativeIfUnknownACSRedirects?.shortName ?? null,
-          "topo": verdict.topoClass.rawValue,
-          "older_kernels": verdict.mapType == .unknown
-            ? null
-            : Dictionary(uniqueKeysWithValues: history(engine, verdict).map { ($0.0, $0.1) }) as Any,
-          "legacy_distance": verdict.legacyDistance ?? null,
-          "kernel_notes": verdict.kernelNotes,
-          "by_release": timeline.map { entry -> [String: Any] in
-            [
-              "release": entry.release.description,
-              "map_type": entry.verdict.mapType.shortName,
-              "distance": entry.verdict.distance,
-              "legacy_distance": entry.verdict.legacyDistance ?? null,
-              "changed": entry.changed,
-              "changed_by": entry.changedBy.map(\.id.rawValue),
-              "unconfirmed": entry.verdict.kernelRules.filter {
-                $0.decidesP2PVerdict && $0.entry.isInDoubt(for: entry.release)
-              }.map(\.rawValue),
-            ]
-          },
-        ] as [String: Any]
+    let verdicts = zip(zip(loud, quiet), timelines).map { pair, timeline in
+      ExplainJSON.Verdict(pair.0, quiet: pair.1, timeline: timeline, history: history(engine, pair.0))
     }
-    func manyObject(_ result: DistanceManyResult) -> [String: Any] {
-      [
-        "distance": result.isUnknown ? null : result.distance as Any,
-        "stopped_at": result.stoppedAt?.description ?? null, "dmesg": result.dmesg,
-        "reason": result.reason,
-      ]
-    }
-    var object: [String: Any] = [
-      "topology": engine.topology.source.title,
-      "cpu": [
-        "rule": configuration.cpu.rawValue, "inferred": configuration.cpuWasInferred, "source": configuration.cpuSource,
-      ],
-      "iommu": configuration.iommu.rawValue,
-      "kernel": KernelResolution.jsonObject(configuration.kernel),
-      "disable_acs_redir": configuration.disableACSRedirect.map(\.description),
-      "kernel_acs_enable": configuration.simulateKernelACSEnable,
-      "provider": manyLoud.provider.description,
-      "verdicts": verdicts,
-      "distance_many": ["verbose": manyObject(manyLoud), "quiet": manyObject(manyQuiet)],
-    ]
-    // Only partial inputs get the key, so complete inputs keep their exact shape.
-    if let partial = MatrixRenderer.partialInputObject(engine.topology) { object["partial_input"] = partial }
-    guard
-      let data = try? JSONSerialization.data(
-        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    else { return "{}\n" }
-    return String(decoding: data, as: UTF8.self) + "\n"
-  }
-
-  static func stepObject(_ step: P2PWalkStep) -> [String: Any] {
-    let null = NSNull()
-    return [
-      "bdf": step.bdf.description,
-      "side": step.side.rawValue,
-      "hop": step.hop,
-      "acs": TreeCommand.acsObject(step.acs),
-      "effective_control": step.effectiveControl.map { "0x" + hex($0.rawValue, width: 4) } ?? null,
-      "redirect": step.redirect,
-      "acs_unknown": step.acsUnknown,
-      "counted_by_kernel": step.countedByKernel,
-      "what_if": step.whatIf ?? null,
-    ]
-  }
-
-  static func gateObject(_ gate: HostBridgeCheck) -> [String: Any] {
-    let null = NSNull()
-    return [
-      "cpu_rule": gate.cpuRule.rawValue,
-      "cpu_supports_p2pdma": gate.cpuSupportsP2PDMA,
-      "warn": gate.warn,
-      "same_host_bridge": gate.sameHostBridge,
-      "allowlist_consulted": gate.allowlistConsulted,
-      "allowed": gate.allowed,
-      "reason": gate.reason,
-      "lookups": gate.lookups.map { lookup -> [String: Any] in
-        [
-          "root_bus": lookup.rootBus.description,
-          "first_device": lookup.firstDevice?.description ?? null,
-          "first_device_ids": lookup.firstDeviceIDs ?? null,
-          "host_bridge_device": lookup.hostBridgeDevice?.description ?? null,
-          "rejection_reason": lookup.rejectionReason ?? null,
-          "matched_entry": lookup.matchedEntry?.label ?? null,
-          "rejected_by_same_host_bridge_rule": lookup.rejectedBySameHostBridgeRule,
-          "passed": lookup.passed,
-          "warning_printed": lookup.warningPrinted,
-        ]
-      },
-    ]
+    let document = ExplainJSON(
+      cpu: .init(
+        inferred: configuration.cpuWasInferred, rule: configuration.cpu.rawValue, source: configuration.cpuSource),
+      disable_acs_redir: configuration.disableACSRedirect.map(\.description),
+      distance_many: .init(quiet: .init(manyQuiet), verbose: .init(manyLoud)), iommu: configuration.iommu.rawValue,
+      kernel: KernelResolution.json(configuration.kernel),
+      kernel_acs_enable: configuration.simulateKernelACSEnable,
+      partial_input: MatrixRenderer.partialInputJSON(engine.topology), provider: manyLoud.provider.description,
+      topology: engine.topology.source.title, verdicts: verdicts)
+    return try JSONOutputEncoder(layout: .pretty).encode(document) + "\n"
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import P2PDMA
+import PCITopology
 
 /// `dmabuf-explorer kernels`: the table of behaviour changes by release (kernel-history.md §1–§5)
 /// that every per-release answer is computed from.
@@ -58,25 +59,15 @@ public struct KernelsCommand: AsyncParsableCommand {
   public static func render(format: OutputFormat, release: KernelRelease?, area: KernelChangeArea?) -> String {
     let entries = KernelChanges.all.filter { area == nil || $0.area == area }
     if format == .json {
-      let rows: [[String: Any]] = entries.map { entry in
-        var row: [String: Any] = [
-          "id": entry.id.rawValue, "release": entry.landedIn.series, "area": entry.area.rawValue,
-          "change": entry.summary, "source": entry.source, "confirmed": entry.confirmed,
-          "note": entry.note ?? NSNull(),
-        ]
-        if let release { row["in_release"] = presence(entry, in: release) }
-        return row
-      }
-      var object: [String: Any] = ["changes": rows]
-      if let release {
-        object["kernel"] = release.description
-        object["p2pdma_dmesg"] = P2PDMADmesgStrings.templates(for: release)
-      }
-      guard
-        let data = try? JSONSerialization.data(
-          withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-      else { return "{}\n" }
-      return String(decoding: data, as: UTF8.self) + "\n"
+      let document = KernelsJSON(
+        changes: entries.map { entry in
+          KernelsJSON.Change(
+            area: entry.area.rawValue, change: entry.summary, confirmed: entry.confirmed, id: entry.id.rawValue,
+            in_release: release.map { presence(entry, in: $0) }, note: entry.note, release: entry.landedIn.series,
+            source: entry.source)
+        },
+        kernel: release?.description, p2pdma_dmesg: release.map { P2PDMADmesgStrings.templates(for: $0) })
+      return (try? JSONOutputEncoder(layout: .pretty).encode(document)).map { $0 + "\n" } ?? "{}\n"
     }
     var text = "Behaviour changes by kernel release (kernel-history.md); 'mainline' = only in the 2026 PCI tree.\n"
     if let release {
@@ -102,5 +93,48 @@ public struct KernelsCommand: AsyncParsableCommand {
       text += templates.isEmpty ? "  (none: no P2PDMA)\n" : templates.map { "  \($0)\n" }.joined()
     }
     return text
+  }
+}
+
+/// The `kernels --format json` document (README: Kernel releases), keys alphabetical as they
+/// always were. `kernel` and `p2pdma_dmesg` (and each change's `in_release`) only with
+/// `--kernel`.
+struct KernelsJSON: Encodable {
+  struct Change: Encodable {
+    var area: String
+    var change: String
+    var confirmed: Bool
+    var id: String
+    var in_release: String?
+    var note: String?
+    var release: String
+    var source: String
+
+    enum CodingKeys: String, CodingKey { case area, change, confirmed, id, in_release, note, release, source }
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(area, forKey: .area)
+      try container.encode(change, forKey: .change)
+      try container.encode(confirmed, forKey: .confirmed)
+      try container.encode(id, forKey: .id)
+      if let in_release { try container.encode(in_release, forKey: .in_release) }
+      try container.encodeIfPresent(note, forKey: .note)
+      try container.encode(release, forKey: .release)
+      try container.encode(source, forKey: .source)
+    }
+  }
+
+  var changes: [Change]
+  var kernel: String?
+  var p2pdma_dmesg: [String]?
+
+  enum CodingKeys: String, CodingKey { case changes, kernel, p2pdma_dmesg }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(changes, forKey: .changes)
+    if let kernel { try container.encode(kernel, forKey: .kernel) }
+    if let p2pdma_dmesg { try container.encode(p2pdma_dmesg, forKey: .p2pdma_dmesg) }
   }
 }

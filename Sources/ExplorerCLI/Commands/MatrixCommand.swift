@@ -38,7 +38,7 @@ public struct MatrixCommand: AsyncParsableCommand {
     for note in MatrixRenderer.stderrNotes(engine) { CommandLineEntry.printError(note) }
     if let note = whatIf.impliedNote(options, for: topology) { CommandLineEntry.printError(note) }
     var output = DescriptorWriter.standardOutput(mode: format == .json ? .json : .text)
-    MatrixRenderer.write(engine, format: format, includeSelf: includeSelf, to: &output)
+    try MatrixRenderer.write(engine, format: format, includeSelf: includeSelf, to: &output)
     try output.finish()
   }
 }
@@ -101,15 +101,15 @@ public enum MatrixRenderer {
   }
 
   /// The whole output as a string (for tests and small machines).
-  public static func render(_ engine: P2PEngine, format: OutputFormat, includeSelf: Bool = false) -> String {
+  public static func render(_ engine: P2PEngine, format: OutputFormat, includeSelf: Bool = false) throws -> String {
     var output = ""
-    write(engine, format: format, includeSelf: includeSelf, to: &output)
+    try write(engine, format: format, includeSelf: includeSelf, to: &output)
     return output
   }
 
   public static func write(
     _ engine: P2PEngine, format: OutputFormat, includeSelf: Bool, to output: inout some TextOutputStream
-  ) {
+  ) throws {
     switch format {
     case .summary:
       writeHeader(engine, to: &output)
@@ -126,7 +126,7 @@ public enum MatrixRenderer {
         writeGrid(engine, includeSelf: includeSelf, to: &output)
       }
     case .json:
-      writeJSON(engine, includeSelf: includeSelf, to: &output)
+      try writeJSON(engine, includeSelf: includeSelf, to: &output)
     }
   }
 
@@ -255,77 +255,12 @@ public enum MatrixRenderer {
     }
   }
 
-  /// Streams the JSON document: settings, endpoints, every pair, summary.
-  static func writeJSON(_ engine: P2PEngine, includeSelf: Bool, to output: inout some TextOutputStream) {
-    let topology = engine.topology
-    let configuration = engine.configuration
-    output.write("{\n")
-    output.write(
-      "  \"topology\": {\"title\": \(P2PText.jsonString(topology.source.title)), \"source\": \(P2PText.jsonString(topology.source.kind.rawValue)), \"location\": \(P2PText.jsonString(topology.source.location))},\n"
-    )
-    output.write("  \"cpu\": \(cpuJSON(configuration)),\n")
-    output.write("  \"iommu\": \(P2PText.jsonString(configuration.iommu.rawValue)),\n")
-    output.write("  \"kernel\": \(KernelResolution.jsonText(configuration.kernel)),\n")
-    output.write(
-      "  \"disable_acs_redir\": \(P2PText.jsonArray(configuration.disableACSRedirect.map(\.description))),\n")
-    output.write("  \"kernel_acs_enable\": \(configuration.simulateKernelACSEnable),\n")
-    output.write("  \"include_self\": \(includeSelf),\n")
-    output.write("  \"endpoints\": [")
-    for (position, index) in engine.endpointIndices.enumerated() {
-      let function = topology[index]
-      output.write(position == 0 ? "\n" : ",\n")
-      output.write(
-        "    {\"bdf\": \"\(function.bdf)\", \"id\": \"\(function.idPair)\", \"name\": \(P2PText.jsonString(function.displayName)), \"driver\": \(function.driver.map(P2PText.jsonString) ?? "null")}"
-      )
+  /// Streams the JSON document (`MatrixJSON`): settings, endpoints, every pair, summary.
+  static func writeJSON(_ engine: P2PEngine, includeSelf: Bool, to output: inout some TextOutputStream) throws {
+    try JSONOutputEncoder(layout: .lines).encode(MatrixJSON(engine: engine, includeSelf: includeSelf)) {
+      output.write($0)
     }
-    output.write(engine.endpointIndices.isEmpty ? "],\n" : "\n  ],\n")
-    output.write("  \"pairs\": [")
-    var first = true
-    var summary = MatrixSummary(endpointCount: engine.endpointIndices.count, includesSelfPairs: includeSelf)
-    for provider in engine.endpointIndices {
-      let providerName = topology[provider].bdf.description
-      for client in engine.endpointIndices where includeSelf || provider != client {
-        let (mapType, distance) = engine.mapTypeAndDistance(providerIndex: provider, clientIndex: client)
-        switch mapType {
-        case .busAddress: summary.busAddress += 1
-        case .thruHostBridge: summary.thruHostBridge += 1
-        case .unknown: summary.unknown += 1
-        default: summary.notSupported += 1
-        }
-        // BUS_ADDR means no redirect was found, so only the other verdicts need the walk.
-        let redirect =
-          mapType == .busAddress
-          ? [] : engine.acsRedirectDevices(providerIndex: provider, clientIndex: client).map(\.description)
-        let topoClass = engine.topoClass(providerIndex: provider, clientIndex: client)
-        output.write(first ? "\n" : ",\n")
-        first = false
-        if mapType == .unknown {
-          // Only partial inputs have these; the reason says which bridges are missing.
-          let reason = engine.verdict(providerIndex: provider, clientIndex: client, verbose: false).reason
-          output.write(
-            "    {\"provider\": \"\(providerName)\", \"client\": \"\(topology[client].bdf)\", \"map_type\": \"UNKNOWN\", \"distance\": null, \"acs_redirect\": \(P2PText.jsonArray(redirect)), \"topo\": \"\(topoClass.rawValue)\", \"reason\": \(P2PText.jsonString(reason))}"
-          )
-          continue
-        }
-        output.write(
-          "    {\"provider\": \"\(providerName)\", \"client\": \"\(topology[client].bdf)\", \"map_type\": \"\(mapType.shortName)\", \"distance\": \(distance), \"acs_redirect\": \(P2PText.jsonArray(redirect)), \"topo\": \"\(topoClass.rawValue)\"}"
-        )
-      }
-    }
-    output.write(first ? "],\n" : "\n  ],\n")
-    // Partial inputs only: which buses lack their upstream, and the UNKNOWN count.
-    let partial = topology.partialInput
-    if !partial.isEmpty {
-      let buses = partial.buses.map { "{\"bus\": \"\($0.bus)\", \"evidence\": \(P2PText.jsonString($0.evidence))}" }
-      output.write(
-        "  \"partial_input\": {\"reason\": \(P2PText.jsonString(partial.explanation(for: partial.buses.map(\.bus)))), \"buses\": [\(buses.joined(separator: ", "))]},\n"
-      )
-    }
-    output.write(
-      "  \"summary\": {\"endpoints\": \(summary.endpointCount), \"pairs\": \(summary.pairCount), \"BUS_ADDR\": \(summary.busAddress), \"THRU_HOST_BRIDGE\": \(summary.thruHostBridge), \"NOT_SUPPORTED\": \(summary.notSupported)"
-        + (partial.isEmpty && summary.unknown == 0 ? "" : ", \"UNKNOWN\": \(summary.unknown)") + "}\n"
-    )
-    output.write("}\n")
+    output.write("\n")
   }
 
   /// ` (the input lists IOMMU groups ...)` when the IOMMU mode in force is the one the input
@@ -345,34 +280,28 @@ public enum MatrixRenderer {
   }
 
   /// `{"reason": ..., "buses": [{"bus", "evidence"}]}` for JSON, nil for complete inputs.
-  static func partialInputObject(_ topology: Topology) -> [String: Any]? {
+  static func partialInputJSON(_ topology: Topology) -> PartialInputJSON? {
     let partial = topology.partialInput
     guard !partial.isEmpty else { return nil }
-    return [
-      "reason": partial.explanation(for: partial.buses.map(\.bus)),
-      "buses": partial.buses.map { ["bus": $0.bus.description, "evidence": $0.evidence] },
-    ]
+    return PartialInputJSON(
+      reason: partial.explanation(for: partial.buses.map(\.bus)),
+      buses: partial.buses.map { PartialInputJSON.Bus(bus: $0.bus.description, evidence: $0.evidence) })
   }
+}
 
-  /// `{"rule": "intel", "inferred": true, "source": "..."}`.
-  static func cpuJSON(_ configuration: P2PConfiguration) -> String {
-    "{\"rule\": \(P2PText.jsonString(configuration.cpu.rawValue)), \"inferred\": \(configuration.cpuWasInferred), \"source\": \(P2PText.jsonString(configuration.cpuSource))}"
+/// Which buses of a partial input lack their upstream bridge (`matrix` and `explain` JSON).
+struct PartialInputJSON: Encodable {
+  struct Bus: Encodable {
+    var bus: String
+    var evidence: String
   }
+  var reason: String
+  var buses: [Bus]
 }
 
 /// Small text helpers shared by `matrix` and `explain` (namespaced so they cannot collide with
 /// other commands' helpers).
 enum P2PText {
-  /// A JSON string literal with the escapes JSON requires.
-  static func jsonString(_ text: String) -> String {
-    jsonStringLiteral(text)
-  }
-
-  /// A JSON array of strings.
-  static func jsonArray(_ items: [String]) -> String {
-    "[" + items.map(P2PText.jsonString).joined(separator: ", ") + "]"
-  }
-
   /// Right-aligned in a field of `width` characters (never cut).
   static func rightAligned(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : String(repeating: " ", count: width - text.count) + text

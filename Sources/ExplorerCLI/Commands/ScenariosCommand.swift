@@ -29,6 +29,10 @@ public struct ScenariosCommand: AsyncParsableCommand {
     }
   }
 
+  /// Pretty, and `/` written as `\/`: both outputs always were (JSONSerialization without
+  /// `.withoutEscapingSlashes`); kept so the documented output does not change.
+  static let encoder = JSONOutputEncoder(layout: .pretty, escapesSlashes: true)
+
   /// One scenario's name, title, platform and description.
   public static func renderDetails(name: String, format: OutputFormat) throws -> String {
     guard let data = BuiltinAssets.scenarioData(named: name) else {
@@ -43,12 +47,10 @@ public struct ScenariosCommand: AsyncParsableCommand {
     if let kernel = platform.kernel { platformWords.append("kernel \(kernel)") }
     switch format {
     case .json:
-      let object: [String: Any] = [
-        "name": scenario.name, "title": scenario.title, "description": scenario.description,
-        "functions": scenario.topology.count, "platform": platformWords.joined(separator: ", "),
-      ]
-      let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-      return String(decoding: data, as: UTF8.self) + "\n"
+      let document = ScenarioDetailsJSON(
+        description: scenario.description, functions: scenario.topology.count, name: scenario.name,
+        platform: platformWords.joined(separator: ", "), title: scenario.title)
+      return try Self.encoder.encode(document) + "\n"
     case .text, .summary:
       var text = "\(scenario.name): \(scenario.title)\n"
       text += "platform: \(platformWords.joined(separator: ", "))\n"
@@ -101,12 +103,11 @@ public struct ScenariosCommand: AsyncParsableCommand {
     let entries = try entries()
     switch format {
     case .json:
-      let objects: [[String: Any]] = entries.map {
-        ["name": $0.name, "title": $0.title, "functions": $0.functionCount, "default": $0.isDefault] as [String: Any]
-      }
-      let data = try JSONSerialization.data(
-        withJSONObject: ["scenarios": objects], options: [.prettyPrinted, .sortedKeys])
-      return String(decoding: data, as: UTF8.self) + "\n"
+      let document = ScenarioListJSON(
+        scenarios: entries.map {
+          .init(default: $0.isDefault, functions: $0.functionCount, name: $0.name, title: $0.title)
+        })
+      return try Self.encoder.encode(document) + "\n"
     case .text, .summary:
       let width = entries.map(\.name.count).max() ?? 0
       return entries.map { entry in
@@ -115,4 +116,24 @@ public struct ScenariosCommand: AsyncParsableCommand {
       }.joined()
     }
   }
+}
+
+/// `scenarios NAME --format json` (keys alphabetical, as they always were).
+struct ScenarioDetailsJSON: Encodable {
+  var description: String
+  var functions: Int
+  var name: String
+  var platform: String
+  var title: String
+}
+
+/// `scenarios --format json`.
+struct ScenarioListJSON: Encodable {
+  struct Entry: Encodable {
+    var `default`: Bool
+    var functions: Int
+    var name: String
+    var title: String
+  }
+  var scenarios: [Entry]
 }

@@ -93,17 +93,11 @@ public struct SimulateCommand: AsyncParsableCommand {
     let kernel = request.configuration.kernel
     switch format {
     case .json:
-      // The report's object gets the "kernel" member first; the rest of the stream is unchanged.
-      var insertedKernel = false
-      SimulationReport.writeJSON(simulation, maxEntries: maxEntries) { chunk in
-        if !insertedKernel, chunk.hasPrefix("{") {
-          insertedKernel = true
-          output.write("{\"kernel\":\(KernelResolution.jsonText(kernel, areas: Set(KernelChangeArea.allCases))),")
-          output.write(String(chunk.dropFirst()))
-        } else {
-          output.write(chunk)
-        }
-      }
+      let document = SimulateOutput(
+        kernel: KernelResolution.json(kernel, areas: Set(KernelChangeArea.allCases)),
+        report: SimulationJSON(simulation, maxEntries: maxEntries))
+      try JSONOutputEncoder(layout: .compact).encode(document) { output.write($0) }
+      output.write("\n")
     case .text:
       for line in KernelResolution.headerLines(kernel, areas: Set(KernelChangeArea.allCases)) {
         output.write(line + "\n")
@@ -185,5 +179,20 @@ public struct SimulateCommand: AsyncParsableCommand {
       out += "\n"
     }
     return out
+  }
+}
+
+/// The `simulate --format json` document: the `"kernel"` object first, then the report's
+/// members in the same object.
+struct SimulateOutput: Encodable {
+  var kernel: KernelJSON
+  var report: SimulationJSON
+
+  enum CodingKeys: String, CodingKey { case kernel }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(kernel, forKey: .kernel)
+    try report.encode(to: encoder)
   }
 }

@@ -136,25 +136,11 @@ enum KernelResolution {
     return outcome.output
   }
 
-  /// The `"kernel"` object of the JSON outputs: release, MOVE_NOTIFY, source, plus the notes and
-  /// the UNCONFIRMED p2pdma changes this release's answers may depend on.
-  static func jsonObject(_ kernel: KernelContext, areas: Set<KernelChangeArea> = [.p2pdma]) -> [String: Any] {
-    [
-      "release": kernel.release.description,
-      "dmabuf_move_notify": kernel.dmabufMoveNotify,
-      "source": kernel.source.rawValue,
-      "notes": kernel.notes,
-      "unconfirmed": unconfirmed(kernel.release, areas: areas),
-    ]
-  }
-
-  /// The same object as JSON text (one line).
-  static func jsonText(_ kernel: KernelContext, areas: Set<KernelChangeArea> = [.p2pdma]) -> String {
-    guard
-      let data = try? JSONSerialization.data(
-        withJSONObject: jsonObject(kernel, areas: areas), options: [.sortedKeys, .withoutEscapingSlashes])
-    else { return "null" }
-    return String(decoding: data, as: UTF8.self)
+  /// The `"kernel"` object as a typed output (keys in the order the outputs always had).
+  static func json(_ kernel: KernelContext, areas: Set<KernelChangeArea> = [.p2pdma]) -> KernelJSON {
+    KernelJSON(
+      dmabuf_move_notify: kernel.dmabufMoveNotify, notes: kernel.notes, release: kernel.release.description,
+      source: kernel.source.rawValue, unconfirmed: unconfirmed(kernel.release, areas: areas))
   }
 
   /// `UNCONFIRMED for 6.1: …` for every change of the areas whose presence in the release the
@@ -179,4 +165,15 @@ enum KernelResolution {
     ["kernel: " + kernel.headerLine] + kernel.notes.map { "note: \($0)" }
       + unconfirmed(kernel.release, areas: areas).map { "note: \($0)" }
   }
+}
+
+/// The `"kernel"` object of the `matrix`, `explain` and `simulate` JSON: release,
+/// CONFIG_DMABUF_MOVE_NOTIFY, where the release came from, notes, and the UNCONFIRMED changes
+/// the answers may depend on.
+struct KernelJSON: Encodable {
+  var dmabuf_move_notify: Bool
+  var notes: [String]
+  var release: String
+  var source: String
+  var unconfirmed: [String]
 }

@@ -63,7 +63,7 @@ enum DetailsView {
       field("Up", "root bus \(topology.rootBus(of: index)) (host bridge)")
     }
     for bar in function.bars {
-      let size = bar.size.map(Format.bytes) ?? "size unknown"
+      let size = bar.size.map(formatBytes) ?? "size unknown"
       var kind = bar.isIO ? "I/O" : (bar.is64Bit ? "64-bit" : "32-bit")
       if !bar.isIO { kind += bar.isPrefetchable ? " pref" : " non-pref" }
       var text = "\(Format.shortAddress(bar.address))  \(size)  \(kind)"
@@ -82,8 +82,8 @@ enum DetailsView {
     }
     field("Driver", driver)
     if let vram = extras.vramSize {
-      let visible = extras.visibleVRAMSize.map { ", CPU-visible \(Format.bytes($0))" } ?? ""
-      field("VRAM", "\(Format.bytes(vram))\(visible)")
+      let visible = extras.visibleVRAMSize.map { ", CPU-visible \(formatBytes($0))" } ?? ""
+      field("VRAM", "\(formatBytes(vram))\(visible)")
     }
     if let mask = extras.dmaMaskBits { field("DMA", "\(mask)-bit mask") }
     if function.isPoweredOff { field("Power", "config space reads all ones (D3cold / gone)", .role(.warning)) }
@@ -109,7 +109,7 @@ enum DetailsView {
   /// `0  frame  256 MiB  VRAM  inside BAR`.
   static func bufferLine(number: Int, buffer: BufferSpec, extras: DeviceExtras, chosen: Bool) -> StyledLine {
     var line = StyledLine(chosen ? " * " : "   ", CellStyle(bold: true, role: .exporter))
-    line.append("\(number) \(buffer.name)  \(Format.bytes(buffer.size))  \(buffer.preferredPlacement.rawValue)")
+    line.append("\(number) \(buffer.name)  \(formatBytes(buffer.size))  \(buffer.preferredPlacement.rawValue)")
     if buffer.preferredPlacement == .vram {
       if let visible = extras.visibleVRAMSize {
         let end = (buffer.vramOffset ?? 0).addingReportingOverflow(buffer.size)

@@ -57,21 +57,6 @@ extension CellScreen {
 
 /// Text helpers shared by the views.
 enum Format {
-  /// `256 MiB`, `16 GiB`, `4 KiB`, `100 B`: binary units, at most one decimal.
-  static func bytes(_ value: UInt64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
-    var unit = 0
-    var scaled = Double(value)
-    while scaled >= 1024, unit < units.count - 1 {
-      scaled /= 1024
-      unit += 1
-    }
-    if unit == 0 { return "\(value) B" }
-    let rounded = (scaled * 10).rounded() / 10
-    let text = rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
-    return "\(text) \(units[unit])"
-  }
-
   /// `0x0000007000000000` style, 16 digits (addresses line up in columns).
   static func address(_ value: UInt64) -> String { "0x" + hex(value, width: 16) }
 

@@ -72,7 +72,7 @@ enum SGTableView {
       let row = table.row(index)
       let text =
         Format.padLeft(String(index), indexWidth) + "  " + Format.address(row.dmaAddress) + "  "
-        + Format.fit(Format.bytes(row.dmaLength), 9) + " " + Format.fit(row.page, 12) + " " + row.target
+        + Format.fit(formatBytes(row.dmaLength), 9) + " " + Format.fit(row.page, 12) + " " + row.target
       screen.put(
         text, x: inner.x, y: inner.y + ViewGeometry.sgHeaderLines + line, style: rowStyle, maxWidth: inner.width)
     }
