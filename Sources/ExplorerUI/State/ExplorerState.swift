@@ -111,6 +111,8 @@ public struct ExplorerState: Sendable {
   public internal(set) var helpScroll = 0
   /// First line of the Decision pane's text below the importer rows.
   public internal(set) var decisionScroll = 0
+  /// `S`: the Sequence pane prints the kernel source of the current step under its explanation.
+  public internal(set) var showsSources = false
   /// First line of the current step's explanation in the Sequence pane (reset on every step).
   public internal(set) var explanationScroll = 0
   /// True right after a search found something: `n` then repeats it instead of stepping.

@@ -138,6 +138,16 @@ extension ExplorerState {
     case .previousLessonPage: turnLessonPage(by: -1)
     case .answer(let choice): answerPrediction(choice)
     case .whatIf(let whatIf): apply(whatIf)
+    case .toggleSources:
+      showsSources.toggle()
+      // The whole line on the status line too: a small Sequence pane may cut the path.
+      if !showsSources {
+        message = "sources off"
+      } else if let source = currentStep?.source {
+        message = "source: \(source.file): \(source.function) (\(source.release), \(source.status))"
+      } else {
+        message = "sources on: the Sequence pane names the kernel file, function and release of each step"
+      }
     }
   }
 
