@@ -31,11 +31,18 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
     name: .customLong("lesson"),
     help: ArgumentHelp("Open the explorer on a lesson (NAME.steps.json or NAME.md).", valueName: "FILE"))
   public var lesson: String?
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "A saved /sys/kernel/debug/dma_buf/bufinfo for the Buffers view (b); default: the live one with --topology sysfs as root.",
+      valueName: "FILE"))
+  public var bufinfo: String?
 
   public init() {}
 
   public mutating func run() async throws {
-    try await InteractiveLauncher.launch(topology: topology, noColor: noColor, ascii: ascii, lessonFile: lesson)
+    try await InteractiveLauncher.launch(
+      topology: topology, noColor: noColor, ascii: ascii, lessonFile: lesson, bufinfoFile: bufinfo)
   }
 }
 

@@ -73,6 +73,8 @@ public enum Action: Equatable, Sendable {
   /// A digit: the student's choice on a lesson's checkpoint (0-based).
   case answer(Int)
   case whatIf(WhatIf)
+  /// `b`: the live dma-bufs from bufinfo; picking one sets up its share.
+  case liveBuffers
   /// `S`: show or hide the kernel source line under the current step's explanation.
   case toggleSources
 }
@@ -130,6 +132,8 @@ public enum KeyMap {
     row([.character("+"), .character("=")], "+", .faster, "faster", "Playback"),
     row([.character("-"), .character("_")], "-", .slower, "slower", "Playback"),
     row([.character("m")], "m", .matrix, "P2P matrix of the endpoints", "Views"),
+    row(
+      [.character("b")], "b", .liveBuffers, "live dma-bufs (bufinfo); Enter sets up a buffer's share", "Views"),
     row([.character("L")], "L", .lessons, "lessons: the guided tour", "Lesson"),
     row([.character("]")], "]", .nextLessonPage, "next lesson page (past the last: the lesson ends)", "Lesson"),
     row([.character("[")], "[", .previousLessonPage, "previous lesson page", "Lesson"),

@@ -132,6 +132,7 @@ extension ExplorerState {
       playback.speedIndex = max(playback.speedIndex - 1, 0)
       message = "speed: \(Playback.intervals[playback.speedIndex]) ms per step"
     case .matrix: openMatrix()
+    case .liveBuffers: openLiveBuffers()
     case .matrixShowAll: break
     case .lessons: openLessons()
     case .nextLessonPage: turnLessonPage(by: 1)
@@ -177,7 +178,7 @@ extension ExplorerState {
   }
 
   /// Simulates the selection and plays it from step 1.
-  private mutating func beginShare() {
+  mutating func beginShare() {
     if let problem = startShare() {
       message = problem
       if run == nil, exporter != nil, !importers.isEmpty {
@@ -244,6 +245,8 @@ extension ExplorerState {
       if let action = KeyMap.action(for: key, in: KeyMap.matrix) { performInMatrix(action) }
     case .lessonList:
       handleLessonListKey(key)
+    case .liveBuffers:
+      handleLiveBuffersKey(key)
     }
   }
 
