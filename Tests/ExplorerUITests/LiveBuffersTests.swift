@@ -56,7 +56,7 @@ struct LiveBuffersTests {
     #expect(state.overlay == .liveBuffers)
     let screen = state.screen
     expectOnScreen(
-      screen, "from fixture-bufinfo  2 buffers, with-inode layout", "#1  256 MiB   exporter amdgpu → 0000:03:00.0",
+      screen, "2 buffers, with-inode layout, from fixture-bufinfo", "#1  256 MiB   exporter amdgpu → 0000:03:00.0",
       "name frame", "attached: 0000:04:00.0  15b3:1021 ConnectX-7 NIC",
       "attached: gpu-subsystem  (not a PCI function here)",
       "#2  4 KiB     exporter drm (no single function bound to it here: pick with e)")

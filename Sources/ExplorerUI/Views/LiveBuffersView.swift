@@ -15,8 +15,9 @@ enum LiveBuffersView {
     guard !inner.isEmpty else { return }
     var header = StyledLine("not read", .role(.dim))
     if let bufinfo = state.liveBuffers.bufinfo {
-      header = StyledLine("from \(state.liveBuffers.source)", .role(.dim))
-      header.append("  \(bufinfo.buffers.count) buffers, \(bufinfo.layout) layout", .role(.dim))
+      // Counts first: a long path is what the box cuts.
+      header = StyledLine(
+        "\(bufinfo.buffers.count) buffers, \(bufinfo.layout) layout, from \(state.liveBuffers.source)", .role(.dim))
     }
     screen.draw(header, x: inner.x, y: inner.y, width: inner.width)
     let body = Rect(x: inner.x, y: inner.y + 1, width: inner.width, height: inner.height - 1)
