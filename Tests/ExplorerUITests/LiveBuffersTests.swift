@@ -59,7 +59,8 @@ struct LiveBuffersTests {
       screen, "2 buffers, with-inode layout, from fixture-bufinfo", "#1  256 MiB   exporter amdgpu → 0000:03:00.0",
       "name frame", "attached: 0000:04:00.0  15b3:1021 ConnectX-7 NIC",
       "attached: gpu-subsystem  (not a PCI function here)",
-      "#2  4 KiB     exporter drm (no single function bound to it here: pick with e)")
+      "The tree is a built-in scenario, not a captured machine: devices are matched by PCI address only.",
+      "#2  4 KiB     exporter drm (no single function: pick it with e)")
     SnapshotTests.assertSnapshot(screen.text + "\n", named: "live-buffers-120x40")
   }
 

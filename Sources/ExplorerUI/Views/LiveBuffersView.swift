@@ -6,8 +6,17 @@ enum LiveBuffersView {
   static func render(_ state: ExplorerState, into screen: inout CellScreen) {
     let rows = state.liveBuffers.rows(in: state.topology)
     let width = min(100, screen.width - 2)
-    let lines =
+    var lines =
       rows.isEmpty ? emptyLines(state, width: width - 2) : rows.flatMap { self.lines(of: $0, state: state) }
+    // A scenario is not the machine the listing came from: its addresses match by number only.
+    if !rows.isEmpty, !state.topology.source.kind.isCapture {
+      let caution =
+        "The tree is a \(state.topology.source.kind.rawValue), not a captured machine: devices are "
+        + "matched by PCI address only. Load the machine's own lspci or sysfs with --topology."
+      lines.insert(
+        contentsOf: Format.wrap(caution, width: max(1, width - 2)).map { (StyledLine($0, .role(.warning)), -1) },
+        at: 0)
+    }
     let rect = OverlayViews.centredBox(screen: screen, width: width, height: lines.count + 3)
     let title = rows.isEmpty ? "Live dma-bufs (Esc closes)" : "Live dma-bufs (↑↓, Enter sets up the share, Esc)"
     screen.box(rect, title: title, focused: true, glyphs: state.display.glyphs)
@@ -23,7 +32,11 @@ enum LiveBuffersView {
     let body = Rect(x: inner.x, y: inner.y + 1, width: inner.width, height: inner.height - 1)
     guard !body.isEmpty else { return }
     // Keep the highlighted buffer's first line on screen.
-    let cursorLine = rows.isEmpty ? 0 : rows.prefix(state.liveBufferCursor).reduce(0) { $0 + lineCount(of: $1) }
+    // (The caution lines above the first buffer scroll away once the cursor moves down.)
+    let leadingLines = lines.prefix { $0.buffer < 0 }.count
+    let cursorLine =
+      rows.isEmpty || state.liveBufferCursor == 0
+      ? 0 : leadingLines + rows.prefix(state.liveBufferCursor).reduce(0) { $0 + lineCount(of: $1) }
     let first = max(0, min(cursorLine, lines.count - body.height))
     for (offset, line) in lines.dropFirst(first).prefix(body.height).enumerated() {
       screen.draw(line.text, x: body.x, y: body.y + offset, width: body.width)
@@ -50,7 +63,7 @@ enum LiveBuffersView {
     if let exporter = row.exporter {
       first.append(" → \(state.topology[exporter].bdf)", .role(.exporter, bold: true))
     } else {
-      first.append(" (no single function bound to it here: pick with e)", .role(.dim))
+      first.append(" (no single function: pick it with e)", .role(.dim))
     }
     if let name = row.buffer.name { first.append("  name \(name)") }
     var result = [(text: first, buffer: index)]
