@@ -10,8 +10,11 @@ import PCITopology
 public struct TerminalFrontEnd: InteractiveFrontEnd {
   public init() {}
 
-  package func launchExplorer(topology: TopologyOptions, noColor: Bool, ascii: Bool, lessonFile: String?) async throws {
-    try await InteractiveLauncher.launch(topology: topology, noColor: noColor, ascii: ascii, lessonFile: lessonFile)
+  package func launchExplorer(
+    topology: TopologyOptions, noColor: Bool, ascii: Bool, lessonFile: String?, bufinfoFile: String?
+  ) async throws {
+    try await InteractiveLauncher.launch(
+      topology: topology, noColor: noColor, ascii: ascii, lessonFile: lessonFile, bufinfoFile: bufinfoFile)
   }
 
   package func uiBenchmark(dumpPath: String) throws -> [BenchCommand.Row] {
@@ -28,7 +31,8 @@ enum InteractiveLauncher {
 
   @MainActor
   static func launch(
-    topology options: TopologyOptions, noColor: Bool, ascii: Bool, lessonFile: String? = nil
+    topology options: TopologyOptions, noColor: Bool, ascii: Bool, lessonFile: String? = nil,
+    bufinfoFile: String? = nil
   ) async throws {
     let launchedAt = ContinuousClock.now
     guard cn_stdio_are_terminals() != 0 else {
@@ -56,6 +60,8 @@ enum InteractiveLauncher {
     // Lessons load before the terminal too: a malformed script prints its file and line.
     var lessons = try LessonLibrary.builtin()
     if let lessonFile { lessons.insert(try LessonLibrary.load(file: lessonFile), at: 0) }
+    // So does --bufinfo (file and line of a malformed one); an unreadable live file is not an error.
+    let liveBuffers = try LiveBuffers.load(file: bufinfoFile, topology: topology)
     let utf8 = cn_setup_locale() != 0
     let environment = ProcessInfo.processInfo.environment
     let colorWanted = !noColor && (environment["NO_COLOR"] ?? "").isEmpty
@@ -66,6 +72,7 @@ enum InteractiveLauncher {
       topology: topology, configuration: configuration, width: width, height: height,
       display: DisplayOptions(glyphs: glyphs), backendFactory: KernelBackend.factory)
     state.lessons = lessons
+    state.liveBuffers = liveBuffers
     if lessonFile != nil { state.startLesson(0) }
     var app = TerminalApp(state: state, launchedAt: launchedAt)
     app.run(on: terminal)

@@ -160,7 +160,8 @@ struct KeyHandlingTests {
     #expect(state.overlay == .help)
     // Scroll through the help; every row of both key tables must have been on screen.
     var seen = ""
-    for _ in 0..<40 {
+    // Enough presses to reach the end at 80×24 (the help is longer than two screens there).
+    for _ in 0..<80 {
       seen += state.screen.text
       state.press(.down)
     }

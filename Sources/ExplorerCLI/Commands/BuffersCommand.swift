@@ -16,8 +16,9 @@ public struct BuffersCommand: AsyncParsableCommand {
       bound to a driver of that name. Reading the live file needs root (debugfs).
       """)
 
-  @Option(name: .long, help: ArgumentHelp("A saved bufinfo (default: the live debugfs file).", valueName: "FILE"))
-  public var bufinfo: String?
+  /// `--bufinfo`: shared with the explorer's root command, which parses it first.
+  @OptionGroup public var bufinfoOption: BufinfoOption
+  public var bufinfo: String? { bufinfoOption.bufinfo }
 
   /// `--topology`: the machine to map devices to (the shared option, so it is parsed here).
   @OptionGroup public var options: TopologyOptions

@@ -5,7 +5,9 @@
 package protocol InteractiveFrontEnd: Sendable {
   /// Opens the full-screen explorer and returns when the user quits.
   @MainActor
-  func launchExplorer(topology: TopologyOptions, noColor: Bool, ascii: Bool, lessonFile: String?) async throws
+  func launchExplorer(
+    topology: TopologyOptions, noColor: Bool, ascii: Bool, lessonFile: String?, bufinfoFile: String?
+  ) async throws
 
   /// The UI rows of `bench`: first frame, keypress → frame, sg-table scrolling.
   @MainActor

@@ -30,13 +30,30 @@ public struct DMABufExplorerCommand: AsyncParsableCommand {
     name: .customLong("lesson"),
     help: ArgumentHelp("Open the explorer on a lesson (NAME.steps.json or NAME.md).", valueName: "FILE"))
   public var lesson: String?
+  /// `--bufinfo FILE` for the Buffers view (`b`).
+  @OptionGroup public var bufinfo: BufinfoOption
 
   public init() {}
 
   public mutating func run() async throws {
     let frontEnd = try InteractiveFrontEnds.required(for: "the interactive explorer")
-    try await frontEnd.launchExplorer(topology: topology, noColor: noColor, ascii: ascii, lessonFile: lesson)
+    try await frontEnd.launchExplorer(
+      topology: topology, noColor: noColor, ascii: ascii, lessonFile: lesson, bufinfoFile: bufinfo.bufinfo)
   }
+}
+
+/// `--bufinfo FILE`, one type for the root command (the explorer's Buffers view) and `buffers`:
+/// the parser decodes a group once, in the first command that has it, and hands it on to the
+/// subcommand, whereas a plain option of the same name in both would stay with the root.
+public struct BufinfoOption: ParsableArguments, Sendable {
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "A saved /sys/kernel/debug/dma_buf/bufinfo (default: the live debugfs file; the explorer reads it only with --topology sysfs).",
+      valueName: "FILE"))
+  public var bufinfo: String?
+
+  public init() {}
 }
 
 /// A failure to report as one line on stderr with exit status 2 (bad input, unknown BDF...).

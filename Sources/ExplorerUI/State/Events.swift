@@ -73,6 +73,10 @@ public enum Action: Equatable, Sendable {
   /// A digit: the student's choice on a lesson's checkpoint (0-based).
   case answer(Int)
   case whatIf(WhatIf)
+  /// `b`: the live dma-bufs from bufinfo; picking one sets up its share.
+  case liveBuffers
+  /// `S`: show or hide the kernel source line under the current step's explanation.
+  case toggleSources
 }
 
 /// One row of the key table: the keys, how help names them, what they do and the help text.
@@ -115,6 +119,10 @@ public enum KeyMap {
       [.enter], "Enter", .activate,
       "tree: start the share; Sequence: play/pause; Decision: show its sg table", "Share"),
     row([.character("s")], "s", .restartShare, "start the share again from step 1", "Share"),
+    // S, not s: s starts the share again.
+    row(
+      [.character("S")], "S", .toggleSources, "kernel file, function, release of each step, CONFIRMED?",
+      "Share"),
     row([.character("x")], "x", .clearShare, "clear exporter, importers and share", "Share"),
     row([.character(" ")], "Space", .playPause, "play / pause", "Playback"),
     row([.character("n"), .right], "n →", .stepForward, "next step", "Playback"),
@@ -124,6 +132,8 @@ public enum KeyMap {
     row([.character("+"), .character("=")], "+", .faster, "faster", "Playback"),
     row([.character("-"), .character("_")], "-", .slower, "slower", "Playback"),
     row([.character("m")], "m", .matrix, "P2P matrix of the endpoints", "Views"),
+    row(
+      [.character("b")], "b", .liveBuffers, "live dma-bufs (bufinfo); Enter sets up a buffer's share", "Views"),
     row([.character("L")], "L", .lessons, "lessons: the guided tour", "Lesson"),
     row([.character("]")], "]", .nextLessonPage, "next lesson page (past the last: the lesson ends)", "Lesson"),
     row([.character("[")], "[", .previousLessonPage, "previous lesson page", "Lesson"),

@@ -9,6 +9,8 @@ public enum Overlay: Equatable, Sendable {
   case matrix
   /// The list of lessons (`L`).
   case lessonList
+  /// The live dma-bufs from bufinfo (`b`).
+  case liveBuffers
   /// A failure to show in words (a failed share, a view that threw).
   case error(String)
 }
@@ -111,10 +113,16 @@ public struct ExplorerState: Sendable {
   public internal(set) var helpScroll = 0
   /// First line of the Decision pane's text below the importer rows.
   public internal(set) var decisionScroll = 0
+  /// `S`: the Sequence pane prints the kernel source of the current step under its explanation.
+  public internal(set) var showsSources = false
   /// First line of the current step's explanation in the Sequence pane (reset on every step).
   public internal(set) var explanationScroll = 0
   /// True right after a search found something: `n` then repeats it instead of stepping.
   public internal(set) var searchRepeatArmed = false
+  /// The dma-bufs the Buffers view (`b`) lists: set at launch from `--bufinfo` or debugfs.
+  public var liveBuffers: LiveBuffers = .notGiven
+  /// The highlighted row of the Buffers view.
+  public internal(set) var liveBufferCursor = 0
   /// Lessons the `L` list offers, and the one being followed.
   public var lessons: [Lesson] = []
   public internal(set) var lessonCursor = 0
@@ -359,6 +367,14 @@ public struct ExplorerState: Sendable {
     shownAttachmentIndex = 0
     decisionScroll = 0
     sgScroll = 0
+  }
+
+  /// Exporter, buffer and importers at once (the Buffers view's pick); a loaded share is dropped.
+  mutating func setShare(exporter: Int?, bufferIndex: Int, importers: [Int]) {
+    self.exporter = exporter
+    self.bufferIndex = max(0, bufferIndex)
+    self.importers = importers.filter { $0 != exporter }
+    discardRun()
   }
 
   mutating func toggleImporter(_ index: Int) -> Bool {

@@ -30,7 +30,10 @@ extension KernelBackend {
         walk: step.p2pVerdict.map { Self.walk(of: $0, topology: topology) },
         sgEntriesVisible: step.sgEntriesVisible, isFailure: step.failed, dmesg: step.dmesg,
         effects: step.stateChanges,
-        moment: Self.moment(step.snapshot, importerIndex: importerIndex, iommu: simulation.iommu))
+        moment: Self.moment(step.snapshot, importerIndex: importerIndex, iommu: simulation.iommu),
+        source: StepSourceLine(
+          file: step.source.file, function: step.source.function, release: step.source.release,
+          confirmed: step.source.confirmed))
     }
     let attachments = simulation.attachments.enumerated().map { position, result -> AttachmentSummary in
       var error = result.error

@@ -132,12 +132,23 @@ extension ExplorerState {
       playback.speedIndex = max(playback.speedIndex - 1, 0)
       message = "speed: \(Playback.intervals[playback.speedIndex]) ms per step"
     case .matrix: openMatrix()
+    case .liveBuffers: openLiveBuffers()
     case .matrixShowAll: break
     case .lessons: openLessons()
     case .nextLessonPage: turnLessonPage(by: 1)
     case .previousLessonPage: turnLessonPage(by: -1)
     case .answer(let choice): answerPrediction(choice)
     case .whatIf(let whatIf): apply(whatIf)
+    case .toggleSources:
+      showsSources.toggle()
+      // The whole line on the status line too: a small Sequence pane may cut the path.
+      if !showsSources {
+        message = "sources off"
+      } else if let source = currentStep?.source {
+        message = "source: \(source.file): \(source.function) (\(source.release), \(source.status))"
+      } else {
+        message = "sources on: the Sequence pane names the kernel file, function and release of each step"
+      }
     }
   }
 
@@ -167,7 +178,7 @@ extension ExplorerState {
   }
 
   /// Simulates the selection and plays it from step 1.
-  private mutating func beginShare() {
+  mutating func beginShare() {
     if let problem = startShare() {
       message = problem
       if run == nil, exporter != nil, !importers.isEmpty {
@@ -234,6 +245,8 @@ extension ExplorerState {
       if let action = KeyMap.action(for: key, in: KeyMap.matrix) { performInMatrix(action) }
     case .lessonList:
       handleLessonListKey(key)
+    case .liveBuffers:
+      handleLiveBuffersKey(key)
     }
   }
 

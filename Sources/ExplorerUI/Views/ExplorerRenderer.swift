@@ -27,6 +27,7 @@ public enum ExplorerRenderer {
     case .error(let message)?: OverlayViews.renderError(message, state: state, into: &screen)
     case .matrix?: OverlayViews.renderMatrix(state, into: &screen)
     case .lessonList?: LessonView.renderList(state, into: &screen)
+    case .liveBuffers?: LiveBuffersView.render(state, into: &screen)
     case nil: break
     }
     if state.display.glyphs == .ascii { screen.convertToASCII() }

@@ -31,7 +31,11 @@ enum SequenceView {
     // `simulate`), what the kernel prints and the function; up to half the pane.
     let current = min(max(0, state.playback.step), run.steps.count - 1)
     let block = explanationLines(run.steps[current], state: state, width: inner.width)
-    let explanationHeight = min(block.count, max(inner.height >= 4 ? 1 : 0, (inner.height - 1) / 2))
+    // The footer (source lines with `S`, then the kernel line) stays at the bottom.
+    let footer = footerLines(
+      run.steps[current], state: state, width: inner.width, maximumLines: max(2, (inner.height - 1) / 2))
+    let explanationHeight = min(
+      block.count + footer.count - 1, max(inner.height >= 4 ? footer.count : 0, (inner.height - 1) / 2))
     let diagramTop = inner.y + 1
     let diagramHeight = max(0, inner.height - 1 - explanationHeight)
     // Scroll so the current step is visible, with one step of look-ahead.
@@ -87,14 +91,16 @@ enum SequenceView {
     // the text above it scrolls (PgUp/PgDn in this pane) with a marker when there is more.
     guard explanationHeight > 0 else { return }
     let top = inner.maxY - explanationHeight
-    let kernel = block[block.count - 1]
+    let fixed = Array(footer.suffix(explanationHeight))
     let text = Array(block.dropLast())
-    let room = explanationHeight - 1
+    let room = explanationHeight - fixed.count
     let firstLine = min(max(0, state.explanationScroll), max(0, text.count - room))
     for (offset, line) in text.dropFirst(firstLine).prefix(room).enumerated() {
       screen.draw(line, x: inner.x, y: top + offset, width: inner.width)
     }
-    screen.draw(kernel, x: inner.x, y: inner.maxY - 1, width: inner.width)
+    for (offset, line) in fixed.enumerated() {
+      screen.draw(line, x: inner.x, y: inner.maxY - fixed.count + offset, width: inner.width)
+    }
     if text.count - firstLine > room, rect.width > 24 {
       screen.put(" more ↓ PgDn ", x: rect.maxX - 15, y: rect.maxY - 1, style: .role(.dim))
     } else if firstLine > 0, rect.width > 24 {
@@ -127,6 +133,43 @@ enum SequenceView {
     }
     lines.append(kernelLine)
     return lines
+  }
+
+  /// The lines kept at the bottom of the pane: with `S`, where the step comes from in the kernel
+  /// (wrapped, so a long path is never cut), then the kernel line (`explanationLines`' last).
+  /// When that is more than `maximumLines`, the source is one line, status and release first,
+  /// so what a small pane cuts is the end of the path, never whether it was checked.
+  static func footerLines(_ step: ShareStep, state: ExplorerState, width: Int, maximumLines: Int) -> [StyledLine] {
+    let kernel = explanationLines(step, state: state, width: width).last ?? StyledLine("")
+    guard state.showsSources else { return [kernel] }
+    guard let source = step.source else {
+      var line = StyledLine("source: ", .role(.header))
+      line.append("not named for this step", .role(.dim))
+      return [line, kernel]
+    }
+    let statusStyle: CellStyle = source.confirmed ? .role(.good, bold: true) : .role(.warning, bold: true)
+    let text = "\(source.file): \(source.function) (\(source.release), \(source.status))"
+    let wrappedCount = Format.wrap(text, width: max(1, width - 8)).count
+    if wrappedCount + 1 > maximumLines {
+      var line = StyledLine("source: ", .role(.header))
+      line.append(source.status, statusStyle)
+      line.append(", \(source.release): \(source.file): \(source.function)")
+      return [line, kernel]
+    }
+    var lines: [StyledLine] = []
+    // "source: " on the first line, the same indent after; the status word keeps its colour.
+    for (index, piece) in Format.wrap(text, width: max(1, width - 8)).enumerated() {
+      var line = StyledLine(index == 0 ? "source: " : "        ", .role(.header))
+      if let range = piece.firstRange(of: source.status) {
+        line.append(String(piece[..<range.lowerBound]))
+        line.append(String(piece[range]), statusStyle)
+        line.append(String(piece[range.upperBound...]))
+      } else {
+        line.append(piece)
+      }
+      lines.append(line)
+    }
+    return lines + [kernel]
   }
 
   private static func renderIntro(_ state: ExplorerState, into screen: inout CellScreen, inner: Rect) {
