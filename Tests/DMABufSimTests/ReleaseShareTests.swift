@@ -66,6 +66,20 @@ private typealias F = SimFixtures
     #expect(v616.attachments[0].placement == .gtt)
   }
 
+  /// The trace names the DMA-API function of the release: `dma_direct_map_resource` up to 6.17,
+  /// `dma_direct_map_phys(DMA_ATTR_MMIO)` after the dma_map_phys series (6.18 on, UNCONFIRMED).
+  @Test func vramMapNamesDMAMapResourceBeforeTheMapPhysSeries() throws {
+    func directMapChange(_ share: ShareSimulation) -> String? {
+      share.steps.lazy.flatMap(\.stateChanges).first { $0.hasPrefix("dma_direct_map_") }
+    }
+    let v617 = try Self.share(on: Self.release(6, 17), moveNotify: true, importers: Self.gpuPeer)
+    #expect(v617.attachments[0].placement == .vram)
+    #expect(directMapChange(v617)?.hasPrefix("dma_direct_map_resource: 0x") == true)
+    #expect(!v617.steps.contains { $0.kernelNote?.hasPrefix("mainline") == true })
+    let v618 = try Self.share(on: Self.release(6, 18), moveNotify: true, importers: Self.gpuPeer)
+    #expect(directMapChange(v618)?.hasPrefix("dma_direct_map_phys(DMA_ATTR_MMIO): 0x") == true)
+  }
+
   @Test func staticImportersAreMappedAtAttachUntil615() throws {
     let staticImporter = [(F.rootPortImporter, "v4l2")]
     let v614 = try Self.share(on: Self.release(6, 14), importers: staticImporter)
