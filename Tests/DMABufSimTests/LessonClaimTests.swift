@@ -76,4 +76,21 @@ private typealias F = SimFixtures
     let distance = try #require(simulation.steps.first { $0.actor == .pciP2PDMA })
     #expect(distance.inputs.contains("verbose=false"))
   }
+
+  /// host-bridge-allowlist: a quiet caller prints only the host-bridge line, and only when ACS
+  /// redirect sent the pair to the allowlist (the line hangs on acs_redirects, not on verbose);
+  /// the line exists from 5.15 (xeon-acs-redirect, whose 8086:09a2 is allowlisted from 5.18).
+  @Test func quietCallerPrintsOnlyTheHostBridgeLineInTheACSCase() throws {
+    let topology = try KernelAuditTests.builtin("xeon-acs-redirect")
+    func quiet(_ major: Int, _ minor: Int) throws -> [String] {
+      var configuration = P2PConfiguration(inferringFrom: topology)
+      configuration.kernel = KernelContext(release: KernelRelease(major: major, minor: minor), source: .given)
+      let engine = P2PEngine(topology: topology, configuration: configuration)
+      let verdict = try engine.verdict(provider: BDF("0000:19:00.0")!, client: BDF("0000:1a:00.0")!, verbose: false)
+      #expect(verdict.mapType == .notSupported)
+      return verdict.dmesg
+    }
+    #expect(try quiet(5, 10).isEmpty)
+    #expect(try quiet(5, 15) == ["pci 0000:16:00.0: Host bridge not in P2PDMA whitelist: 8086:09a2"])
+  }
 }
