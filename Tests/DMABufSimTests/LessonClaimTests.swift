@@ -93,4 +93,19 @@ private typealias F = SimFixtures
     #expect(try quiet(5, 10).isEmpty)
     #expect(try quiet(5, 15) == ["pci 0000:16:00.0: Host bridge not in P2PDMA whitelist: 8086:09a2"])
   }
+
+  /// amd-cpu-rule: a redirected pair of one root port is THRU_HOST_BRIDGE on AMD Zen from 5.9 only;
+  /// 5.3 refuses on ACS, 5.8 has no CPU rule and 1022:1480 was never allowlisted.
+  @Test func amdCPURuleKeepsRedirectedPairsFrom5Point9() throws {
+    let topology = try KernelAuditTests.builtin("amd-zen-root-ports")
+    func mapType(_ minor: Int) throws -> MapType {
+      var configuration = P2PConfiguration(inferringFrom: topology)
+      configuration.kernel = KernelContext(release: KernelRelease(major: 5, minor: minor), source: .given)
+      return try P2PEngine(topology: topology, configuration: configuration)
+        .verdict(provider: BDF("0000:01:00.0")!, client: BDF("0000:01:00.1")!).mapType
+    }
+    #expect(try mapType(3) == .notSupported)
+    #expect(try mapType(8) == .notSupported)
+    #expect(try mapType(9) == .thruHostBridge)
+  }
 }
