@@ -108,4 +108,20 @@ private typealias F = SimFixtures
     #expect(try mapType(8) == .notSupported)
     #expect(try mapType(9) == .thruHostBridge)
   }
+
+  /// xeon-acs-redirect description: the redirected GPU pair and the GPU-to-NVMe pair pass the
+  /// 8086:09a2 allowlist entry from 5.18 only.
+  @Test func xeonACSRedirectPassesThe09a2EntryFrom5Point18() throws {
+    let topology = try KernelAuditTests.builtin("xeon-acs-redirect")
+    func mapType(_ minor: Int, client: String) throws -> MapType {
+      var configuration = P2PConfiguration(inferringFrom: topology)
+      configuration.kernel = KernelContext(release: KernelRelease(major: 5, minor: minor), source: .given)
+      return try P2PEngine(topology: topology, configuration: configuration)
+        .verdict(provider: BDF("0000:19:00.0")!, client: BDF(client)!).mapType
+    }
+    for client in ["0000:1a:00.0", "0000:31:00.0"] {
+      #expect(try mapType(17, client: client) == .notSupported)
+      #expect(try mapType(18, client: client) == .thruHostBridge)
+    }
+  }
 }
