@@ -16,12 +16,17 @@ final class DMADevice {
   var domain: IOVADomain
   /// Which DMA layer a translating IOMMU goes through on this machine's architecture.
   let layer: DMALayer
+  /// True when `dma_map_resource` is a wrapper of `dma_map_phys(DMA_ATTR_MMIO)` (the dma_map_phys
+  /// series, after v6.17, release UNCONFIRMED); false on older releases, whose trace names
+  /// `dma_direct_map_resource` / `iommu_dma_map_resource`.
+  let mapsResourceThroughMapPhys: Bool
 
   init(
     bdf: BDF, driverName: String, dmaMaskBits: Int, maxSegmentSize: UInt64, segmentBoundaryMask: UInt64,
-    iommu: IOMMUMode, domain: IOVADomain, layer: DMALayer = .iommuDMA
+    iommu: IOMMUMode, domain: IOVADomain, layer: DMALayer = .iommuDMA, mapsResourceThroughMapPhys: Bool = true
   ) {
     self.layer = layer
+    self.mapsResourceThroughMapPhys = mapsResourceThroughMapPhys
     self.bdf = bdf
     self.driverName = driverName
     self.dmaMaskBits = dmaMaskBits
@@ -45,6 +50,16 @@ final class DMADevice {
   /// `dma_iommu_ops` path on POWER.
   func translatedName(_ dmaIOMMU: String, powerpc: String) -> String {
     layer == .powerpcIOMMU ? powerpc : dmaIOMMU
+  }
+
+  /// `dma_direct_map_phys(DMA_ATTR_MMIO)` or, before the dma_map_phys series, `dma_direct_map_resource`.
+  var directResourceMapName: String {
+    mapsResourceThroughMapPhys ? "dma_direct_map_phys(DMA_ATTR_MMIO)" : "dma_direct_map_resource"
+  }
+
+  /// `iommu_dma_map_phys(DMA_ATTR_MMIO)` or, before the dma_map_phys series, `iommu_dma_map_resource`.
+  var iommuResourceMapName: String {
+    mapsResourceThroughMapPhys ? "iommu_dma_map_phys(DMA_ATTR_MMIO)" : "iommu_dma_map_resource"
   }
 
   /// `dev_printk` prefix.
@@ -186,7 +201,7 @@ enum DMAMapper {
           address: address,
           note:
             device.translatedName(
-              "iommu_dma_map_phys(DMA_ATTR_MMIO)",
+              device.iommuResourceMapName,
               powerpc: "powerpc dma_iommu_ops (TCE; generic IOVA model, UNCONFIRMED)")
             + ": IOVA 0x\(hex(address, width: 1)) -> phys 0x\(hex(phys, width: 1)) (\(size) bytes, IOMMU_MMIO)",
           notice: notice, iovaStart: iova))
@@ -196,7 +211,7 @@ enum DMAMapper {
         DMAMappingFailure(
           errno: "-ENOMEM", dmesg: [device.overflowMessage(address: phys, size: size)],
           explanation:
-            "dma_direct_map_phys(DMA_ATTR_MMIO) hands out the physical address unchanged, and 0x\(hex(phys, width: 1)) + \(size) "
+            "\(device.directResourceMapName) hands out the physical address unchanged, and 0x\(hex(phys, width: 1)) + \(size) "
             + "does not fit under the importer's \(device.dmaMaskBits)-bit DMA mask, so it returns DMA_MAPPING_ERROR "
             + "(with a WARN)."))
     }
@@ -204,7 +219,7 @@ enum DMAMapper {
       MappedResource(
         address: phys,
         note:
-          "dma_direct_map_phys(DMA_ATTR_MMIO): 0x\(hex(phys, width: 1)) unchanged (\(size) bytes, under the \(device.dmaMaskBits)-bit mask)",
+          "\(device.directResourceMapName): 0x\(hex(phys, width: 1)) unchanged (\(size) bytes, under the \(device.dmaMaskBits)-bit mask)",
         notice: nil))
   }
 

@@ -90,12 +90,14 @@ extension P2PEngine {
           dmesg.append(KernelLog.legacyNoCommonBridge(client: clientFunction, provider: providerFunction.bdf))
         }
         if release.has(.amdRootComplexAllowlist) {
-          let missing = [(providerIndex, providerAMD), (clientIndex, clientAMD)].filter { !$0.1 }.map {
-            "root bus \(topology.rootBus(of: $0.0))"
+          var missing: [String] = []
+          for (index, isAMD) in [(providerIndex, providerAMD), (clientIndex, clientAMD)] where !isAMD {
+            let name = "root bus \(topology.rootBus(of: index))"
+            if !missing.contains(name) { missing.append(name) }
           }
           reason =
             "\(name): the devices share no upstream bridge; only a pair under AMD 1022:1450 root complexes is allowed "
-            + "then (root_complex_whitelist()), and \(missing.joined(separator: " and ")) is not one: refused (-1)."
+            + "then (root_complex_whitelist()), and the one of \(missing.joined(separator: " and ")) is not: refused (-1)."
         } else {
           reason =
             "\(name): the devices share no upstream bridge, which this kernel always refuses (-1); the AMD root-complex "
@@ -129,7 +131,9 @@ extension P2PEngine {
     if !allowed, release.hasP2PDMA {
       fix =
         kernelParameter
-        ?? "No kernel parameter helps on \(release.series): put both devices below one PCIe switch, or run 5.4 or later where host-bridge paths exist."
+        ?? "No kernel parameter helps on \(release.series): put both devices below one PCIe switch, or run a newer "
+        + "kernel: from 5.4 such a path goes through the host bridge, where the AMD Zen CPU rule (from 5.9) or the "
+        + "allowlist decides ('explain' shows by release when this pair passes)."
     }
     return P2PVerdict(
       provider: providerFunction.bdf, client: clientFunction.bdf, mapType: allowed ? .busAddress : .notSupported,

@@ -23,6 +23,10 @@ public enum TopoClass: String, Sendable, Codable, CaseIterable {
   case node = "NODE"
   /// Across the inter-socket interconnect (never produced; see the type's note).
   case sys = "SYS"
+  /// Not known: the paths do not meet in the input and one end hangs from a bus whose bridges
+  /// are missing (a `lspci -d` section), so a switch, a root port or another host bridge may join
+  /// them. Not an nvidia-smi class.
+  case unknown = "?"
 
   /// nvidia-smi's legend, in our words.
   public var meaning: String {
@@ -33,6 +37,7 @@ public enum TopoClass: String, Sendable, Codable, CaseIterable {
     case .phb: return "through a PCIe host bridge, i.e. the CPU's root complex"
     case .node: return "between PCIe host bridges (assumed to be on one NUMA node)"
     case .sys: return "across the link between CPU sockets"
+    case .unknown: return "not known: the bridges above one of the devices are not in the input"
     }
   }
 
@@ -43,6 +48,11 @@ public enum TopoClass: String, Sendable, Codable, CaseIterable {
   ) -> TopoClass {
     if provider == client { return .same }
     guard let common else {
+      let partial = topology.partialInput
+      if partial.missing(topology.rootBus(of: provider)) != nil || partial.missing(topology.rootBus(of: client)) != nil
+      {
+        return .unknown
+      }
       return topology.rootBusIndex[provider] == topology.rootBusIndex[client] ? .phb : .node
     }
     // A root port as the meeting point means both devices share the root port's bus, i.e.

@@ -26,6 +26,9 @@ public struct PlatformInfo: Sendable, Equatable {
   public var iommuNote: String? = nil
   /// Kernel model label, e.g. `mainline`.
   public var kernel: String?
+  /// The kernel a `dmabuf-explorer capture` recorded in its header (nil for other inputs): the
+  /// replay's default `--kernel` (issue 12 item 4).
+  public var recordedKernel: RecordedKernel? = nil
 
   public init(
     cpuVendor: CPUVendor? = nil, cpuFamily: Int? = nil, cpuModelName: String? = nil,
@@ -36,6 +39,22 @@ public struct PlatformInfo: Sendable, Equatable {
     self.cpuModelName = cpuModelName
     self.iommu = iommu
     self.kernel = kernel
+  }
+}
+
+/// The kernel of the machine a capture was taken on, as its header recorded it.
+public struct RecordedKernel: Sendable, Equatable {
+  /// `uname -r` text, nil when the capture could not read it (`# kernel.release: unknown`).
+  public var release: String?
+  /// `CONFIG_DMABUF_MOVE_NOTIFY` from the recorded kernel config, nil when not recorded.
+  public var dmabufMoveNotify: Bool?
+  /// The capture file.
+  public var file: String
+
+  public init(release: String?, dmabufMoveNotify: Bool?, file: String) {
+    self.release = release
+    self.dmabufMoveNotify = dmabufMoveNotify
+    self.file = file
   }
 }
 

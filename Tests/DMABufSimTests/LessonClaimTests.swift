@@ -76,4 +76,52 @@ private typealias F = SimFixtures
     let distance = try #require(simulation.steps.first { $0.actor == .pciP2PDMA })
     #expect(distance.inputs.contains("verbose=false"))
   }
+
+  /// host-bridge-allowlist: a quiet caller prints only the host-bridge line, and only when ACS
+  /// redirect sent the pair to the allowlist (the line hangs on acs_redirects, not on verbose);
+  /// the line exists from 5.15 (xeon-acs-redirect, whose 8086:09a2 is allowlisted from 5.18).
+  @Test func quietCallerPrintsOnlyTheHostBridgeLineInTheACSCase() throws {
+    let topology = try KernelAuditTests.builtin("xeon-acs-redirect")
+    func quiet(_ major: Int, _ minor: Int) throws -> [String] {
+      var configuration = P2PConfiguration(inferringFrom: topology)
+      configuration.kernel = KernelContext(release: KernelRelease(major: major, minor: minor), source: .given)
+      let engine = P2PEngine(topology: topology, configuration: configuration)
+      let verdict = try engine.verdict(provider: BDF("0000:19:00.0")!, client: BDF("0000:1a:00.0")!, verbose: false)
+      #expect(verdict.mapType == .notSupported)
+      return verdict.dmesg
+    }
+    #expect(try quiet(5, 10).isEmpty)
+    #expect(try quiet(5, 15) == ["pci 0000:16:00.0: Host bridge not in P2PDMA whitelist: 8086:09a2"])
+  }
+
+  /// amd-cpu-rule: a redirected pair of one root port is THRU_HOST_BRIDGE on AMD Zen from 5.9 only;
+  /// 5.3 refuses on ACS, 5.8 has no CPU rule and 1022:1480 was never allowlisted.
+  @Test func amdCPURuleKeepsRedirectedPairsFrom5Point9() throws {
+    let topology = try KernelAuditTests.builtin("amd-zen-root-ports")
+    func mapType(_ minor: Int) throws -> MapType {
+      var configuration = P2PConfiguration(inferringFrom: topology)
+      configuration.kernel = KernelContext(release: KernelRelease(major: 5, minor: minor), source: .given)
+      return try P2PEngine(topology: topology, configuration: configuration)
+        .verdict(provider: BDF("0000:01:00.0")!, client: BDF("0000:01:00.1")!).mapType
+    }
+    #expect(try mapType(3) == .notSupported)
+    #expect(try mapType(8) == .notSupported)
+    #expect(try mapType(9) == .thruHostBridge)
+  }
+
+  /// xeon-acs-redirect description: the redirected GPU pair and the GPU-to-NVMe pair pass the
+  /// 8086:09a2 allowlist entry from 5.18 only.
+  @Test func xeonACSRedirectPassesThe09a2EntryFrom5Point18() throws {
+    let topology = try KernelAuditTests.builtin("xeon-acs-redirect")
+    func mapType(_ minor: Int, client: String) throws -> MapType {
+      var configuration = P2PConfiguration(inferringFrom: topology)
+      configuration.kernel = KernelContext(release: KernelRelease(major: 5, minor: minor), source: .given)
+      return try P2PEngine(topology: topology, configuration: configuration)
+        .verdict(provider: BDF("0000:19:00.0")!, client: BDF(client)!).mapType
+    }
+    for client in ["0000:1a:00.0", "0000:31:00.0"] {
+      #expect(try mapType(17, client: client) == .notSupported)
+      #expect(try mapType(18, client: client) == .thruHostBridge)
+    }
+  }
 }

@@ -178,6 +178,11 @@ private typealias F = SimFixtures
     // dma_map_sg paths mark P2PDMA pages.
     #expect(!table[0].isBusAddress)
     #expect(table[0].addressKind == .pciBus)
+    // The step's words agree with the table: no SG_DMA_BUS_ADDRESS flag, UINT_MAX cap.
+    let helper = try #require(simulation.steps.first { $0.function == "dma_buf_phys_vec_to_sgt" })
+    #expect(helper.explanation.contains("does not flag them SG_DMA_BUS_ADDRESS"))
+    #expect(!helper.explanation.contains("flagged SG_DMA_BUS_ADDRESS"))
+    #expect(helper.kernelNote?.hasSuffix("entries capped at UINT_MAX (4 GiB - 1)") == true)
     #expect(table[0].target == .bar(device: F.exporter, bar: 0, offset: 1 << 20))
     #expect(simulation.steps.contains { $0.function == "pci_p2pdma_map_type -> calc_map_type_and_dist" })
   }

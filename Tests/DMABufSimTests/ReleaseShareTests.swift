@@ -42,6 +42,24 @@ private typealias F = SimFixtures
     #expect(v58.attachments[0].placement == .vram)
   }
 
+  /// Before 5.8 amdgpu exports GTT only and its attach asks p2pdma nothing, so even an ACS-redirected
+  /// path prints no warning; before 5.7 its ops have no pin/unpin. From 5.8 the attach asks.
+  @Test func amdgpuAttachAsksP2PDMAOnlyFrom58() throws {
+    let v57 = try Self.share(on: Self.release(5, 7), importers: Self.gpuPeer)
+    #expect(!v57.steps.contains { $0.actor == .pciP2PDMA })
+    let attach = try #require(v57.steps.first { $0.function == "amdgpu_dma_buf_attach" })
+    #expect(attach.stateChanges.contains("no pci_p2pdma_distance call: amdgpu exports GTT only before 5.8"))
+    #expect(v57.attachments[0].placement == .gtt)
+    let v54 = try Self.share(on: Self.release(5, 4), importers: Self.gpuPeer)
+    #expect(
+      v54.steps[0].stateChanges.contains {
+        $0.hasSuffix("ops = amdgpu_dmabuf_ops (no pin/unpin before 5.7: a static exporter on 5.4)")
+      })
+    let v58 = try Self.share(on: Self.release(5, 8), importers: Self.gpuPeer)
+    let distance = try #require(v58.steps.first { $0.actor == .pciP2PDMA })
+    #expect(distance.inputs.contains("verbose=true"))
+  }
+
   @Test func moveNotifyOffPinsEvenDynamicImportersUntil70() throws {
     let off = try Self.share(on: Self.release(7, 0), moveNotify: false, importers: Self.gpuPeer)
     #expect(off.attachments[0].peer2peer && off.attachments[0].placement == .gtt)
@@ -64,6 +82,20 @@ private typealias F = SimFixtures
     // From ≈6.16 a MOVE_NOTIFY=n kernel keeps VRAM pins off.
     let v616 = try Self.share(on: Self.release(6, 16), moveNotify: false, importers: pinned)
     #expect(v616.attachments[0].placement == .gtt)
+  }
+
+  /// The trace names the DMA-API function of the release: `dma_direct_map_resource` up to 6.17,
+  /// `dma_direct_map_phys(DMA_ATTR_MMIO)` after the dma_map_phys series (6.18 on, UNCONFIRMED).
+  @Test func vramMapNamesDMAMapResourceBeforeTheMapPhysSeries() throws {
+    func directMapChange(_ share: ShareSimulation) -> String? {
+      share.steps.lazy.flatMap(\.stateChanges).first { $0.hasPrefix("dma_direct_map_") }
+    }
+    let v617 = try Self.share(on: Self.release(6, 17), moveNotify: true, importers: Self.gpuPeer)
+    #expect(v617.attachments[0].placement == .vram)
+    #expect(directMapChange(v617)?.hasPrefix("dma_direct_map_resource: 0x") == true)
+    #expect(!v617.steps.contains { $0.kernelNote?.hasPrefix("mainline") == true })
+    let v618 = try Self.share(on: Self.release(6, 18), moveNotify: true, importers: Self.gpuPeer)
+    #expect(directMapChange(v618)?.hasPrefix("dma_direct_map_phys(DMA_ATTR_MMIO): 0x") == true)
   }
 
   @Test func staticImportersAreMappedAtAttachUntil615() throws {

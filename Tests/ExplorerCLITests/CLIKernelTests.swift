@@ -129,6 +129,29 @@ import Testing
     #expect(bad.status != 0 && bad.stderr.contains("platform.kernel"), "\(bad)")
   }
 
+  /// explain's caller labels follow the release: amdgpu's attach is a verbose caller on 5.10 (no
+  /// caller is quiet there) and a quiet one from 6.1 (UNCONFIRMED exact release).
+  @Test func explainNamesTheVerboseAndQuietCallersOfTheRelease() throws {
+    func labels(_ release: String) throws -> [Substring] {
+      let result = try runCLI([
+        "explain", "--topology", "xeon-acs-redirect", "--kernel", release, "--provider", "19:00.0", "--client",
+        "1a:00.0",
+      ])
+      #expect(result.status == 0, "\(result)")
+      return result.stdout.split(separator: "\n").filter { $0.hasPrefix("dmesg, ") }
+    }
+    #expect(
+      try labels("5.10") == [
+        "dmesg, verbose caller (habanalabs, amdgpu attach):",
+        "dmesg, quiet caller (verbose=false; no modelled in-tree caller passes it in 5.10):",
+      ])
+    #expect(
+      try labels("6.1") == [
+        "dmesg, verbose caller (habanalabs):",
+        "dmesg, quiet caller (amdgpu attach (UNCONFIRMED for 6.1): verbose=false):",
+      ])
+  }
+
   /// explain ends with the pair on 4.20 … mainline and marks the 5.9 CPU rule as the change.
   @Test func explainEndsWithTheReleaseTimeline() throws {
     let result = try runCLI([

@@ -67,6 +67,39 @@ import Testing
       "\(capture.stderr)")
   }
 
+  /// The kernel the captured machine ran is the replay's default `--kernel`, even where the
+  /// replaying machine runs another one (here: the fake root's osrelease is gone at replay).
+  @Test func replayModelsTheRecordedKernel() throws {
+    let fake = try Self.fakeMachine(configReadLength: 4096)
+    defer { fake.remove() }
+    let osrelease = fake.root.appendingPathComponent("proc/sys/kernel/osrelease")
+    try FileManager.default.createDirectory(
+      at: osrelease.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try Data("6.8.0-49-generic\n".utf8).write(to: osrelease)
+    let boot = fake.root.appendingPathComponent("boot")
+    try FileManager.default.createDirectory(at: boot, withIntermediateDirectories: true)
+    try Data("CONFIG_PCI_P2PDMA=y\nCONFIG_DMABUF_MOVE_NOTIFY=y\n".utf8).write(
+      to: boot.appendingPathComponent("config-6.8.0-49-generic"))
+    let file = fake.root.appendingPathComponent("capture.txt")
+    let capture = try runCLI(["capture", "--root", fake.root.path, "--output", file.path])
+    #expect(capture.status == 0, "\(capture)")
+    let live = try runCLI(["matrix", "--topology", "sysfs:\(fake.root.path)", "--format", "json"])
+    #expect(live.stdout.contains(#""release":"6.8.0-49-generic""#) && live.stdout.contains(#""source":"running""#))
+    #expect(live.stdout.contains(#""dmabuf_move_notify":true"#))
+    // Replayed elsewhere: the capturing machine's kernel files are not there any more.
+    try FileManager.default.removeItem(at: osrelease)
+    try FileManager.default.removeItem(at: boot)
+    let replay = try runCLI(["matrix", "--topology", file.path, "--format", "json"])
+    #expect(replay.status == 0 && live.stdout == replay.stdout, "\(replay)")
+    let text = try runCLI(["matrix", "--topology", file.path])
+    #expect(
+      text.stdout.contains(
+        "kernel: 6.8.0-49-generic (recorded in the capture \(file.path)), "
+          + "CONFIG_DMABUF_MOVE_NOTIFY=y (recorded in the capture)\n"), "\(text.stdout)")
+    let given = try runCLI(["matrix", "--topology", file.path, "--kernel", "5.10"])
+    #expect(given.stdout.contains("kernel: 5.10 (given), CONFIG_DMABUF_MOVE_NOTIFY=n"), "\(given.stdout)")
+  }
+
   @Test(.enabled(if: CLI.lspciAvailable, "needs /usr/bin/lspci"))
   func lspciReadsTheCapture() throws {
     let fake = try Self.fakeMachine(configReadLength: 4096)

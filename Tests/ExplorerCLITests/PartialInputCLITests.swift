@@ -31,6 +31,31 @@ import Testing
     #expect(!text.stdout.contains("PCI_P2PDMA_MAP_NOT_SUPPORTED"))
   }
 
+  /// The nvidia-smi class of a pair whose bridges are missing is not known either: the GPU
+  /// section alone once called every pair NODE ("between host bridges") and the two functions of
+  /// one GPU PHB; with the switch section and the tree, the pair under one PEX 8747 is PIX.
+  @Test(.enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"))
+  func connectionClassIsUnknownWhereTheBridgesAreMissing() throws {
+    let path = CLI.realCapture(Self.gpuSection)
+    let json = try runCLI(["matrix", "--topology", path, "--format", "json"])
+    let pairs = try JSONShape.object(json.stdout)["pairs"] as? [[String: Any]] ?? []
+    #expect(pairs.count == 56)
+    #expect(pairs.allSatisfy { $0["topo"] as? String == "?" }, "\(pairs.map { $0["topo"] ?? "" })")
+    let text = try runCLI(["matrix", "--topology", path])
+    #expect(!text.stdout.contains(" NODE "), "\(text.stdout)")
+    #expect(text.stdout.contains("?  not known: the bridges above one of the devices are not in the input"))
+    let full = try runCLI([
+      "matrix", "--topology", path, "--topology",
+      CLI.realCapture(Self.gpuSection.replacingOccurrences(of: "d10de", with: "d10b5")),
+      "--topology", CLI.realCapture(Self.gpuSection.replacingOccurrences(of: "d10de-v-xxx", with: "t")), "--format",
+      "json",
+    ])
+    let merged = try JSONShape.object(full.stdout)["pairs"] as? [[String: Any]] ?? []
+    let gpus = try #require(
+      merged.first { $0["provider"] as? String == "0000:04:00.0" && $0["client"] as? String == "0000:05:00.0" })
+    #expect(gpus["topo"] as? String == "PIX")
+  }
+
   @Test(.enabled(if: CLI.realCapturesAvailable, "../shared/data/real not found"))
   func matrixMarksEveryPairUnknown() throws {
     let path = CLI.realCapture(Self.gpuSection)
@@ -59,7 +84,9 @@ import Testing
     let result = try runCLI(
       ["explain"] + inputs + ["--provider", "04:00.0", "--client", "05:00.0", "--format", "summary"])
     #expect(result.status == 0, "\(result)")
-    #expect(result.stdout.split(separator: "\n").dropFirst().first?.hasPrefix("0000:04:00.0 -> 0000:05:00.0: BUS_ADDR distance 4") == true, "\(result)")
+    #expect(
+      result.stdout.split(separator: "\n").dropFirst().first?.hasPrefix(
+        "0000:04:00.0 -> 0000:05:00.0: BUS_ADDR distance 4") == true, "\(result)")
     #expect(!result.stderr.contains("partial input"), "\(result)")
     let refused = try runCLI(["tree", "--topology", CLI.realCapture(prefix + "t.txt"), "--topology", "sysfs"])
     #expect(refused.status == 2)

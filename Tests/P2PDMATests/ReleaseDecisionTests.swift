@@ -97,6 +97,23 @@ import Testing
     #expect(plain.mapType == .notSupported && plain.reason.contains("did not exist"))
   }
 
+  /// A refused pair on a pre-5.4 kernel under a 1022:1480 root complex: the fix does not promise
+  /// that 5.4 helps (it does not: 5.4-5.8 refuse too, the CPU rule opens it in 5.9), and the root
+  /// bus both devices share is named once.
+  @Test func legacyRefusalPointsAtTheCPURuleNot5Point4() throws {
+    let pair = Fixtures.rootPortPair(hostVendor: 0x1022, hostDevice: 0x1480)
+    let verdict = try Self.verdict(
+      pair.topology, pair.provider, pair.client, cpu: .amdZen, on: "4.18.0-553.el8_10.x86_64")
+    #expect(verdict.mapType == .notSupported)
+    #expect(verdict.fix?.contains("run 5.4 or later") == false)
+    #expect(verdict.fix?.contains("the AMD Zen CPU rule (from 5.9)") == true)
+    #expect(verdict.reason.contains("the one of root bus 0000:00 is not: refused (-1)."), "\(verdict.reason)")
+    #expect(
+      try Self.outcomes(pair.topology, pair.provider, pair.client, cpu: .amdZen, on: ["5.4", "5.8", "5.9"]) == [
+        .notSupported, .notSupported, .thruHostBridge,
+      ])
+  }
+
   @Test func noCommonBridgeGoesThroughTheWhitelistFrom5Point4() throws {
     let pair = Fixtures.rootPortPair(hostVendor: 0x8086, hostDevice: 0x2f00)
     #expect(

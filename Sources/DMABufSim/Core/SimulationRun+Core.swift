@@ -24,7 +24,13 @@ extension SimulationRun {
 
   mutating func exportBuffer() {
     let function = ops.exportFunction(self)
-    var changes = ["dma_buf created: \(bufferLabel), ops = \(ops.opsDescription)"]
+    // pin/unpin (dynamic exporters) arrived in 5.7: before, amdgpu's and xe's ops had none.
+    let opsText =
+      ops.isDynamic && !exporterIsDynamic
+      ? (ops.opsDescription.components(separatedBy: " (").first ?? ops.opsDescription)
+        + " (no pin/unpin before 5.7: a static exporter on \(kernel.release.series))"
+      : ops.opsDescription
+    var changes = ["dma_buf created: \(bufferLabel), ops = \(opsText)"]
     changes.append("placement: " + ops.describePlacement(self))
     if let exportError {
       record(
@@ -175,12 +181,15 @@ extension SimulationRun {
               + "buffer first."
             : "Because this importer is static and cannot be told about moves, the core pins the buffer first.")
           : "The exporter decides where the buffer must be for this importer and builds the table."),
-      note: has(.dmabufMoveNotifyRemoved)
-        ? "newest pin-on-map rule: exporter has pin && importer is static (v5.x: pin when !DMABUF_MOVE_NOTIFY); "
-          + "≈v6.2+: every importer holds dmabuf->resv"
-        : "\(kernel.release.series): pin-on-map when the exporter has pin and CONFIG_DMABUF_MOVE_NOTIFY is off"
-          + (has(.dmabufNoAttachTimeMap) ? " or the importer is static" : "")
-          + " (\(kernel.dmabufMoveNotify ? "y" : "n") here)",
+      note: !has(.dmabufDynamicAttach)
+        ? "\(kernel.release.series): no pin-on-map (no pin/unpin ops and no CONFIG_DMABUF_MOVE_NOTIFY before 5.7); "
+          + "the exporter's map callback decides where the buffer must be"
+        : has(.dmabufMoveNotifyRemoved)
+          ? "newest pin-on-map rule: exporter has pin && importer is static (v5.x: pin when !DMABUF_MOVE_NOTIFY); "
+            + "≈v6.2+: every importer holds dmabuf->resv"
+          : "\(kernel.release.series): pin-on-map when the exporter has pin and CONFIG_DMABUF_MOVE_NOTIFY is off"
+            + (has(.dmabufNoAttachTimeMap) ? " or the importer is static" : "")
+            + " (\(kernel.dmabufMoveNotify ? "y" : "n") here)",
       attachment: index)
     if pinOnMap {
       guard ops.pin(index, pinOnMap: true, &self) else { return }

@@ -14,6 +14,13 @@ extension SimulationRun {
   /// 5.7 there were no pin callbacks.
   var exporterIsDynamic: Bool { ops.isDynamic && has(.dmabufDynamicAttach) }
 
+  /// Whether `dma_map_resource` goes through `dma_map_phys(DMA_ATTR_MMIO)`: the dma_map_phys series
+  /// landed after v6.17 (issue 10 audit; exact release UNCONFIRMED, so 6.18 on is modelled with it).
+  /// Not in KernelChanges because it changes only function names, never an address or a verdict.
+  var releaseHasDMAMapPhys: Bool {
+    kernel.release.isMainline || kernel.release.upstream >= KernelRelease(major: 6, minor: 18)
+  }
+
   /// "not in 6.12 (VFIO dma-buf export arrived in 6.19)": the error of something the release lacks.
   func unavailable(_ change: KernelChange, what: String) -> String {
     "not in \(kernel.release.series) (\(what) arrived in \(change.entry.landedIn.series))"

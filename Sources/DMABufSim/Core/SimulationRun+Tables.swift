@@ -46,8 +46,13 @@ extension SimulationRun {
           + "writes (the NVIDIA/open-gpu-kernel-modules#1324 bug); dma_map_resource is what makes it an IOVA."
       }
       note =
-        "mainline: dma_map_resource is a wrapper of dma_map_phys(DMA_ATTR_MMIO); before the dma_map_phys series "
-        + "(release UNCONFIRMED, after v6.17) the same addresses came from dma_direct_map_resource/iommu_dma_map_resource"
+        releaseHasDMAMapPhys
+        ? "\(kernel.release.series): dma_map_resource is a wrapper of dma_map_phys(DMA_ATTR_MMIO); before the "
+          + "dma_map_phys series (release UNCONFIRMED, after v6.17) the same addresses came from "
+          + "dma_direct_map_resource/iommu_dma_map_resource"
+        : "\(kernel.release.series): dma_map_resource calls dma_direct_map_resource/iommu_dma_map_resource; the "
+          + "dma_map_phys series (after v6.17, release UNCONFIRMED) later made it a wrapper of "
+          + "dma_map_phys(DMA_ATTR_MMIO), with the same addresses"
     } else {
       let listing = ops.pageListing
       let runs = listing.cpuList(of: systemPages())

@@ -28,6 +28,19 @@ struct AMDGPUExporter: DMABufOps {
       run.attachments[index].peer2peer = false
       changes.append("peer2peer = false: GFX12 BO with DCC (compressed surfaces are not shared raw)")
     }
+    // Before 5.8 amdgpu exported GTT only: its attach made no P2PDMA check (kernel-history.md §3).
+    guard run.has(.amdgpuVRAMExport) else {
+      run.record(
+        .exporterDriver, "amdgpu_dma_buf_attach", inputs: inputs,
+        changes: ["peer2peer stays false", "no pci_p2pdma_distance call: amdgpu exports GTT only before 5.8"],
+        outcome: "0",
+        explanation:
+          "On \(run.kernel.release.series) amdgpu does not export VRAM to other devices at all, so its attach asks "
+          + "p2pdma nothing (and prints nothing): the buffer is served from system memory (GTT).",
+        note: "5.8 amdgpu-vram-export: VRAM export and the attach-time pci_p2pdma_distance_many() check arrived in 5.8",
+        attachment: index)
+      return true
+    }
     // Verbose (pci_p2pdma_distance_many(..., true)) until "Disable verbose for p2p dist calc" (≈6.1).
     let verdict = run.askDistance(
       index, verbose: !run.has(.amdgpuAttachQuiet), caller: "amdgpu_dma_buf_attach", viaMapType: false)

@@ -153,7 +153,7 @@ struct VFIOExporter: DMABufOps {
         changes: mapped.notes + ["sgt: nents \(mapped.table.nents), orig_nents 0 (no CPU list at all)"],
         outcome: "sgt (\(mapped.table.nents) entr\(mapped.table.nents == 1 ? "y" : "ies"))",
         explanation: physVecExplanation(verdict.mapType, device: state.device),
-        note: "dma-buf-mapping.c helper, ≈v6.19 (UNVERIFIED release); entries capped at 4 GiB - 4 KiB",
+        note: "dma-buf-mapping.c helper, ≈v6.19 (UNVERIFIED release); entries capped at UINT_MAX (4 GiB - 1)",
         attachment: index, sgVisible: mapped.table.nents, dmesg: mapped.dmesg)
     }
   }
@@ -161,9 +161,10 @@ struct VFIOExporter: DMABufOps {
   private func physVecExplanation(_ mapType: MapType, device: DMADevice) -> String {
     switch mapType {
     case .busAddress:
-      return "The path stays below a switch, so the importer gets PCI bus addresses (CPU address + bus offset), "
-        + "flagged SG_DMA_BUS_ADDRESS. No IOMMU mapping is made even if the IOMMU translates: the switch routes "
-        + "these TLPs by address and they never reach the root complex."
+      return "The path stays below a switch, so the importer gets PCI bus addresses (CPU address + bus offset). "
+        + "Unlike the page-based dma_map_sg path, this helper does not flag them SG_DMA_BUS_ADDRESS. No IOMMU "
+        + "mapping is made even if the IOMMU translates: the switch routes these TLPs by address and they never "
+        + "reach the root complex."
     case .thruHostBridge:
       return device.usesIOMMU
         ? "The traffic goes through the host bridge, so the importer needs a normal DMA address: one IOVA range "

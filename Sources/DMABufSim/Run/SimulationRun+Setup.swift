@@ -28,7 +28,8 @@ extension SimulationRun {
         ?? DMADevice(
           bdf: importer, driverName: profile.driverName, dmaMaskBits: maskBits, maxSegmentSize: profile.maxSegmentSize,
           segmentBoundaryMask: profile.segmentBoundaryMask, iommu: request.configuration.iommu,
-          domain: newDomain(forImporterAt: functionIndex), layer: DMALayer.of(topology))
+          domain: newDomain(forImporterAt: functionIndex), layer: DMALayer.of(topology),
+          mapsResourceThroughMapPhys: releaseHasDMAMapPhys)
       var state = AttachmentState(
         importer: importer, importerIndex: functionIndex, profile: profile, device: device, lane: 4 + position)
       state.isDynamic = profile.isDynamicImporter && has(.dmabufDynamicAttach)

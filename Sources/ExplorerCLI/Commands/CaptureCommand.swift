@@ -32,7 +32,8 @@ public struct CaptureCommand: AsyncParsableCommand {
   public init() {}
 
   public mutating func run() async throws {
-    let result = try MachineCapture.capture(root: root, includeSerials: includeSerials)
+    let result = try MachineCapture.capture(
+      root: root, includeSerials: includeSerials, gunzip: KernelResolution.gunzip)
     for entry in result.unreadable { CommandLineEntry.printError("note: could not read \(entry)") }
     if let output {
       guard FileManager.default.createFile(atPath: output, contents: Data(result.text.utf8)) else {

@@ -273,7 +273,7 @@ public enum ExplainRenderer {
     if release.has(.xeDriver) { quiet.append("xe attach" + doubt(.xeDriver)) }
     let quietText =
       quiet.isEmpty
-      ? "verbose=false; amdgpu and xe do not pass it in \(release.series)"
+      ? "verbose=false; no modelled in-tree caller passes it in \(release.series)"
       : quiet.joined(separator: ", ") + ": verbose=false"
     return (verbose.joined(separator: ", "), quietText)
   }

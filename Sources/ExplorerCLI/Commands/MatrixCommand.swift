@@ -231,8 +231,11 @@ public enum MatrixRenderer {
       X same device   PIX at most one PCIe switch   PXB several switches   PHB through the host bridge
       NODE between host bridges (socket information is not in config space, so SYS is never shown)
 
-
       """)
+    if classRows.contains(where: { $0.contains(TopoClass.unknown.rawValue) }) {
+      output.write("?  not known: the bridges above one of the devices are not in the input (partial input)\n")
+    }
+    output.write("\n")
     output.write("Devices:\n")
     for (label, index) in zip(labels, endpoints) {
       let function = topology[index]

@@ -2,8 +2,9 @@ import Foundation
 import P2PDMA
 import PCITopology
 
-/// Which kernel a command models (issue 9 items 1, 2): `--kernel`, else the running kernel for
-/// `--topology sysfs`, else a scenario's `platform.kernel`, else mainline; plus
+/// Which kernel a command models (issue 9 items 1, 2): `--kernel`, else the kernel a replayed
+/// capture recorded (issue 12 item 4), else the running kernel for `--topology sysfs`, else a
+/// scenario's `platform.kernel`, else mainline; plus
 /// `CONFIG_DMABUF_MOVE_NOTIFY` from `--dmabuf-move-notify`, the running kernel's config, or the
 /// release's default. Reads files only.
 enum KernelResolution {
@@ -13,6 +14,7 @@ enum KernelResolution {
     var source = KernelContext.Source.default
     var notes: [String] = []
     var configMoveNotify: (value: Bool, from: String)?
+    var origin: String?
     if let kernel {
       do {
         release = try KernelRelease(parsing: kernel)
@@ -20,6 +22,24 @@ enum KernelResolution {
         throw CLIFailure("--kernel: \(error.reason) (got '\(error.text)')")
       }
       source = .given
+    } else if let recorded = topology.platform.recordedKernel {
+      // A replayed capture: the kernel that ran the captured machine, not the one replaying it
+      // (the capture's source still names the live sysfs path, which may be another machine's).
+      let root = sysfsRoot(devicesDirectory: topology.source.location) ?? "/"
+      if let text = recorded.release, let found = try? KernelRelease(parsing: text) {
+        release = found
+        source = .running
+        origin = "recorded in the capture \(recorded.file)"
+        if moveNotifyValue == nil, found.moveNotifyOption == .configurable {
+          if let value = recorded.dmabufMoveNotify {
+            configMoveNotify = (value, "recorded in the capture")
+          } else {
+            notes.append(moveNotifyUnreadableNote(root: root, release: found))
+          }
+        }
+      } else {
+        notes.append(osreleaseUnreadableNote(root: root))
+      }
     } else if topology.source.kind == .sysfs {
       let running = runningKernel(devicesDirectory: topology.source.location)
       notes += running.notes
@@ -41,6 +61,17 @@ enum KernelResolution {
       source = .given
       notes.append("kernel \(release) is named by the scenario (platform.kernel); --kernel overrides it")
     }
+    var context = try resolvedContext(
+      release: release, source: source, notes: notes, moveNotifyValue: moveNotifyValue,
+      configMoveNotify: configMoveNotify)
+    context.origin = origin
+    return context
+  }
+
+  private static func resolvedContext(
+    release: KernelRelease, source: KernelContext.Source, notes: [String], moveNotifyValue: Bool?,
+    configMoveNotify: (value: Bool, from: String)?
+  ) throws -> KernelContext {
     if let moveNotifyValue {
       do {
         return try KernelContext(
@@ -89,13 +120,28 @@ enum KernelResolution {
     }
     let path = (root as NSString).appendingPathComponent("proc/sys/kernel/osrelease")
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-      return (nil, root, ["cannot read \(path); modelling mainline, pass --kernel RELEASE"])
+      return (nil, root, [osreleaseUnreadableNote(root: root)])
     }
     do {
       return (try KernelRelease(parsing: text), root, [])
     } catch {
       return (nil, root, ["\(path): \(error); modelling mainline, pass --kernel RELEASE"])
     }
+  }
+
+  /// The note when `ROOT/proc/sys/kernel/osrelease` could not be read, live or at capture time (the
+  /// same words, so that a replay matches the live run).
+  static func osreleaseUnreadableNote(root: String) -> String {
+    let path = (root as NSString).appendingPathComponent("proc/sys/kernel/osrelease")
+    return "cannot read \(path); modelling mainline, pass --kernel RELEASE"
+  }
+
+  /// The note when no kernel config says `CONFIG_DMABUF_MOVE_NOTIFY`, live or at capture time.
+  static func moveNotifyUnreadableNote(root: String, release: KernelRelease) -> String {
+    let procConfig = (root as NSString).appendingPathComponent("proc/config.gz")
+    let bootConfig = (root as NSString).appendingPathComponent("boot/config-\(release)")
+    return "cannot read \(procConfig) or \(bootConfig): CONFIG_DMABUF_MOVE_NOTIFY assumed n (the default); "
+      + "pass --dmabuf-move-notify y|n"
   }
 
   /// `CONFIG_DMABUF_MOVE_NOTIFY` from `ROOT/proc/config.gz` (through `gzip -dc`, read-only) or
@@ -112,15 +158,7 @@ enum KernelResolution {
       text = plain
       from = bootConfig
     }
-    guard let text else {
-      return (
-        nil, nil,
-        [
-          "cannot read \(procConfig) or \(bootConfig): CONFIG_DMABUF_MOVE_NOTIFY assumed n (the default); "
-            + "pass --dmabuf-move-notify y|n"
-        ]
-      )
-    }
+    guard let text else { return (nil, nil, [moveNotifyUnreadableNote(root: root, release: release)]) }
     for line in text.split(separator: "\n") {
       if line == "CONFIG_DMABUF_MOVE_NOTIFY=y" { return (true, from, []) }
       if line == "# CONFIG_DMABUF_MOVE_NOTIFY is not set" { return (false, from, []) }

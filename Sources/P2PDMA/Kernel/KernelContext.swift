@@ -23,6 +23,10 @@ public struct KernelContext: Sendable, Hashable {
   public var dmabufMoveNotifySource: String
   /// Plain-words notes: how the release is modelled, config that could not be read, …
   public var notes: [String]
+  /// Where the release came from when the source alone does not say it, for the text header
+  /// ("recorded in the capture FILE": a replayed capture's running kernel). Not in JSON, whose
+  /// `source` stays `running` so that a replay matches the live run.
+  public var origin: String? = nil
 
   /// Mainline with its defaults (MOVE_NOTIFY always on), source `default`.
   public static let mainline = KernelContext(release: .mainline, source: .default)
@@ -87,12 +91,13 @@ public struct KernelContext: Sendable, Hashable {
     case .configurable:
       moveNotify = "CONFIG_DMABUF_MOVE_NOTIFY=\(dmabufMoveNotify ? "y" : "n") (\(dmabufMoveNotifySource))"
     }
-    let origin: String
+    var origin: String
     switch source {
     case .given: origin = "given"
     case .running: origin = "the running kernel"
     case .default: origin = "default"
     }
+    if let given = self.origin { origin = given }
     return "\(release) (\(origin)), \(moveNotify)"
   }
 }

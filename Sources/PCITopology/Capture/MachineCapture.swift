@@ -30,7 +30,11 @@ public enum MachineCapture {
   }
 
   /// Captures the machine under `root` ("/" for the live machine).
-  public static func capture(root: String, includeSerials: Bool, now: Date = Date()) throws -> Result {
+  /// `gunzip` unpacks a gzip file (`ROOT/proc/config.gz`) to text, nil when it cannot; the live
+  /// run reads the kernel config from there first, so the capture does too.
+  public static func capture(
+    root: String, includeSerials: Bool, now: Date = Date(), gunzip: (String) -> String? = { _ in nil }
+  ) throws -> Result {
     let live = root == "/"
     let topology = try SysfsLoader.load(root: live ? nil : root)
     var unreadable: [String] = []
@@ -64,7 +68,9 @@ public enum MachineCapture {
     if let cmdline = read("proc/cmdline")?.trimmingCharacters(in: .whitespacesAndNewlines) {
       header.append("# kernel.cmdline: \(cmdline)")
     }
-    if let release, let config = read("boot/config-\(release)") {
+    let procConfig = path("proc/config.gz")
+    let packedConfig = FileManager.default.isReadableFile(atPath: procConfig) ? gunzip(procConfig) : nil
+    if let release, let config = packedConfig ?? read("boot/config-\(release)") {
       for line in config.split(separator: "\n") {
         let text = String(line)
         for option in configOptions where text.hasPrefix(option + "=") || text == "# \(option) is not set" {
@@ -180,10 +186,11 @@ public enum MachineCapture {
   }
 
   /// The header of a capture file, nil for any other input.
-  static func parseHeader(_ bytes: [UInt8]) -> Header? {
+  static func parseHeader(_ bytes: [UInt8], path: String = "") -> Header? {
     let prefix = Array(magic.utf8)
     guard bytes.count > prefix.count, Array(bytes.prefix(prefix.count)) == prefix else { return nil }
     var values: [String: String] = [:]
+    var moveNotify: Bool?
     for line in LineSequence(bytes) {
       guard line.count > 2, bytes[line.start] == 0x23 else {
         if !line.isEmpty { break }
@@ -192,7 +199,11 @@ public enum MachineCapture {
       let text = bytes.text(line.start + 2, line.end)
       guard let colon = text.range(of: ": ") else { continue }
       let key = String(text[..<colon.lowerBound])
-      if values[key] == nil { values[key] = String(text[colon.upperBound...]) }
+      let value = String(text[colon.upperBound...])
+      if key == "kernel.config", value.hasPrefix("CONFIG_DMABUF_MOVE_NOTIFY=") {
+        moveNotify = value == "CONFIG_DMABUF_MOVE_NOTIFY=y"
+      }
+      if values[key] == nil { values[key] = value }
     }
     guard let location = values["source.location"], let title = values["source.title"] else { return nil }
     var platform = PlatformInfo()
@@ -200,6 +211,9 @@ public enum MachineCapture {
     platform.cpuFamily = values["platform.cpu.family"].flatMap { Int($0) }
     platform.cpuModelName = values["platform.cpu.model_name"].flatMap { $0 == "unknown" ? nil : $0 }
     platform.iommu = values["platform.iommu"].flatMap(IOMMUMode.init(rawValue:))
+    platform.recordedKernel = RecordedKernel(
+      release: values["kernel.release"].flatMap { $0 == "unknown" || $0.isEmpty ? nil : $0 },
+      dmabufMoveNotify: moveNotify, file: path)
     return Header(source: TopologySource(kind: .sysfs, location: location, title: title), platform: platform)
   }
 }

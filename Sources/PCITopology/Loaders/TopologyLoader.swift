@@ -98,7 +98,7 @@ public enum TopologyLoader {
       // What the text implies about the machine (IOMMU groups → IOMMU on): DumpPlatformFacts.swift.
       let facts = DumpPlatformFacts.infer(from: result.functions, path: path)
       // A `dmabuf-explorer capture` file replays the live run's source and platform (MachineCapture.swift).
-      if let capture = MachineCapture.parseHeader(bytes) {
+      if let capture = MachineCapture.parseHeader(bytes, path: path) {
         return Topology(
           functions: result.functions, source: capture.source, platform: capture.platform,
           warnings: capped(result.warnings, path: path)
