@@ -57,7 +57,7 @@ enum LiveBuffersView {
   static func lines(of row: LiveBuffers.Row, state: ExplorerState) -> [(text: StyledLine, buffer: Int)] {
     let index = row.number - 1
     var first = StyledLine(Format.fit("#\(row.number)", 4), .bold)
-    first.append(Format.fit(Format.bytes(row.buffer.size), 10))
+    first.append(Format.fit(formatBytes(row.buffer.size), 10))
     first.append("exporter ", .role(.header))
     first.append(row.buffer.exporter, .bold)
     if let exporter = row.exporter {
