@@ -113,7 +113,7 @@ struct EndToEndTests {
     while step < 36 {
       step += 1
       session.keys("n")
-      screen = try await session.waitFor("— step \(step)/")
+      screen = try await session.waitForSettled("— step \(step)/")
       if screen.contains(nicProgramsItsEngine) { break }
     }
     // The frame may still be arriving: wait for its last pane.
@@ -127,7 +127,7 @@ struct EndToEndTests {
     while step < 36 {
       step += 1
       session.keys("n")
-      screen = try await session.waitFor("— step \(step)/")
+      screen = try await session.waitForSettled("— step \(step)/")
       if screen.contains("true      invalidated") { sawInvalidated = true }
       if sawInvalidated, screen.contains(nicProgramsItsEngine) { break }
     }
@@ -439,6 +439,20 @@ final class TmuxSession {
     last = capture()
     if last.contains(text) { return last }
     throw EndToEndError("'\(text)' did not appear within \(timeout) s; the pane shows:\n\(last)")
+  }
+
+  /// Waits for `text`, then until two captures 100 ms apart agree: under load a capture can land
+  /// in the middle of a frame, with the header of the new step and the body of the old one.
+  func waitForSettled(_ text: String, timeout: Double = 10) async throws -> String {
+    var last = try await waitFor(text, timeout: timeout)
+    let deadline = Date().addingTimeInterval(2)
+    while Date() < deadline {
+      try await Task.sleep(for: .milliseconds(100))
+      let next = capture()
+      if next == last { break }
+      last = next
+    }
+    return last
   }
 
   /// Polls the pane until `condition` holds for its capture.
