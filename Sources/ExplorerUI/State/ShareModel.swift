@@ -71,7 +71,8 @@ public enum SGAddressKind: String, Sendable, Equatable {
   case cpuPhysical = "CPU-physical"
   /// An IOVA the importer's IOMMU translates.
   case iova = "IOVA"
-  /// A PCI bus address routed by a switch (`SG_DMA_BUS_ADDRESS`).
+  /// A PCI bus address routed by a switch (flagged `SG_DMA_BUS_ADDRESS` only on the page-based
+  /// `dma_map_sg` paths).
   case pciBus = "PCI bus"
 }
 

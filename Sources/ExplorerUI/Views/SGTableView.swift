@@ -102,7 +102,9 @@ enum SGTableView {
     }
     switch kind {
     case .pciBus:
-      return "PCI bus addresses (SG_DMA_BUS_ADDRESS): the switch routes them, no IOMMU translation"
+      // Not "SG_DMA_BUS_ADDRESS": only the page-based dma_map_sg paths set that flag; the VFIO
+      // phys-vec helper (dma_buf_phys_vec_to_sgt) fills bus addresses without it.
+      return "PCI bus addresses: the switch routes them, no IOMMU translation"
     case .iova:
       if placement == "VRAM" {
         return "IOVAs from dma_map_resource(): the importer's IOMMU translates them to \(driver)'s BAR"
