@@ -2,7 +2,7 @@ import P2PDMA
 import PCITopology
 
 /// How a driver behaves when it exports a dma-buf (kernel-model §3).
-public enum ExporterBehaviour: String, Sendable, Codable, CaseIterable {
+public enum ExporterBehaviour: String, Sendable, CaseIterable {
   /// `amdgpu_dma_buf.c`: attach clears peer2peer on distance < 0 and never refuses; map keeps VRAM
   /// only when preferred and peer2peer, else migrates to GTT.
   case amdgpu
