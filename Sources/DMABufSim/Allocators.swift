@@ -150,7 +150,7 @@ public struct VRAMBuddyAllocator: Sendable {
 }
 
 /// How scattered the system pages behind a buffer are.
-public enum SystemPageLayout: String, Sendable, Codable, CaseIterable {
+public enum SystemPageLayout: String, Sendable, CaseIterable {
   /// Runs of 1, 2, 4, 8 or 16 pages separated by gaps of 1...16 pages: what a buddy page
   /// allocator hands out on a machine that has been up for a while (the default).
   case partlyContiguous = "partly-contiguous"

@@ -3,7 +3,7 @@ import PCITopology
 
 /// Which `struct dma_buf_ops` a driver exports with (kernel-model §3); `ops` gives its
 /// callbacks (one `DMABufOps` type per driver, Exporters/).
-public enum DMABufOpsTable: String, Sendable, Codable, CaseIterable {
+public enum DMABufOpsTable: String, Sendable, CaseIterable {
   /// `amdgpu_dma_buf.c`: attach clears peer2peer on distance < 0 and never refuses; map keeps VRAM
   /// only when preferred and peer2peer, else migrates to GTT.
   case amdgpu

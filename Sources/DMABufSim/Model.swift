@@ -38,7 +38,7 @@ public struct ShareRequest: Sendable {
 /// VFIO exporter shares. `.gtt` is a TTM GPU driver's system-memory placement (amdgpu's GTT,
 /// xe's TT: `TTM_PL_TT`), which is not TTM's `SYSTEM` placement (amdgpu's map refuses that);
 /// `.system` is plain pages of a page-backed exporter (udmabuf, i915 SMEM, PRIME).
-public enum Placement: String, Sendable, Codable {
+public enum Placement: String, Sendable {
   case vram = "VRAM"
   case system = "SYSTEM"
   case gtt = "GTT"

@@ -41,7 +41,7 @@ public indirect enum SGTarget: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// How the importer must read `dmaAddress`.
-public enum DMAAddressKind: String, Sendable, Codable {
+public enum DMAAddressKind: String, Sendable {
   /// CPU physical address (dma-direct: no IOMMU, or passthrough).
   case cpuPhysical = "cpu-physical"
   /// An IOVA in the importer's IOMMU domain.

@@ -241,7 +241,11 @@ struct SGEntriesJSON: JSONDirectWritable {
       var object = array.nestedContainer(keyedBy: CodingKeys.self)
       try object.encode("0x" + String(entry.dmaAddress, radix: 16), forKey: .dma_address)
       try object.encode(entry.dmaLength, forKey: .dma_len)
-      try object.encodeIfPresent(entry.pagePFN.map { "pfn:0x" + String($0, radix: 16) }, forKey: .page)
+      if let pfn = entry.pagePFN {
+        try object.encode("pfn:0x" + String(pfn, radix: 16), forKey: .page)
+      } else {
+        try object.encodeNil(forKey: .page)
+      }
       try object.encode(Self.target(entry), forKey: .target)
       try object.encode(entry.addressKind.rawValue, forKey: .kind)
       try object.encode(entry.isBusAddress, forKey: .bus_address)

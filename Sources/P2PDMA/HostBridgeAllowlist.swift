@@ -4,7 +4,7 @@ import PCITopology
 /// peer-to-peer TLPs between its root ports.
 public struct P2PAllowlistEntry: Sendable, Equatable, Hashable {
   /// How far the entry has travelled towards a release, for labels in explanations.
-  public enum Status: String, Sendable, Codable {
+  public enum Status: String, Sendable {
     /// In mainline releases.
     case mainline
     /// Added in 2026 (Intel accelerator root-bus devices, Nvidia Vera Rubin).

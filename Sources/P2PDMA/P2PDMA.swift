@@ -1,7 +1,7 @@
 import PCITopology
 
 /// `enum pci_p2pdma_map_type` (include/linux/pci-p2pdma.h), mainline values.
-public enum MapType: Int, Sendable, Codable, CaseIterable {
+public enum MapType: Int, Sendable, CaseIterable {
   case unknown = 0
   /// `PCI_P2PDMA_MAP_NONE` (PENDING TLP-routing branch only, kernel-history.md): the memory is not
   /// P2PDMA memory at all. Named so that it cannot be read as `Optional.none`.
@@ -25,7 +25,7 @@ public enum MapType: Int, Sendable, Codable, CaseIterable {
 }
 
 /// Which `cpu_supports_p2pdma()` answer to use.
-public enum CPURule: String, Sendable, Codable, CaseIterable {
+public enum CPURule: String, Sendable, CaseIterable {
   /// AMD, family >= 0x17: any host-bridge path is allowed.
   case amdZen = "amd-zen"
   case intel

@@ -4,7 +4,7 @@ import PCITopology
 /// facts that decided whether it counts as a redirect.
 public struct P2PWalkStep: Sendable, Equatable {
   /// Which part of the path the device is on.
-  public enum Side: String, Sendable, Codable {
+  public enum Side: String, Sendable {
     /// Between the provider (included) and the common device (excluded).
     case provider
     /// Between the client (included) and the common device (excluded).

@@ -10,7 +10,7 @@ import PCITopology
 /// Approximation: config space says nothing about sockets or NUMA nodes, so two different host
 /// bridges are always NODE here; SYS (crossing the inter-socket link) needs platform facts we
 /// do not have and is never produced. Switches are counted by their upstream ports.
-public enum TopoClass: String, Sendable, Codable, CaseIterable {
+public enum TopoClass: String, Sendable, CaseIterable {
   /// The same device.
   case same = "X"
   /// Through at most one PCIe switch (or inside one multi-function device).

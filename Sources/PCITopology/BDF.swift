@@ -1,5 +1,5 @@
 /// A PCI function address: domain (segment), bus, device and function, as `pci_name()` prints it.
-public struct BDF: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+public struct BDF: Hashable, Comparable, Sendable, CustomStringConvertible {
   public var domain: UInt32
   public var bus: UInt8
   public var device: UInt8

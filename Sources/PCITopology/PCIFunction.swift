@@ -1,5 +1,5 @@
 /// PCIe device/port type from the Express capability (`PCI_EXP_FLAGS_TYPE`).
-public enum PCIePortType: Int, Sendable, Codable, CaseIterable {
+public enum PCIePortType: Int, Sendable, CaseIterable {
   case endpoint = 0x0
   case legacyEndpoint = 0x1
   case rootPort = 0x4
@@ -42,7 +42,7 @@ public enum PCIePortType: Int, Sendable, Codable, CaseIterable {
 }
 
 /// ACS Control / Capability register bits (`PCI_ACS_*` in pci_regs.h).
-public struct ACSBits: OptionSet, Sendable, Hashable, Codable {
+public struct ACSBits: OptionSet, Sendable, Hashable {
   public let rawValue: UInt16
   public init(rawValue: UInt16) { self.rawValue = rawValue }
   public static let sourceValidation = ACSBits(rawValue: 0x0001)  // SV
@@ -92,7 +92,7 @@ public enum ACSState: Sendable, Equatable {
 }
 
 /// One Base Address Register as the CPU sees it (`pci_resource_start/len`).
-public struct BAR: Sendable, Equatable, Codable {
+public struct BAR: Sendable, Equatable {
   /// BAR number 0...5 (a 64-bit BAR uses two slots and is named by the lower one).
   public var index: Int
   /// CPU physical address (`pci_resource_start`). Zero when unassigned.
@@ -153,8 +153,8 @@ public struct DeviceExtras: Sendable, Equatable {
 }
 
 /// A buffer an exporter can share, as a scenario describes it.
-public struct BufferSpec: Sendable, Equatable, Codable {
-  public enum Placement: String, Sendable, Codable {
+public struct BufferSpec: Sendable, Equatable {
+  public enum Placement: String, Sendable {
     case vram = "VRAM"
     case system = "SYSTEM"
   }

@@ -1,5 +1,5 @@
 /// IOMMU mode of the machine: off (dma-direct), translating, or passthrough (`iommu=pt`).
-public enum IOMMUMode: String, Sendable, Codable, CaseIterable {
+public enum IOMMUMode: String, Sendable, CaseIterable {
   case off
   case on
   case passthrough = "pt"
@@ -9,7 +9,7 @@ public enum IOMMUMode: String, Sendable, Codable, CaseIterable {
 }
 
 /// CPU vendor as the kernel's `boot_cpu_data.x86_vendor` would say (or the architecture).
-public enum CPUVendor: String, Sendable, Codable, CaseIterable {
+public enum CPUVendor: String, Sendable, CaseIterable {
   case amd, intel, hygon, zhaoxin, arm, power, other
 }
 

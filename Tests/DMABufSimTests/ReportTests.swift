@@ -57,6 +57,28 @@ import Testing
     #expect(attachments[0]["invalidations"] as? Int == 1)
   }
 
+  /// The sg entries write their own bytes (JSONDirectWritable); their Encodable form, which
+  /// Foundation's encoder uses, must say the same thing (VRAM entries and page-backed ones).
+  @Test func sgEntriesDirectBytesMatchTheirEncodableForm() throws {
+    let vram = try SimFixtures.simulate(
+      SimFixtures.topology(exporter: SimFixtures.gpu(buffers: [SimFixtures.framebuffer])),
+      importers: [SimFixtures.switchImporter])
+    let tables = try (vram.attachments + Self.multiImporter().attachments).compactMap(\.sgTable)
+    #expect(tables.count == 3)
+    var texts = ""
+    for table in tables {
+      let entries = SGEntriesJSON(table: table, count: table.nents)
+      let direct = try JSONOutputEncoder().encode(entries)
+      texts += direct
+      let foundation = try JSONEncoder().encode(entries)
+      let directObjects = try #require(try JSONSerialization.jsonObject(with: Data(direct.utf8)) as? NSArray)
+      let foundationObjects = try #require(try JSONSerialization.jsonObject(with: foundation) as? NSArray)
+      #expect(directObjects.count == table.nents)
+      #expect(directObjects == foundationObjects)
+    }
+    #expect(texts.contains("\"page\":null") && texts.contains("\"page\":\"pfn:0x"))
+  }
+
   @Test func jsonStreamsInChunks() throws {
     let simulation = try Self.multiImporter()
     var chunks: [String] = []

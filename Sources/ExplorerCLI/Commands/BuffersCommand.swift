@@ -98,29 +98,3 @@ public enum BuffersRenderer {
     return (try? JSONOutputEncoder(layout: .pretty).encode(document)).map { $0 + "\n" } ?? "{}\n"
   }
 }
-
-/// The `buffers --format json` document (README: Buffers), keys alphabetical as they always were.
-struct BuffersJSON: Encodable {
-  struct Attachment: Encodable {
-    var device: String
-    var function: String?
-  }
-
-  struct Buffer: Encodable {
-    var attachments: [Attachment]
-    var count: Int
-    var exporter: String
-    var exporter_function: String?
-    var fences: [String]
-    var flags: String
-    var inode: UInt64?
-    var mode: String
-    var name: String?
-    var size: UInt64
-  }
-
-  var buffers: [Buffer]
-  var layout: String
-  var source: String
-  var topology: String?
-}

@@ -292,16 +292,6 @@ public enum MatrixRenderer {
   }
 }
 
-/// Which buses of a partial input lack their upstream bridge (`matrix` and `explain` JSON).
-struct PartialInputJSON: Encodable {
-  struct Bus: Encodable {
-    var bus: String
-    var evidence: String
-  }
-  var reason: String
-  var buses: [Bus]
-}
-
 /// Small text helpers shared by `matrix` and `explain` (namespaced so they cannot collide with
 /// other commands' helpers).
 enum P2PText {

@@ -117,23 +117,3 @@ public struct ScenariosCommand: AsyncParsableCommand {
     }
   }
 }
-
-/// `scenarios NAME --format json` (keys alphabetical, as they always were).
-struct ScenarioDetailsJSON: Encodable {
-  var description: String
-  var functions: Int
-  var name: String
-  var platform: String
-  var title: String
-}
-
-/// `scenarios --format json`.
-struct ScenarioListJSON: Encodable {
-  struct Entry: Encodable {
-    var `default`: Bool
-    var functions: Int
-    var name: String
-    var title: String
-  }
-  var scenarios: [Entry]
-}

@@ -204,14 +204,3 @@ enum KernelResolution {
       + unconfirmed(kernel.release, areas: areas).map { "note: \($0)" }
   }
 }
-
-/// The `"kernel"` object of the `matrix`, `explain` and `simulate` JSON: release,
-/// CONFIG_DMABUF_MOVE_NOTIFY, where the release came from, notes, and the UNCONFIRMED changes
-/// the answers may depend on.
-struct KernelJSON: Encodable {
-  var dmabuf_move_notify: Bool
-  var notes: [String]
-  var release: String
-  var source: String
-  var unconfirmed: [String]
-}

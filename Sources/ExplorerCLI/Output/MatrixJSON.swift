@@ -152,3 +152,13 @@ struct MatrixJSON: Encodable {
       Summary(counts: summary.counts, showsUnknown: partial != nil || summary.counts.unknown > 0), forKey: .summary)
   }
 }
+
+/// Which buses of a partial input lack their upstream bridge (`matrix` and `explain` JSON).
+struct PartialInputJSON: Encodable {
+  struct Bus: Encodable {
+    var bus: String
+    var evidence: String
+  }
+  var reason: String
+  var buses: [Bus]
+}

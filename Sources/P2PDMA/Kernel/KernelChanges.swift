@@ -4,7 +4,7 @@
 /// This file is long because it is a table: one entry per row of the history, each with its source.
 
 /// The part of the kernel a change is in.
-public enum KernelChangeArea: String, Sendable, Codable, CaseIterable {
+public enum KernelChangeArea: String, Sendable, CaseIterable {
   case p2pdma
   case dmaBufCore = "dma-buf core"
   case amdgpu
@@ -16,7 +16,7 @@ public enum KernelChangeArea: String, Sendable, Codable, CaseIterable {
 
 /// Identifiers of the behaviour changes. Stable API: other modules (the share simulator, the UI)
 /// refer to these names.
-public enum KernelChange: String, Sendable, Codable, CaseIterable {
+public enum KernelChange: String, Sendable, CaseIterable {
   // p2pdma.c
   case p2pdmaIntroduced = "p2pdma-introduced"
   case amdRootComplexAllowlist = "amd-root-complex-1450"

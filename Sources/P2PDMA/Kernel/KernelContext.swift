@@ -4,7 +4,7 @@ import PCITopology
 /// and where both came from. Part of `P2PConfiguration` (default: mainline).
 public struct KernelContext: Sendable, Hashable {
   /// Where the release came from, as the JSON `"source"` field says it.
-  public enum Source: String, Sendable, Codable {
+  public enum Source: String, Sendable {
     /// `--kernel` on the command line, or the scenario file's `"kernel"` field.
     case given
     /// The running kernel (`--topology sysfs`).

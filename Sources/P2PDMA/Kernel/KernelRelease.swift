@@ -7,7 +7,7 @@ import PCITopology
 /// applies when `release.has(change)`. Distribution suffixes are kept for display; the model uses
 /// the upstream X.Y.Z, except for RHEL 8's 4.18 which carries a P2PDMA backport (kernel-history.md
 /// §0, Seneca-CDOT/dynaccel-kernel-4.18.0@b46dec7a12c6).
-public struct KernelRelease: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+public struct KernelRelease: Sendable, Hashable, Comparable, CustomStringConvertible {
   /// `nil` for mainline.
   public let major: Int?
   public let minor: Int
@@ -224,7 +224,7 @@ public struct KernelRelease: Sendable, Hashable, Comparable, CustomStringConvert
 }
 
 /// `CONFIG_DMABUF_MOVE_NOTIFY` in one release (kernel-history.md §2).
-public enum MoveNotifyOption: String, Sendable, Codable {
+public enum MoveNotifyOption: String, Sendable {
   /// Before 5.7: no dynamic attach, no option.
   case absent
   /// 5.7 … 7.0: a Kconfig option, default n.

@@ -249,15 +249,15 @@ final class JSONStreamWriter {
 }
 
 /// The `Encoder` for one value slot of the document.
-public struct StreamingJSONEncoder: Encoder {
+struct StreamingJSONEncoder: Encoder {
   let writer: JSONStreamWriter
   /// Frame of the enclosing container, -1 for the document itself.
   let parent: Int
   let key: String?
   let slot: Int
   var layout: JSONOutputEncoder.Layout
-  public var codingPath: [any CodingKey]
-  public var userInfo: [CodingUserInfoKey: Any] { [:] }
+  var codingPath: [any CodingKey]
+  var userInfo: [CodingUserInfoKey: Any] { [:] }
 
   init(
     writer: JSONStreamWriter, parent: Int, key: String?, slot: Int, layout: JSONOutputEncoder.Layout,
@@ -289,17 +289,17 @@ public struct StreamingJSONEncoder: Encoder {
       codingPath: codingPath + [codingKey])
   }
 
-  public func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+  func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
     let frame = writer.open(isObject: true, parent: parent, key: key, slot: slot, layout: layout)
     return KeyedEncodingContainer(StreamingKeyedContainer<Key>(encoder: self, frame: frame))
   }
 
-  public func unkeyedContainer() -> any UnkeyedEncodingContainer {
+  func unkeyedContainer() -> any UnkeyedEncodingContainer {
     let frame = writer.open(isObject: false, parent: parent, key: key, slot: slot, layout: layout)
     return StreamingUnkeyedContainer(encoder: self, frame: frame)
   }
 
-  public func singleValueContainer() -> any SingleValueEncodingContainer {
+  func singleValueContainer() -> any SingleValueEncodingContainer {
     StreamingSingleValueContainer(encoder: self)
   }
 
