@@ -116,7 +116,7 @@ public struct ExplorerState: Sendable {
   /// True right after a search found something: `n` then repeats it instead of stepping.
   public internal(set) var searchRepeatArmed = false
   /// Lessons the `L` list offers, and the one being followed.
-  public var lessons: [Lesson] = []
+  public private(set) var lessons: [Lesson]
   public internal(set) var lessonCursor = 0
   public internal(set) var lessonRun: LessonRun?
   /// The kernel release the decision and the share follow, for the status line.
@@ -151,9 +151,11 @@ public struct ExplorerState: Sendable {
 
   public init(
     topology: Topology, configuration: P2PConfiguration, width: Int, height: Int,
-    display: DisplayOptions = DisplayOptions(), backendFactory: @escaping ShareBackendFactory
+    display: DisplayOptions = DisplayOptions(), lessons: [Lesson] = [],
+    backendFactory: @escaping ShareBackendFactory
   ) {
     self.topology = topology
+    self.lessons = lessons
     self.configuration = configuration
     self.display = display
     self.layout = Layout(width: width, height: height)
