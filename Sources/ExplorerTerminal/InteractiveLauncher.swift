@@ -70,8 +70,7 @@ enum InteractiveLauncher {
     let (width, height) = terminal.size
     var state = ExplorerState(
       topology: topology, configuration: configuration, width: width, height: height,
-      display: DisplayOptions(glyphs: glyphs), backendFactory: KernelBackend.factory)
-    state.lessons = lessons
+      display: DisplayOptions(glyphs: glyphs), lessons: lessons, backendFactory: KernelBackend.factory)
     state.liveBuffers = liveBuffers
     if lessonFile != nil { state.startLesson(0) }
     var app = TerminalApp(state: state, launchedAt: launchedAt)

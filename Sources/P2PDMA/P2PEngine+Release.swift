@@ -18,13 +18,9 @@ extension P2PEngine {
     var walk: [P2PWalkStep] = []
     var unknownACS: [Int] = []
     func step(_ index: Int, side: P2PWalkStep.Side, hop: Int, counted: Bool) {
-      let acs = effectiveACS(of: index)
-      if counted && acs.unknown { unknownACS.append(index) }
-      walk.append(
-        P2PWalkStep(
-          bdf: topology[index].bdf, index: index, side: side, hop: hop, acs: topology[index].acs,
-          effectiveControl: acs.control, redirect: acs.redirects, acsUnknown: acs.unknown,
-          countedByKernel: counted, whatIf: acs.whatIf))
+      let entry = walkStep(index, side: side, hop: hop, counted: counted)
+      if counted && entry.acsUnknown { unknownACS.append(index) }
+      walk.append(entry)
     }
     let pathDistance = distA + distB
     var dmesg: [String] = []

@@ -133,13 +133,9 @@ public struct P2PEngine: Sendable {
     var walk: [P2PWalkStep] = []
     var unknownACS: [Int] = []
     func step(_ index: Int, side: P2PWalkStep.Side, hop: Int, counted: Bool) {
-      let acs = effectiveACS(of: index)
-      if counted && acs.unknown { unknownACS.append(index) }
-      walk.append(
-        P2PWalkStep(
-          bdf: topology[index].bdf, index: index, side: side, hop: hop, acs: topology[index].acs,
-          effectiveControl: acs.control, redirect: acs.redirects, acsUnknown: acs.unknown,
-          countedByKernel: counted, whatIf: acs.whatIf))
+      let entry = walkStep(index, side: side, hop: hop, counted: counted)
+      if counted && entry.acsUnknown { unknownACS.append(index) }
+      walk.append(entry)
     }
 
     let pathDistance = distA + distB
@@ -223,6 +219,16 @@ public struct P2PEngine: Sendable {
       topoClass: topoClass, kernel: release, kernelRules: rules, kernelNotes: notes)
     // Partial inputs: UNKNOWN where the answer depends on what the input lacks (P2PEngine+PartialInput.swift).
     return applyingPartialInput(computed, providerIndex: providerIndex, clientIndex: clientIndex)
+  }
+
+  /// One device of the walk as a verdict reports it, with the ACS control in force there
+  /// (shared by every release's walk).
+  func walkStep(_ index: Int, side: P2PWalkStep.Side, hop: Int, counted: Bool) -> P2PWalkStep {
+    let acs = effectiveACS(of: index)
+    return P2PWalkStep(
+      bdf: topology[index].bdf, index: index, side: side, hop: hop, acs: topology[index].acs,
+      effectiveControl: acs.control, redirect: acs.redirects, acsUnknown: acs.unknown,
+      countedByKernel: counted, whatIf: acs.whatIf)
   }
 
   /// What the nested walk shared by every kernel version found.

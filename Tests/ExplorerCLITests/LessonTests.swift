@@ -105,8 +105,7 @@ struct LessonTests {
     let topology = try TopologyResolver.resolve(nil)
     var state = ExplorerState(
       topology: topology, configuration: P2PConfiguration(inferringFrom: topology), width: 120, height: 40,
-      backendFactory: KernelBackend.factory)
-    state.lessons = lessons
+      lessons: lessons, backendFactory: KernelBackend.factory)
     #expect(ExplorerRenderer.render(state).text.contains("Press L for the guided tour"))
     state.handle(.key(.character("L")))
     #expect(state.overlay == .lessonList)
@@ -149,8 +148,7 @@ struct LessonTests {
     for (index, lesson) in lessons.enumerated() {
       var state = ExplorerState(
         topology: topology, configuration: P2PConfiguration(inferringFrom: topology), width: 120, height: 40,
-        backendFactory: KernelBackend.factory)
-      state.lessons = lessons
+        lessons: lessons, backendFactory: KernelBackend.factory)
       state.startLesson(index)
       for page in lesson.pages {
         if let share = page.share {

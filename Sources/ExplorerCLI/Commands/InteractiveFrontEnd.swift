@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// What the command line needs from the interactive explorer. The terminal app lives in a target
 /// above this one (ExplorerTerminal, the only one that links ncurses), so the command line cannot
 /// call it directly: the executable passes an implementation to `CommandLineEntry.main`, and the
@@ -26,12 +32,6 @@ package enum InteractiveFrontEnds {
     return current
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 extension CommandLineEntry {
   /// The explorer's frame statistics to stderr (`target` is `1` or `stderr`) or appended to the

@@ -124,7 +124,7 @@ public struct ExplorerState: Sendable {
   /// The highlighted row of the Buffers view.
   public internal(set) var liveBufferCursor = 0
   /// Lessons the `L` list offers, and the one being followed.
-  public var lessons: [Lesson] = []
+  public private(set) var lessons: [Lesson]
   public internal(set) var lessonCursor = 0
   public internal(set) var lessonRun: LessonRun?
   /// The kernel release the decision and the share follow, for the status line.
@@ -159,9 +159,11 @@ public struct ExplorerState: Sendable {
 
   public init(
     topology: Topology, configuration: P2PConfiguration, width: Int, height: Int,
-    display: DisplayOptions = DisplayOptions(), backendFactory: @escaping ShareBackendFactory
+    display: DisplayOptions = DisplayOptions(), lessons: [Lesson] = [],
+    backendFactory: @escaping ShareBackendFactory
   ) {
     self.topology = topology
+    self.lessons = lessons
     self.configuration = configuration
     self.display = display
     self.layout = Layout(width: width, height: height)

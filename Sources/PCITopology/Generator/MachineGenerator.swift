@@ -301,13 +301,7 @@ private struct Builder {
     }
     let group = nextIOMMUGroup
     for (number, template) in model.functions.enumerated() {
-      var bars: [BAR] = []
-      for bar in template.bars {
-        bars.append(
-          BAR(
-            index: bar.index, address: allocate(size: bar.size, prefetchable: bar.prefetchable), size: bar.size,
-            is64Bit: bar.is64Bit, isPrefetchable: bar.prefetchable))
-      }
+      let bars = allocateBARs(of: template)
       append(
         PCIFunction(
           bdf: BDF(domain: domain, bus: bus, device: 0, function: UInt8(number)), vendorID: template.vendorID,
@@ -325,13 +319,7 @@ private struct Builder {
     let fitting = min(count, remaining, 256 - firstRoutingID)
     for number in 0..<max(0, fitting) {
       let routingID = firstRoutingID + number
-      var bars: [BAR] = []
-      for bar in template.bars {
-        bars.append(
-          BAR(
-            index: bar.index, address: allocate(size: bar.size, prefetchable: bar.prefetchable), size: bar.size,
-            is64Bit: bar.is64Bit, isPrefetchable: bar.prefetchable))
-      }
+      let bars = allocateBARs(of: template)
       nextIOMMUGroup += 1
       append(
         PCIFunction(
@@ -343,6 +331,15 @@ private struct Builder {
   }
 
   // MARK: Resources
+
+  /// The template's BARs, each given the next address of its window.
+  mutating func allocateBARs(of template: FunctionModel) -> [BAR] {
+    template.bars.map { bar in
+      BAR(
+        index: bar.index, address: allocate(size: bar.size, prefetchable: bar.prefetchable), size: bar.size,
+        is64Bit: bar.is64Bit, isPrefetchable: bar.prefetchable)
+    }
+  }
 
   /// Gives a BAR an address aligned to its size; 32-bit space that runs out leaves the BAR
   /// unassigned (address 0), as firmware does when a machine has too many devices.
