@@ -72,9 +72,10 @@ public struct StepSource: Sendable, Equatable {
   }
 
   /// `drivers/dma-buf/dma-buf.c: dma_buf_attach (mainline, CONFIRMED)`.
-  public var description: String {
-    "\(file): \(function) (\(release), \(confirmed ? "CONFIRMED" : "UNCONFIRMED"))"
-  }
+  /// `CONFIRMED` or `UNCONFIRMED` (kernel-history.md's words).
+  public var status: String { confirmed ? "CONFIRMED" : "UNCONFIRMED" }
+
+  public var description: String { "\(file): \(function) (\(release), \(status))" }
 }
 
 /// The shared buffer and the facts about its exporter's memory the simulation used.

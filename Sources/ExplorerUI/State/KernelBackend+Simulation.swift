@@ -31,7 +31,7 @@ extension KernelBackend {
         sgEntriesVisible: step.sgEntriesVisible, isFailure: step.failed, dmesg: step.dmesg,
         effects: step.stateChanges,
         moment: Self.moment(step.snapshot, importerIndex: importerIndex, iommu: simulation.iommu),
-        source: StepSourceLine(
+        source: StepSource(
           file: step.source.file, function: step.source.function, release: step.source.release,
           confirmed: step.source.confirmed))
     }

@@ -1,3 +1,4 @@
+import DMABufSim
 import P2PDMA
 import PCITopology
 
@@ -145,25 +146,6 @@ public struct ShareMoment: Sendable {
   }
 }
 
-/// The kernel source a step mirrors, as the Sequence pane prints it with `S`: the file and
-/// function, the release its text describes, and whether that was checked against a tree.
-public struct StepSourceLine: Sendable, Equatable {
-  public var file: String
-  public var function: String
-  public var release: String
-  public var confirmed: Bool
-
-  public init(file: String, function: String, release: String, confirmed: Bool) {
-    self.file = file
-    self.function = function
-    self.release = release
-    self.confirmed = confirmed
-  }
-
-  /// `CONFIRMED` or `UNCONFIRMED` (kernel-history.md's words).
-  public var status: String { confirmed ? "CONFIRMED" : "UNCONFIRMED" }
-}
-
 /// One step of the share as the sequence pane shows it.
 public struct ShareStep: Sendable {
   /// The actor doing the work.
@@ -190,12 +172,12 @@ public struct ShareStep: Sendable {
   /// (the last step with a moment stands).
   public var moment: ShareMoment?
   /// The kernel file and function the step mirrors (nil when the backend names none).
-  public var source: StepSourceLine?
+  public var source: StepSource?
 
   public init(
     lane: Lane, function: String, explanation: String, outcome: String? = nil, importer: Int? = nil,
     walk: WalkPath? = nil, sgEntriesVisible: Int? = nil, isFailure: Bool = false, dmesg: [String] = [],
-    effects: [String] = [], moment: ShareMoment? = nil, source: StepSourceLine? = nil
+    effects: [String] = [], moment: ShareMoment? = nil, source: StepSource? = nil
   ) {
     self.source = source
     self.dmesg = dmesg
