@@ -158,7 +158,7 @@ public struct BenchCommand: AsyncParsableCommand {
           Row(
             name: "simulate \(simulateGiB) GiB \(layout.rawValue), IOMMU \(mode)", value: Self.seconds(best),
             target: "< 1 s", met: best < 1))
-        rows.append(Row(name: "  peak memory", value: "\(peak >> 20) MB", target: "< 600 MB", met: peak < 600 << 20))
+        rows.append(Row(name: "  peak memory", value: "\(peak >> 20) MiB", target: "< 600 MiB", met: peak < 600 << 20))
         if !childReport.isEmpty { rows.append(Row(name: "  sg table", value: childReport, target: "", met: nil)) }
       }
     }
