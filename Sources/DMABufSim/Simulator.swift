@@ -57,7 +57,9 @@ public enum DMABufSimulator {
     }
   }
 
-  /// `5.4 GTT p2p=false | ... | mainline VRAM p2p=true` for one importer across `byRelease` runs.
+  /// `5.4 GTT peer2peer=false | ... | mainline VRAM peer2peer=true` for one importer across
+  /// `byRelease` runs; a release whose answer rests on a change the history cannot date for it
+  /// gets `[UNCONFIRMED: change, ...]`.
   public static func byReleaseLine(
     _ runs: [(release: KernelRelease, simulation: ShareSimulation)], attachment index: Int
   ) -> String {
@@ -66,8 +68,27 @@ public enum DMABufSimulator {
       let outcome =
         attachment.error.map { "error \($0)" }
         ?? "\(attachment.placement.rawValue) peer2peer=\(attachment.peer2peer)"
-      return "\(run.release.series) \(outcome)"
+      let doubts = changesInDoubt(for: run.release, simulation: run.simulation, attachment: attachment)
+      let label = doubts.isEmpty ? "" : " [UNCONFIRMED: \(doubts.map(\.rawValue).joined(separator: ", "))]"
+      return "\(run.release.series) \(outcome)\(label)"
     }.joined(separator: " | ")
+  }
+
+  /// The changes of the dma-buf core, the exporter's driver and the importer's subsystem whose
+  /// presence in `release` kernel-history.md leaves UNCONFIRMED.
+  static func changesInDoubt(
+    for release: KernelRelease, simulation: ShareSimulation, attachment: AttachmentResult
+  ) -> [KernelChange] {
+    var areas: Set<KernelChangeArea> = [.dmaBufCore]
+    switch simulation.exporterProfile.exporter {
+    case .amdgpu: areas.insert(.amdgpu)
+    case .xe: areas.insert(.xe)
+    case .i915: areas.insert(.i915)
+    case .vfioPCI: areas.insert(.vfio)
+    case .systemMemory, .drmPrimePages, nil: break
+    }
+    if let importer = attachment.importerProfile.importRequires { areas.insert(importer.entry.area) }
+    return KernelChange.allCases.filter { areas.contains($0.entry.area) && $0.entry.isInDoubt(for: release) }
   }
 
   /// The profile the simulator would use for a device (nil for an unknown BDF).

@@ -179,7 +179,8 @@ private typealias F = SimFixtures
     let runs = try DMABufSimulator.byRelease(topology: topology, request: request)
     #expect(
       DMABufSimulator.byReleaseLine(runs, attachment: 0)
-        == "5.4 GTT peer2peer=false | 5.10 GTT peer2peer=true | 6.1 GTT peer2peer=true | 6.12 GTT peer2peer=true "
+        == "5.4 GTT peer2peer=false | 5.10 GTT peer2peer=true | 6.1 GTT peer2peer=true "
+        + "[UNCONFIRMED: dmabuf-resv-all-importers, amdgpu-attach-quiet] | 6.12 GTT peer2peer=true "
         + "| mainline VRAM peer2peer=true")
     let v612 = runs[3].simulation
     #expect(v612.kernel.release.series == "6.12" && !v612.kernel.dmabufMoveNotify && v612.kernel.source == .given)

@@ -69,7 +69,7 @@ struct CLITextOutputTests {
         kernel: mainline (default), MOVE_NOTIFY always on (option removed in 7.1)
         0000:03:00.0 amdgpu render-target (256 MiB), IOMMU off
           0000:05:00.0 mlx5: peer2peer true, BUS_ADDR, VRAM, nents 1/orig 1
-          by release 0000:05:00.0: 5.4 error not in 5.4 (RDMA dma-buf import arrived in 5.12) | 5.10 error not in 5.10 (RDMA dma-buf import arrived in 5.12) | 6.1 GTT peer2peer=true | 6.12 GTT peer2peer=true | mainline VRAM peer2peer=true (each with its default CONFIG_DMABUF_MOVE_NOTIFY)
+          by release 0000:05:00.0: 5.4 error not in 5.4 (RDMA dma-buf import arrived in 5.12) | 5.10 error not in 5.10 (RDMA dma-buf import arrived in 5.12) | 6.1 GTT peer2peer=true [UNCONFIRMED: dmabuf-resv-all-importers, amdgpu-attach-quiet] | 6.12 GTT peer2peer=true | mainline VRAM peer2peer=true (each with its default CONFIG_DMABUF_MOVE_NOTIFY)
 
         """, "\(summary)")
   }
