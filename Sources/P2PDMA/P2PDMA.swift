@@ -89,3 +89,48 @@ public struct P2PConfiguration: Sendable, Equatable {
     simulateKernelACSEnable ? control.union(capability.intersection(Self.kernelDefaultACSBits)) : control
   }
 }
+
+extension P2PConfiguration {
+  /// Applies `acsControlOverrides` (replace Control; a device without a readable capability is
+  /// treated as having one), then `disableACSRedirect` (clear RR, CR and EC, as
+  /// `pci_disable_acs_redir()` does at boot).
+  public func effectiveACS(of function: PCIFunction) -> P2PEngine.EffectiveACS {
+    var control: ACSBits?
+    var unknown = false
+    var notes: [String] = []
+    switch function.acs {
+    case .absent: control = nil
+    case .present(let capability, let value):
+      control = controlAfterKernelEnable(capability: capability, control: value)
+      if let control, control != value {
+        notes.append(
+          "the kernel's ACS enable (IOMMU requested ACS) turned on \(control.subtracting(value).shortNames)")
+      }
+    case .unknown: unknown = true
+    }
+    if let override = acsControlOverrides[function.bdf] {
+      control = override
+      unknown = false
+      notes.append("ACS Control set to 0x\(hex(override.rawValue, width: 4)) (\(override.shortNames)) by a what-if")
+    }
+    if disableACSRedirect.contains(function.bdf) {
+      if let current = control {
+        let cleared = current.subtracting(.p2pRedirect)
+        if cleared != current {
+          notes.append("RR/CR/EC cleared by pci=disable_acs_redir (was \(current.shortNames))")
+        } else {
+          notes.append("listed in pci=disable_acs_redir; RR/CR/EC were already off")
+        }
+        control = cleared
+      } else if unknown {
+        // Whatever the firmware set, the parameter leaves no redirect bit on.
+        unknown = false
+        notes.append("ACS unreadable, but pci=disable_acs_redir leaves no redirect bit on")
+      } else {
+        notes.append("listed in pci=disable_acs_redir, but it has no ACS capability")
+      }
+    }
+    return P2PEngine.EffectiveACS(
+      control: control, unknown: unknown, whatIf: notes.isEmpty ? nil : notes.joined(separator: "; "))
+  }
+}

@@ -209,26 +209,9 @@ final class FastPathTables: Sendable {
 struct ACSReader {
   let topology: Topology
   let configuration: P2PConfiguration
-  private let disabled: Set<BDF>
-
-  init(topology: Topology, configuration: P2PConfiguration) {
-    self.topology = topology
-    self.configuration = configuration
-    disabled = Set(configuration.disableACSRedirect)
-  }
 
   /// `pci_bridge_has_acs_redir()` after the what-ifs; unknown ACS reads as no redirect.
-  func redirects(_ index: Int) -> Bool {
-    let function = topology[index]
-    if disabled.contains(function.bdf) { return false }
-    var control: ACSBits?
-    if case .present(let capability, let value) = function.acs {
-      control = configuration.controlAfterKernelEnable(capability: capability, control: value)
-    }
-    if let override = configuration.acsControlOverrides[function.bdf] { control = override }
-    guard let control else { return false }
-    return !control.isDisjoint(with: .p2pRedirect)
-  }
+  func redirects(_ index: Int) -> Bool { configuration.effectiveACS(of: topology[index]).redirects }
 }
 
 /// Counts per map type over every ordered pair of matrix endpoints.

@@ -45,49 +45,9 @@ public struct P2PEngine: Sendable {
     public var redirects: Bool { control.map { !$0.isDisjoint(with: .p2pRedirect) } ?? false }
   }
 
-  /// Applies `acsControlOverrides` (replace Control; a device without a readable capability is
-  /// treated as having one), then `disableACSRedirect` (clear RR, CR and EC, as
-  /// `pci_disable_acs_redir()` does at boot).
-  public func effectiveACS(of index: Int) -> EffectiveACS {
-    let function = topology[index]
-    var control: ACSBits?
-    var unknown = false
-    var notes: [String] = []
-    switch function.acs {
-    case .absent: control = nil
-    case .present(let capability, let value):
-      control = configuration.controlAfterKernelEnable(capability: capability, control: value)
-      if let control, control != value {
-        notes.append(
-          "the kernel's ACS enable (IOMMU requested ACS) turned on \(control.subtracting(value).shortNames)")
-      }
-    case .unknown: unknown = true
-    }
-    if let override = configuration.acsControlOverrides[function.bdf] {
-      control = override
-      unknown = false
-      notes.append("ACS Control set to 0x\(hex(override.rawValue, width: 4)) (\(override.shortNames)) by a what-if")
-    }
-    if configuration.disableACSRedirect.contains(function.bdf) {
-      if let current = control {
-        let cleared = current.subtracting(.p2pRedirect)
-        if cleared != current {
-          notes.append("RR/CR/EC cleared by pci=disable_acs_redir (was \(current.shortNames))")
-        } else {
-          notes.append("listed in pci=disable_acs_redir; RR/CR/EC were already off")
-        }
-        control = cleared
-      } else if unknown {
-        // Whatever the firmware set, the parameter leaves no redirect bit on.
-        unknown = false
-        notes.append("ACS unreadable, but pci=disable_acs_redir leaves no redirect bit on")
-      } else {
-        notes.append("listed in pci=disable_acs_redir, but it has no ACS capability")
-      }
-    }
-    return EffectiveACS(
-      control: control, unknown: unknown, whatIf: notes.isEmpty ? nil : notes.joined(separator: "; "))
-  }
+  /// ACS of one device after the what-ifs (`P2PConfiguration.effectiveACS(of:)`, the one copy of
+  /// the rule).
+  public func effectiveACS(of index: Int) -> EffectiveACS { configuration.effectiveACS(of: topology[index]) }
 
   // MARK: - Single pair
 

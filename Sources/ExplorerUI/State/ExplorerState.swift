@@ -198,8 +198,7 @@ public struct ExplorerState: Sendable {
   }
 
   static func acsTable(_ topology: Topology, _ configuration: P2PConfiguration) -> [ACSBits?] {
-    let engine = P2PEngine(topology: topology, configuration: configuration)
-    return topology.functions.indices.map { engine.effectiveACS(of: $0).control }
+    topology.functions.map { configuration.effectiveACS(of: $0).control }
   }
 
   /// The current step, when a share is loaded.
