@@ -174,12 +174,12 @@ enum SequenceView {
 
   private static func renderIntro(_ state: ExplorerState, into screen: inout CellScreen, inner: Rect) {
     var lines: [StyledLine] = [
+      // The tour first: on an 80x24 terminal this pane shows only five lines.
+      StyledLine("New here? Press L for the guided tour (lessons).", CellStyle(bold: true, role: .accent)),
       StyledLine("No share yet. In the PCI tree:", .bold),
       StyledLine("  e  mark the highlighted device as exporter and pick a buffer"),
       StyledLine("  i  toggle it as an importer (several allowed)"),
       StyledLine("  Enter  start the share, Space play/pause, n/p step, g/G first/last"),
-      StyledLine(""),
-      StyledLine("New here? Press L for the guided tour (lessons).", CellStyle(bold: true, role: .accent)),
     ]
     if let exporter = state.exporter {
       var line = StyledLine("exporter: ", .role(.header))
