@@ -47,6 +47,18 @@ enum CLI {
 
   static let setprivPath = "/usr/bin/setpriv"
 
+  /// True when this root process can drop to `nobody` with setpriv and `nobody` can reach and run
+  /// the built binary. A clone inside a mode-700 directory (what `mktemp -d` makes) cannot be run
+  /// by `nobody`; the permission tests that need it are then skipped, with this as the reason.
+  static let canRunAsNobody: Bool = {
+    guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: setprivPath), let binary else { return false }
+    let probe = try? run(
+      executable: setprivPath, ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/test", "-x", binary])
+    return probe?.status == 0
+  }()
+  static let nobodyReason: Comment =
+    "as root this runs the binary as nobody: needs setpriv and a build folder nobody can reach"
+
   /// The built binary: in the folder of the running test bundle (`.build*/<triple>/debug/`), or
   /// failing that in one of its parents; last resort, a `.build*/debug` folder of this package.
   static let binary: String? = {

@@ -47,7 +47,9 @@ import Testing
     try compare(result.stdout, golden: name, command: arguments.joined(separator: " "))
   }
 
-  static func compare(_ actual: String, golden name: String, command: String) throws {
+  static func compare(_ output: String, golden name: String, command: String) throws {
+    // Outputs name their input file; the captures folder differs between checkouts and CI.
+    let actual = output.replacing(/"[^"]*\/shared\/data\/real\//, with: "\"<real>/")
     let url = goldenDirectory.appendingPathComponent(name)
     if recording {
       try FileManager.default.createDirectory(at: goldenDirectory, withIntermediateDirectories: true)
